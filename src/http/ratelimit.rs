@@ -1,0 +1,103 @@
+//! One shared request budget for the whole process. Every attempt (first tries and
+//! retries alike) waits here before it is sent, because Intercom counts every request:
+//! first a proactive token bucket (governor) at the configured requests per minute,
+//! then, if Intercom's last answer said the window is spent, until the window resets.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use super::retry::RateInfo;
+
+/// The process-wide request budget.
+pub struct RateBudget {
+    limiter: DefaultDirectRateLimiter,
+    window: Mutex<RateInfo>,
+    max_wait: Duration,
+}
+
+impl RateBudget {
+    /// A budget of `requests_per_minute`, spread evenly (bursts of at most one 10-second share).
+    pub fn new(requests_per_minute: u32, max_wait: Duration) -> RateBudget {
+        let rpm = NonZeroU32::new(requests_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new((requests_per_minute / 6).max(1)).unwrap_or(NonZeroU32::MIN);
+        RateBudget {
+            limiter: RateLimiter::direct(Quota::per_minute(rpm).allow_burst(burst)),
+            window: Mutex::new(RateInfo::default()),
+            max_wait,
+        }
+    }
+
+    /// Wait until one more request may be sent.
+    pub async fn acquire(&self) {
+        if let Some(wait) = self.window_wait(chrono::Utc::now().timestamp_millis()) {
+            tracing::info!(
+                "Intercom's rate-limit window is spent; waiting {} ms for it to reset",
+                wait.as_millis()
+            );
+            tokio::time::sleep(wait).await;
+        }
+        self.limiter.until_ready().await;
+    }
+
+    /// How long to wait for the window, if Intercom said it is spent and it hasn't reset yet.
+    fn window_wait(&self, now_ms: i64) -> Option<Duration> {
+        let w = *self.window.lock().unwrap_or_else(|p| p.into_inner());
+        match (w.remaining, w.reset_epoch) {
+            (Some(0), Some(reset)) if reset * 1000 > now_ms => {
+                Some(Duration::from_millis((reset * 1000 - now_ms) as u64).min(self.max_wait))
+            }
+            _ => None,
+        }
+    }
+
+    /// Record the rate-limit headers of an answer.
+    pub fn observe(&self, info: RateInfo) {
+        if info.remaining.is_none() && info.reset_epoch.is_none() {
+            return;
+        }
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        // Answers arrive out of order under concurrency: a newer window wins, and within
+        // one window the lowest remaining count is the truest.
+        let newer = match (info.reset_epoch, w.reset_epoch) {
+            (Some(a), Some(b)) => a > b,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if newer {
+            *w = info;
+        } else if info.reset_epoch == w.reset_epoch {
+            w.limit = info.limit.or(w.limit);
+            w.remaining = match (info.remaining, w.remaining) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_only_when_window_spent() {
+        let b = RateBudget::new(600, Duration::from_secs(70));
+        let now = 1_700_000_000_000;
+        assert_eq!(b.window_wait(now), None);
+        b.observe(RateInfo { limit: Some(10), remaining: Some(3), reset_epoch: Some(1_700_000_002) });
+        assert_eq!(b.window_wait(now), None);
+        b.observe(RateInfo { limit: Some(10), remaining: Some(0), reset_epoch: Some(1_700_000_002) });
+        assert_eq!(b.window_wait(now), Some(Duration::from_secs(2)));
+        // A late answer from the same window doesn't raise the count again.
+        b.observe(RateInfo { limit: Some(10), remaining: Some(5), reset_epoch: Some(1_700_000_002) });
+        assert_eq!(b.window_wait(now), Some(Duration::from_secs(2)));
+        // The window passed.
+        assert_eq!(b.window_wait(1_700_000_002_000), None);
+        // A new window replaces it.
+        b.observe(RateInfo { limit: Some(10), remaining: Some(9), reset_epoch: Some(1_700_000_012) });
+        assert_eq!(b.window_wait(now), None);
+    }
+}

@@ -1,0 +1,85 @@
+//! source-intercom: an Airbyte source connector for Intercom.
+//!
+//! # Layout
+//! - [`cli`]: the clap command line (spec, check, discover, read).
+//! - [`commands`]: one module per command, dispatched from [`commands::run`].
+//! - [`protocol`]: Airbyte message types (one serde-tagged enum) and the configured catalog.
+//! - [`output`]: the only owner of stdout: whole lines, flushed at checkpoints.
+//! - [`logging`]: a tracing layer that renders events as Airbyte LOG messages.
+//! - [`config`]: raw config JSON to a validated [`config::Config`]; the token is a [`config::Secret`].
+//! - [`error`]: the one error enum with `failure_type()` and `is_retriable()`.
+//! - [`http`]: the Intercom client (auth, version header, region), rate budget, retry decision.
+//! - [`paginate`]: pagination kinds and the page walker.
+//! - [`state`]: input state in all the forms orchestrators send.
+//! - [`streams`]: the stream table (one declaration per stream) and the stream reader.
+//!
+//! [`run`] is what `main` calls: it turns a command's outcome into protocol messages
+//! and an exit code.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod logging;
+pub mod output;
+pub mod paginate;
+pub mod protocol;
+pub mod state;
+pub mod streams;
+
+use commands::Ended;
+use error::Error;
+use output::Output;
+use protocol::{ErrorTrace, Message};
+
+/// Exit code for success, and for a broken pipe (the reader left; nothing to report).
+pub const EXIT_OK: i32 = 0;
+/// Exit code for any failure reported with an ERROR trace.
+pub const EXIT_FAILURE: i32 = 1;
+
+/// Run a parsed command; return the process exit code. Every failure has been
+/// reported with exactly one ERROR trace by the time this returns.
+pub fn run(command: cli::Command, output: &Output) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return report(output, &Error::Internal(format!("could not start the async runtime: {e}")))
+        }
+    };
+    let result = runtime.block_on(commands::run(command, output));
+    let code = match result {
+        Ok(Ended::Ok) => EXIT_OK,
+        Ok(Ended::StreamsFailed(n)) => {
+            tracing::error!("{n} stream(s) failed; see the ERROR traces above");
+            EXIT_FAILURE
+        }
+        Err(e) => report(output, &e),
+    };
+    // Stop background tasks (e.g. idle HTTP connections) without waiting on them.
+    runtime.shutdown_background();
+    match output.flush() {
+        Err(Error::BrokenPipe) | Ok(()) => code,
+        Err(_) => EXIT_FAILURE,
+    }
+}
+
+/// Report a failure as one ERROR trace; return the exit code.
+pub fn report(output: &Output, e: &Error) -> i32 {
+    if matches!(e, Error::BrokenPipe) {
+        return EXIT_OK;
+    }
+    let trace = Message::error_trace(ErrorTrace {
+        message: e.to_string(),
+        internal_message: Some(format!("{e:?}")),
+        failure_type: e.failure_type(),
+        stream_descriptor: None,
+    });
+    match output.emit(&trace) {
+        Err(Error::BrokenPipe) => EXIT_OK,
+        _ => EXIT_FAILURE,
+    }
+}

@@ -1,0 +1,224 @@
+//! Pagination kinds, and [`Pages`], which walks one endpoint page by page.
+//!
+//! A page is fetched only when the previous one has been handed on, so memory stays
+//! at one page whatever the stream's size. Walking stops when Intercom gives no next
+//! page, when a page holds no records, or when a next link repeats (a loop).
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::http::{ApiRequest, Client};
+
+/// Upper bound on pages for one endpoint walk: far above any real workspace
+/// (15 million records at 150 per page), low enough to stop a runaway loop.
+pub const MAX_PAGES: usize = 100_000;
+
+/// How an endpoint pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// One answer holds everything.
+    None,
+    /// `page`/`per_page` query parameters; follow `pages.next` (a URL, or an object
+    /// with `page`) until it is absent or `page >= total_pages`.
+    PageNumber { per_page: u32 },
+}
+
+/// Walks the pages of one endpoint.
+pub struct Pages {
+    client: Client,
+    paging: Paging,
+    records_path: &'static [&'static str],
+    next: Option<ApiRequest>,
+    requested: HashSet<String>,
+    pages: usize,
+}
+
+impl Pages {
+    /// Start at `first`; `records_path` is where a page holds its records (used to stop on an empty page).
+    pub fn new(client: Client, mut first: ApiRequest, paging: Paging, records_path: &'static [&'static str]) -> Pages {
+        if let Paging::PageNumber { per_page } = paging {
+            first = first.query("per_page", per_page.to_string());
+        }
+        Pages {
+            client,
+            paging,
+            records_path,
+            next: Some(first),
+            requested: HashSet::new(),
+            pages: 0,
+        }
+    }
+
+    /// The next page's body, or `None` when the walk is over.
+    pub async fn next_page(&mut self) -> Result<Option<Value>> {
+        let Some(req) = self.next.take() else {
+            return Ok(None);
+        };
+        if self.pages >= MAX_PAGES {
+            return Err(Error::Internal(format!(
+                "{} went on for more than {MAX_PAGES} pages; stopping to avoid an endless loop",
+                req.describe()
+            )));
+        }
+        self.requested.insert(req.describe());
+        let body = self.client.json(&req).await?;
+        self.pages += 1;
+        let empty = records_at(&body, self.records_path).is_some_and(|r| r.is_empty());
+        if !empty {
+            self.next = self.following(&req, &body)?;
+        }
+        if let Some(n) = &self.next {
+            if self.requested.contains(&n.describe()) {
+                tracing::warn!(
+                    "{} links back to a page already read ({}); stopping there",
+                    req.describe(),
+                    n.describe()
+                );
+                self.next = None;
+            }
+        }
+        Ok(Some(body))
+    }
+
+    fn following(&self, req: &ApiRequest, body: &Value) -> Result<Option<ApiRequest>> {
+        match self.paging {
+            Paging::None => Ok(None),
+            Paging::PageNumber { per_page } => next_page_number(req, body, per_page),
+        }
+    }
+}
+
+/// The records array of a page at `path`, if present.
+pub fn records_at<'a>(body: &'a Value, path: &[&str]) -> Option<&'a Vec<Value>> {
+    let mut v = body;
+    for key in path {
+        v = v.get(key)?;
+    }
+    v.as_array()
+}
+
+/// Take the records array out of a page (no copy).
+pub fn take_records(body: &mut Value, path: &[&str], endpoint: &str) -> Result<Vec<Value>> {
+    let mut v = &mut *body;
+    for key in path {
+        v = match v.get_mut(*key) {
+            Some(inner) => inner,
+            None => {
+                return Err(Error::Decode {
+                    endpoint: endpoint.to_string(),
+                    message: format!("the answer has no `{}` list", path.join(".")),
+                })
+            }
+        };
+    }
+    match v.take() {
+        Value::Array(a) => Ok(a),
+        // Intercom sends null for an empty list on a few endpoints.
+        Value::Null => Ok(Vec::new()),
+        other => Err(Error::Decode {
+            endpoint: endpoint.to_string(),
+            message: format!(
+                "`{}` should be a list, got {}",
+                path.join("."),
+                crate::config::json_kind(&other)
+            ),
+        }),
+    }
+}
+
+fn next_page_number(req: &ApiRequest, body: &Value, per_page: u32) -> Result<Option<ApiRequest>> {
+    // Some legacy endpoints nest it again (`pages.pages`).
+    let pages = match body.get("pages") {
+        Some(p) if p.get("pages").is_some_and(Value::is_object) => &p["pages"],
+        Some(p) => p,
+        None => return Ok(None),
+    };
+    let page = pages.get("page").and_then(Value::as_u64);
+    let total = pages.get("total_pages").and_then(Value::as_u64);
+    if let (Some(page), Some(total)) = (page, total) {
+        if page >= total {
+            return Ok(None);
+        }
+    }
+    match pages.get("next") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(link)) if link.is_empty() => Ok(None),
+        Some(Value::String(link)) => {
+            let path_and_query = match url::Url::parse(link) {
+                Ok(u) => match u.query() {
+                    Some(q) => format!("{}?{}", u.path(), q),
+                    None => u.path().to_string(),
+                },
+                // A relative link.
+                Err(_) if link.starts_with('/') => link.clone(),
+                Err(e) => {
+                    return Err(Error::Decode {
+                        endpoint: req.describe(),
+                        message: format!("`pages.next` is not a URL ({e}): {link:?}"),
+                    })
+                }
+            };
+            let mut next = req.clone();
+            next.path = path_and_query;
+            next.query.clear();
+            Ok(Some(next))
+        }
+        Some(obj @ Value::Object(_)) => match obj.get("page").and_then(Value::as_u64) {
+            Some(p) => {
+                let mut next = req.clone();
+                next.query.retain(|(k, _)| k != "page" && k != "per_page");
+                next.query.push(("page".into(), p.to_string()));
+                next.query.push(("per_page".into(), per_page.to_string()));
+                Ok(Some(next))
+            }
+            None => Ok(None),
+        },
+        Some(other) => Err(Error::Decode {
+            endpoint: req.describe(),
+            message: format!("`pages.next` should be a link, got {other}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn page_number_links() {
+        let req = ApiRequest::get("/articles").query("per_page", "150");
+        let body = json!({"pages": {"page": 1, "total_pages": 3, "next": "https://api.intercom.io/articles?page=2&per_page=150"}});
+        let n = next_page_number(&req, &body, 150).unwrap().unwrap();
+        assert_eq!(n.describe(), "GET /articles?page=2&per_page=150");
+
+        let last = json!({"pages": {"page": 3, "total_pages": 3, "next": "https://x/articles?page=4"}});
+        assert!(next_page_number(&req, &last, 150).unwrap().is_none());
+        let none = json!({"pages": {"page": 1, "total_pages": 1}});
+        assert!(next_page_number(&req, &none, 150).unwrap().is_none());
+        let nested = json!({"pages": {"pages": {"page": 1, "total_pages": 2, "next": "https://x/counts?type=company&count=user&page=2"}}});
+        assert_eq!(
+            next_page_number(&req, &nested, 150).unwrap().unwrap().describe(),
+            "GET /counts?type=company&count=user&page=2"
+        );
+        let obj = json!({"pages": {"page": 1, "total_pages": 2, "next": {"page": 2}}});
+        assert_eq!(
+            next_page_number(&req, &obj, 150).unwrap().unwrap().describe(),
+            "GET /articles?page=2&per_page=150"
+        );
+        assert!(next_page_number(&req, &json!({"pages": {"next": 5}}), 150).is_err());
+    }
+
+    #[test]
+    fn take_records_errors_name_the_path() {
+        let mut body = json!({"data": [1, 2]});
+        assert_eq!(take_records(&mut body, &["data"], "GET /x").unwrap().len(), 2);
+        let e = take_records(&mut json!({"x": 1}), &["data"], "GET /x").unwrap_err();
+        assert!(e.to_string().contains("no `data` list"));
+        let e = take_records(&mut json!({"data": {}}), &["data"], "GET /x").unwrap_err();
+        assert!(e.to_string().contains("should be a list"));
+        assert!(take_records(&mut json!({"data": null}), &["data"], "GET /x").unwrap().is_empty());
+    }
+}

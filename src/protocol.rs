@@ -1,0 +1,315 @@
+//! Airbyte protocol messages: the types this source writes to stdout and the
+//! lenient forms of the catalog it reads.
+//!
+//! Output messages are one serde-tagged enum, [`Message`], so that a line on stdout
+//! can only ever be one of the protocol's envelopes. Inputs (configured catalog)
+//! are parsed leniently: unknown keys are ignored, optional keys may be `null`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One Airbyte message: `{"type": "...", "<payload key>": {...}}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type")]
+pub enum Message {
+    #[serde(rename = "SPEC")]
+    Spec { spec: Value },
+    #[serde(rename = "CONNECTION_STATUS")]
+    ConnectionStatus {
+        #[serde(rename = "connectionStatus")]
+        connection_status: ConnectionStatus,
+    },
+    #[serde(rename = "CATALOG")]
+    Catalog { catalog: Catalog },
+    #[serde(rename = "RECORD")]
+    Record { record: Record },
+    #[serde(rename = "STATE")]
+    State { state: StateMessage },
+    #[serde(rename = "LOG")]
+    Log { log: Log },
+    #[serde(rename = "TRACE")]
+    Trace { trace: Trace },
+}
+
+/// Result of `check`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionStatus {
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Succeeded,
+    Failed,
+}
+
+/// The discovered catalog.
+#[derive(Debug, Clone, Serialize)]
+pub struct Catalog {
+    pub streams: Vec<AirbyteStream>,
+}
+
+/// One stream of the discovered catalog.
+#[derive(Debug, Clone, Serialize)]
+pub struct AirbyteStream {
+    pub name: String,
+    pub json_schema: Value,
+    pub supported_sync_modes: Vec<SyncMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_defined_cursor: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_cursor_field: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_defined_primary_key: Option<Vec<Vec<String>>>,
+    pub is_resumable: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    FullRefresh,
+    Incremental,
+}
+
+/// A RECORD payload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub stream: String,
+    pub data: Value,
+    /// Epoch milliseconds (an integer, unlike TRACE's `emitted_at`).
+    pub emitted_at: i64,
+}
+
+/// A STATE payload. This source only emits per-stream (`STREAM`) state.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateMessage {
+    #[serde(rename = "type")]
+    pub state_type: &'static str,
+    pub stream: StreamState,
+    #[serde(rename = "sourceStats")]
+    pub source_stats: SourceStats,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamState {
+    pub stream_descriptor: StreamDescriptor,
+    pub stream_state: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStats {
+    /// Records of this stream emitted since its previous STATE (a number, sent as a float).
+    #[serde(rename = "recordCount")]
+    pub record_count: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamDescriptor {
+    pub name: String,
+}
+
+impl StreamDescriptor {
+    pub fn new(name: &str) -> Self {
+        StreamDescriptor {
+            name: name.to_string(),
+        }
+    }
+}
+
+/// A LOG payload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Log {
+    pub level: LogLevel,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LogLevel {
+    Fatal,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+/// A TRACE payload: an error or a stream status.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trace {
+    #[serde(rename = "type")]
+    pub trace_type: TraceType,
+    /// Epoch milliseconds, as a number.
+    pub emitted_at: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorTrace>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_status: Option<StreamStatusTrace>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TraceType {
+    Error,
+    StreamStatus,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorTrace {
+    /// What the user reads.
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internal_message: Option<String>,
+    pub failure_type: FailureType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_descriptor: Option<StreamDescriptor>,
+}
+
+/// Who has to act on a failure: the user (config), nobody but a retry (transient), or us (system).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureType {
+    ConfigError,
+    SystemError,
+    TransientError,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamStatusTrace {
+    pub stream_descriptor: StreamDescriptor,
+    pub status: StreamStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StreamStatus {
+    Started,
+    Running,
+    Complete,
+    Incomplete,
+}
+
+/// Current time in epoch milliseconds.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Message {
+    pub fn log(level: LogLevel, message: impl Into<String>) -> Message {
+        Message::Log {
+            log: Log {
+                level,
+                message: message.into(),
+            },
+        }
+    }
+
+    pub fn stream_status(stream: &str, status: StreamStatus) -> Message {
+        Message::Trace {
+            trace: Trace {
+                trace_type: TraceType::StreamStatus,
+                emitted_at: now_ms() as f64,
+                error: None,
+                stream_status: Some(StreamStatusTrace {
+                    stream_descriptor: StreamDescriptor::new(stream),
+                    status,
+                }),
+            },
+        }
+    }
+
+    pub fn error_trace(error: ErrorTrace) -> Message {
+        Message::Trace {
+            trace: Trace {
+                trace_type: TraceType::Error,
+                emitted_at: now_ms() as f64,
+                error: Some(error),
+                stream_status: None,
+            },
+        }
+    }
+
+    pub fn state(stream: &str, stream_state: Value, record_count: u64) -> Message {
+        Message::State {
+            state: StateMessage {
+                state_type: "STREAM",
+                stream: StreamState {
+                    stream_descriptor: StreamDescriptor::new(stream),
+                    stream_state,
+                },
+                source_stats: SourceStats {
+                    record_count: record_count as f64,
+                },
+            },
+        }
+    }
+
+    /// Whether the writer should flush right after this message: checkpoints and
+    /// anything a human or the platform waits for.
+    pub fn is_checkpoint(&self) -> bool {
+        !matches!(self, Message::Record { .. } | Message::Log { .. })
+    }
+}
+
+/// The configured catalog passed to `read`, parsed leniently.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConfiguredCatalog {
+    pub streams: Vec<ConfiguredStream>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConfiguredStream {
+    pub stream: ConfiguredStreamInfo,
+    /// Kept as a raw string so that an unknown mode gets our own error message.
+    pub sync_mode: String,
+    #[serde(default)]
+    pub cursor_field: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConfiguredStreamInfo {
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_use_protocol_envelopes() {
+        let m = Message::state("admins", json!({"a": 1}), 3);
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["type"], "STATE");
+        assert_eq!(v["state"]["type"], "STREAM");
+        assert_eq!(v["state"]["stream"]["stream_descriptor"]["name"], "admins");
+        assert_eq!(v["state"]["sourceStats"]["recordCount"], 3.0);
+
+        let m = Message::ConnectionStatus {
+            connection_status: ConnectionStatus {
+                status: Status::Succeeded,
+                message: None,
+            },
+        };
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v, json!({"type":"CONNECTION_STATUS","connectionStatus":{"status":"SUCCEEDED"}}));
+
+        let v = serde_json::to_value(Message::stream_status("x", StreamStatus::Running)).unwrap();
+        assert_eq!(v["trace"]["type"], "STREAM_STATUS");
+        assert_eq!(v["trace"]["stream_status"]["status"], "RUNNING");
+    }
+
+    #[test]
+    fn catalog_parsing_ignores_unknown_and_null_keys() {
+        let c: ConfiguredCatalog = serde_json::from_value(json!({"streams":[{
+            "stream": {"name": "admins", "json_schema": {}, "supported_sync_modes": ["full_refresh"], "namespace": null},
+            "sync_mode": "full_refresh", "destination_sync_mode": "overwrite", "cursor_field": null, "generation_id": 1
+        }]}))
+        .unwrap();
+        assert_eq!(c.streams[0].stream.name, "admins");
+        assert_eq!(c.streams[0].cursor_field, None);
+    }
+}

@@ -1,0 +1,340 @@
+//! The stream table: every stream this connector has, declared once as data.
+//!
+//! `discover` maps over [`STREAMS`]; `read` looks streams up by name with [`find`] and
+//! hands the declaration to [`reader`]. A declaration names its schema file, primary
+//! key, cursor and the endpoints it reads; the few streams whose answers aren't plain
+//! lists of objects name a row hook (see [`counts`]).
+
+pub mod counts;
+pub mod reader;
+
+use serde_json::Value;
+
+use crate::http::client::DEFAULT_VERSION;
+use crate::paginate::Paging;
+use crate::protocol::{AirbyteStream, SyncMode};
+
+/// One stream.
+#[derive(Debug)]
+pub struct StreamDef {
+    pub name: &'static str,
+    /// The JSON schema (text of `schemas/<file>.json`).
+    pub schema: &'static str,
+    /// Top-level fields that together identify a record.
+    pub primary_key: &'static [&'static str],
+    /// The cursor field, for streams that support incremental sync.
+    pub cursor: Option<&'static str>,
+    pub source: Source,
+}
+
+/// Where a stream's records come from.
+#[derive(Debug)]
+pub enum Source {
+    /// GET each endpoint in turn (all pages of each) and emit its records.
+    Get(&'static [Endpoint]),
+}
+
+/// One GET endpoint.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub path: &'static str,
+    pub query: &'static [(&'static str, &'static str)],
+    /// `Intercom-Version` to send.
+    pub version: &'static str,
+    pub paging: Paging,
+    pub extract: Extract,
+}
+
+/// How a page becomes records.
+#[derive(Debug, Clone, Copy)]
+pub enum Extract {
+    /// The records are the list at this key path.
+    List(&'static [&'static str]),
+    /// A hook turns the whole answer into rows (an `Err` names what was wrong with it).
+    Rows(fn(&Value) -> Result<Vec<Value>, String>),
+}
+
+impl Extract {
+    /// The list path for stopping on an empty page (hooks don't page by list).
+    pub fn list_path(&self) -> &'static [&'static str] {
+        match self {
+            Extract::List(p) => p,
+            Extract::Rows(_) => &[],
+        }
+    }
+}
+
+const fn get(path: &'static str, records: &'static [&'static str]) -> Endpoint {
+    Endpoint {
+        path,
+        query: &[],
+        version: DEFAULT_VERSION,
+        paging: Paging::None,
+        extract: Extract::List(records),
+    }
+}
+
+/// Page-number endpoints: the largest page Intercom allows.
+const PAGE_150: Paging = Paging::PageNumber { per_page: 150 };
+
+/// `GET /counts` is documented up to API 2.6 only; send the newest version that documents it.
+const COUNTS_VERSION: &str = "2.6";
+
+const fn counts(query: &'static [(&'static str, &'static str)], hook: fn(&Value) -> Result<Vec<Value>, String>) -> Endpoint {
+    Endpoint {
+        path: "/counts",
+        query,
+        version: COUNTS_VERSION,
+        paging: Paging::None,
+        extract: Extract::Rows(hook),
+    }
+}
+
+macro_rules! schema {
+    ($file:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/", $file, ".json"))
+    };
+}
+
+const DATA_ATTRIBUTES_BY_MODEL: &[Endpoint] = &[
+    Endpoint { query: &[("model", "contact")], ..get("/data_attributes", &["data"]) },
+    Endpoint { query: &[("model", "company")], ..get("/data_attributes", &["data"]) },
+    Endpoint { query: &[("model", "conversation")], ..get("/data_attributes", &["data"]) },
+];
+
+/// Every stream, in the order a full catalog reads them.
+pub static STREAMS: &[StreamDef] = &[
+    StreamDef {
+        name: "admins",
+        schema: schema!("admins"),
+        primary_key: &["id"],
+        cursor: None,
+        source: Source::Get(&[get("/admins", &["admins"])]),
+    },
+    StreamDef {
+        name: "teams",
+        schema: schema!("teams"),
+        // Airbyte's official connector keys teams and tags by name; kept for drop-in compatibility.
+        primary_key: &["name"],
+        cursor: None,
+        source: Source::Get(&[get("/teams", &["teams"])]),
+    },
+    StreamDef {
+        name: "tags",
+        schema: schema!("tags"),
+        primary_key: &["name"],
+        cursor: None,
+        source: Source::Get(&[get("/tags", &["data"])]),
+    },
+    StreamDef {
+        name: "segments",
+        schema: schema!("segments"),
+        primary_key: &["id"],
+        cursor: None,
+        source: Source::Get(&[Endpoint {
+            query: &[("include_count", "true")],
+            ..get("/segments", &["segments"])
+        }]),
+    },
+    StreamDef {
+        name: "company_attributes",
+        schema: schema!("company_attributes"),
+        primary_key: &["name"],
+        cursor: None,
+        source: Source::Get(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[1])),
+    },
+    StreamDef {
+        name: "contact_attributes",
+        schema: schema!("contact_attributes"),
+        primary_key: &["name"],
+        cursor: None,
+        source: Source::Get(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[0])),
+    },
+    StreamDef {
+        name: "conversation_attributes",
+        schema: schema!("conversation_attributes"),
+        primary_key: &["name"],
+        cursor: None,
+        source: Source::Get(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[2])),
+    },
+    StreamDef {
+        name: "data_attributes",
+        schema: schema!("data_attributes"),
+        // Names are unique within a model, not across models.
+        primary_key: &["model", "name"],
+        cursor: None,
+        source: Source::Get(DATA_ATTRIBUTES_BY_MODEL),
+    },
+    StreamDef {
+        name: "subscription_types",
+        schema: schema!("subscription_types"),
+        primary_key: &["id"],
+        cursor: None,
+        source: Source::Get(&[get("/subscription_types", &["data"])]),
+    },
+    StreamDef {
+        name: "help_centers",
+        schema: schema!("help_centers"),
+        primary_key: &["id"],
+        cursor: None,
+        source: Source::Get(&[Endpoint { paging: PAGE_150, ..get("/help_center/help_centers", &["data"]) }]),
+    },
+    StreamDef {
+        name: "help_center_collections",
+        schema: schema!("help_center_collections"),
+        primary_key: &["id"],
+        cursor: None,
+        source: Source::Get(&[Endpoint { paging: PAGE_150, ..get("/help_center/collections", &["data"]) }]),
+    },
+    StreamDef {
+        name: "articles",
+        schema: schema!("articles"),
+        primary_key: &["id"],
+        cursor: None,
+        source: Source::Get(&[Endpoint { paging: PAGE_150, ..get("/articles", &["data"]) }]),
+    },
+    StreamDef {
+        name: "counts",
+        schema: schema!("counts"),
+        primary_key: &["name"],
+        cursor: None,
+        source: Source::Get(&[counts(&[], counts::app_totals)]),
+    },
+    StreamDef {
+        name: "conversation_counts",
+        schema: schema!("conversation_counts"),
+        primary_key: &["name"],
+        cursor: None,
+        source: Source::Get(&[counts(&[("type", "conversation")], counts::conversation_totals)]),
+    },
+    StreamDef {
+        name: "admin_conversation_counts",
+        schema: schema!("admin_conversation_counts"),
+        primary_key: &["id"],
+        cursor: None,
+        source: Source::Get(&[counts(&[("type", "conversation"), ("count", "admin")], counts::admin_conversations)]),
+    },
+    StreamDef {
+        name: "user_segment_tag_counts",
+        schema: schema!("user_segment_tag_counts"),
+        primary_key: &["count_type", "name"],
+        cursor: None,
+        source: Source::Get(&[
+            counts(&[("type", "user"), ("count", "segment")], counts::user_segments_tags),
+            counts(&[("type", "user"), ("count", "tag")], counts::user_segments_tags),
+        ]),
+    },
+    StreamDef {
+        name: "company_user_segment_tag_counts",
+        schema: schema!("company_user_segment_tag_counts"),
+        primary_key: &["count_type", "key"],
+        cursor: None,
+        source: Source::Get(&[
+            Endpoint {
+                paging: PAGE_150,
+                ..counts(&[("type", "company"), ("count", "user")], counts::company_users_segments_tags)
+            },
+            counts(&[("type", "company"), ("count", "segment")], counts::company_users_segments_tags),
+            counts(&[("type", "company"), ("count", "tag")], counts::company_users_segments_tags),
+        ]),
+    },
+];
+
+/// The stream with this name.
+pub fn find(name: &str) -> Option<&'static StreamDef> {
+    STREAMS.iter().find(|s| s.name == name)
+}
+
+impl StreamDef {
+    pub fn supports(&self, mode: SyncMode) -> bool {
+        match mode {
+            SyncMode::FullRefresh => true,
+            SyncMode::Incremental => self.cursor.is_some(),
+        }
+    }
+
+    /// The parsed JSON schema.
+    pub fn json_schema(&self) -> Result<Value, String> {
+        serde_json::from_str(self.schema).map_err(|e| format!("schema of {} is not JSON: {e}", self.name))
+    }
+
+    /// This stream's entry in the discovered catalog.
+    pub fn catalog_entry(&self) -> Result<AirbyteStream, String> {
+        let mut modes = vec![SyncMode::FullRefresh];
+        if self.cursor.is_some() {
+            modes.push(SyncMode::Incremental);
+        }
+        Ok(AirbyteStream {
+            name: self.name.to_string(),
+            json_schema: self.json_schema()?,
+            supported_sync_modes: modes,
+            source_defined_cursor: self.cursor.map(|_| true),
+            default_cursor_field: self.cursor.map(|c| vec![c.to_string()]),
+            source_defined_primary_key: (!self.primary_key.is_empty())
+                .then(|| self.primary_key.iter().map(|k| vec![k.to_string()]).collect()),
+            is_resumable: self.cursor.is_some(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    const FORBIDDEN: &[&str] = &["$ref", "allOf", "anyOf", "oneOf", "not", "if", "patternProperties"];
+
+    fn walk(v: &Value, path: &str, problems: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, inner) in m {
+                    // `properties` maps field names, which may be anything.
+                    if FORBIDDEN.contains(&k.as_str()) && !path.ends_with("/properties") {
+                        problems.push(format!("{path}/{k} uses a forbidden keyword"));
+                    }
+                    if k == "additionalProperties" && inner == &Value::Bool(false) {
+                        problems.push(format!("{path}: additionalProperties false"));
+                    }
+                    walk(inner, &format!("{path}/{k}"), problems);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, path, problems)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_table_is_consistent() {
+        let mut names = HashSet::new();
+        for s in STREAMS {
+            assert!(names.insert(s.name), "duplicate stream {}", s.name);
+            let schema = s.json_schema().unwrap();
+            assert_eq!(schema["type"], "object", "{}", s.name);
+            let props = schema["properties"].as_object().unwrap();
+            for k in s.primary_key {
+                assert!(props.contains_key(*k), "{}: primary key {k} not in schema", s.name);
+            }
+            if let Some(c) = s.cursor {
+                assert!(props.contains_key(c), "{}: cursor {c} not in schema", s.name);
+            }
+            let mut problems = vec![];
+            walk(&schema, s.name, &mut problems);
+            assert!(problems.is_empty(), "{problems:?}");
+            let Source::Get(eps) = &s.source;
+            assert!(!eps.is_empty(), "{} reads nothing", s.name);
+            let entry = s.catalog_entry().unwrap();
+            assert_eq!(entry.name, s.name);
+        }
+    }
+
+    #[test]
+    fn official_stream_names_exist() {
+        // The full-refresh streams Airbyte's official connector has, under the same names.
+        for n in ["admins", "tags", "teams", "segments", "company_attributes", "contact_attributes"] {
+            assert!(find(n).is_some(), "{n}");
+        }
+        assert_eq!(find("tags").unwrap().primary_key, &["name"]);
+        assert_eq!(find("teams").unwrap().primary_key, &["name"]);
+        assert!(find("nope").is_none());
+    }
+}
