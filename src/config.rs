@@ -106,7 +106,8 @@ impl Config {
             Some(_) => return Err(Error::Config("`access_token` is empty".into())),
             None => {
                 return Err(Error::Config(
-                    "`access_token` is required: the Intercom access token of your workspace".into(),
+                    "`access_token` is required: the Intercom access token of your workspace"
+                        .into(),
                 ))
             }
         };
@@ -122,7 +123,8 @@ impl Config {
         };
 
         let lookback_window_days = opt_int(obj, "lookback_window", 0, 0, 36_500)? as u32;
-        let activity_logs_time_step_days = opt_int(obj, "activity_logs_time_step", 30, 1, 91)? as u32;
+        let activity_logs_time_step_days =
+            opt_int(obj, "activity_logs_time_step", 30, 1, 91)? as u32;
 
         let region = match opt_string(obj, "region")?.as_deref().map(str::trim) {
             None | Some("") => Region::Us,
@@ -274,9 +276,15 @@ mod tests {
     fn region_and_base_url() {
         let mut v = base();
         v["region"] = json!("eu");
-        assert_eq!(Config::from_value(&v).unwrap().base_url.as_str(), "https://api.eu.intercom.io/");
+        assert_eq!(
+            Config::from_value(&v).unwrap().base_url.as_str(),
+            "https://api.eu.intercom.io/"
+        );
         v["base_url"] = json!("http://127.0.0.1:9999");
-        assert_eq!(Config::from_value(&v).unwrap().base_url.as_str(), "http://127.0.0.1:9999/");
+        assert_eq!(
+            Config::from_value(&v).unwrap().base_url.as_str(),
+            "http://127.0.0.1:9999/"
+        );
         v["region"] = json!("mars");
         let e = Config::from_value(&v).unwrap_err().to_string();
         assert!(e.contains("`region`"), "{e}");
@@ -285,15 +293,39 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let cases = [
-            (json!({"start_date": "2020-11-16T00:00:00Z"}), "`access_token` is required"),
+            (
+                json!({"start_date": "2020-11-16T00:00:00Z"}),
+                "`access_token` is required",
+            ),
             (json!({"access_token": "t"}), "`start_date` is required"),
-            (json!({"access_token": "t", "start_date": "2020-11-16"}), "`start_date` must be"),
-            (json!({"access_token": "t", "start_date": "2020-13-16T00:00:00Z"}), "`start_date` must be"),
-            (json!({"access_token": 5, "start_date": "2020-11-16T00:00:00Z"}), "`access_token` must be a string"),
-            (json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "lookback_window": -1}), "`lookback_window` must be between"),
-            (json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "activity_logs_time_step": 92}), "`activity_logs_time_step` must be between"),
-            (json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "activity_logs_time_step": "ten"}), "`activity_logs_time_step` must be an integer"),
-            (json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "base_url": "ftp://x"}), "`base_url` must start"),
+            (
+                json!({"access_token": "t", "start_date": "2020-11-16"}),
+                "`start_date` must be",
+            ),
+            (
+                json!({"access_token": "t", "start_date": "2020-13-16T00:00:00Z"}),
+                "`start_date` must be",
+            ),
+            (
+                json!({"access_token": 5, "start_date": "2020-11-16T00:00:00Z"}),
+                "`access_token` must be a string",
+            ),
+            (
+                json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "lookback_window": -1}),
+                "`lookback_window` must be between",
+            ),
+            (
+                json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "activity_logs_time_step": 92}),
+                "`activity_logs_time_step` must be between",
+            ),
+            (
+                json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "activity_logs_time_step": "ten"}),
+                "`activity_logs_time_step` must be an integer",
+            ),
+            (
+                json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "base_url": "ftp://x"}),
+                "`base_url` must start",
+            ),
             (json!([1]), "must be a JSON object"),
         ];
         for (v, want) in cases {

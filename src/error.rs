@@ -94,7 +94,10 @@ pub enum Error {
     Forbidden { endpoint: String, detail: String },
 
     /// Any other non-success answer from Intercom.
-    #[error("Intercom answered HTTP {status} on {endpoint}{}", detail_suffix(detail))]
+    #[error(
+        "Intercom answered HTTP {status} on {endpoint}{}",
+        detail_suffix(detail)
+    )]
     Api {
         endpoint: String,
         status: u16,
@@ -149,10 +152,9 @@ impl Error {
             // or a workspace feature the user has to enable. Both need a human, not a retry.
             Error::Api { .. } => FailureType::SystemError,
             Error::Transport { .. } => FailureType::TransientError,
-            Error::Decode { .. }
-            | Error::Output(_)
-            | Error::BrokenPipe
-            | Error::Internal(_) => FailureType::SystemError,
+            Error::Decode { .. } | Error::Output(_) | Error::BrokenPipe | Error::Internal(_) => {
+                FailureType::SystemError
+            }
         }
     }
 
@@ -205,7 +207,9 @@ mod tests {
             detail: "unauthorized: Access Token Invalid".into(),
         };
         assert_eq!(e.failure_type(), FailureType::ConfigError);
-        assert!(e.to_string().contains("HTTP 401 on /me: unauthorized: Access Token Invalid"));
+        assert!(e
+            .to_string()
+            .contains("HTTP 401 on /me: unauthorized: Access Token Invalid"));
     }
 
     #[test]

@@ -47,7 +47,10 @@ pub fn run(command: cli::Command, output: &Output) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            return report(output, &Error::Internal(format!("could not start the async runtime: {e}")))
+            return report(
+                output,
+                &Error::Internal(format!("could not start the async runtime: {e}")),
+            )
         }
     };
     let result = runtime.block_on(commands::run(command, output));

@@ -128,8 +128,12 @@ mod tests {
 
     #[test]
     fn log_level_values() {
-        assert!(filter_directive(None).unwrap().contains("source_intercom=info"));
-        assert!(filter_directive(Some("DEBUG")).unwrap().contains("source_intercom=debug"));
+        assert!(filter_directive(None)
+            .unwrap()
+            .contains("source_intercom=info"));
+        assert!(filter_directive(Some("DEBUG"))
+            .unwrap()
+            .contains("source_intercom=debug"));
         assert!(filter_directive(Some("loud")).is_none());
     }
 }

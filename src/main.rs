@@ -18,7 +18,10 @@ fn main() {
                 std::process::exit(0);
             }
             eprintln!("{}", e.render());
-            let code = report(&output, &Error::Config(format!("bad command line: {}", first_line(&e.to_string()))));
+            let code = report(
+                &output,
+                &Error::Config(format!("bad command line: {}", first_line(&e.to_string()))),
+            );
             let _ = output.flush();
             std::process::exit(if code == 0 { 0 } else { 2 });
         }

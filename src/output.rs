@@ -53,10 +53,11 @@ impl Output {
         if inner.broken {
             return Err(Error::BrokenPipe);
         }
-        let res = inner
-            .sink
-            .write_all(line)
-            .and_then(|_| if flush { inner.sink.flush() } else { Ok(()) });
+        let res =
+            inner
+                .sink
+                .write_all(line)
+                .and_then(|_| if flush { inner.sink.flush() } else { Ok(()) });
         if let Err(e) = res {
             inner.broken = true;
             return Err(Error::from_output(e));
@@ -134,8 +135,11 @@ mod tests {
                 let out = out.clone();
                 s.spawn(move || {
                     for i in 0..200 {
-                        out.emit(&Message::log(LogLevel::Info, format!("t{t} m{i} {}", "x".repeat(500))))
-                            .unwrap();
+                        out.emit(&Message::log(
+                            LogLevel::Info,
+                            format!("t{t} m{i} {}", "x".repeat(500)),
+                        ))
+                        .unwrap();
                     }
                 });
             }

@@ -37,7 +37,12 @@ pub struct Pages {
 
 impl Pages {
     /// Start at `first`; `records_path` is where a page holds its records (used to stop on an empty page).
-    pub fn new(client: Client, mut first: ApiRequest, paging: Paging, records_path: &'static [&'static str]) -> Pages {
+    pub fn new(
+        client: Client,
+        mut first: ApiRequest,
+        paging: Paging,
+        records_path: &'static [&'static str],
+    ) -> Pages {
         if let Paging::PageNumber { per_page } = paging {
             first = first.query("per_page", per_page.to_string());
         }
@@ -194,18 +199,25 @@ mod tests {
         let n = next_page_number(&req, &body, 150).unwrap().unwrap();
         assert_eq!(n.describe(), "GET /articles?page=2&per_page=150");
 
-        let last = json!({"pages": {"page": 3, "total_pages": 3, "next": "https://x/articles?page=4"}});
+        let last =
+            json!({"pages": {"page": 3, "total_pages": 3, "next": "https://x/articles?page=4"}});
         assert!(next_page_number(&req, &last, 150).unwrap().is_none());
         let none = json!({"pages": {"page": 1, "total_pages": 1}});
         assert!(next_page_number(&req, &none, 150).unwrap().is_none());
         let nested = json!({"pages": {"pages": {"page": 1, "total_pages": 2, "next": "https://x/counts?type=company&count=user&page=2"}}});
         assert_eq!(
-            next_page_number(&req, &nested, 150).unwrap().unwrap().describe(),
+            next_page_number(&req, &nested, 150)
+                .unwrap()
+                .unwrap()
+                .describe(),
             "GET /counts?type=company&count=user&page=2"
         );
         let obj = json!({"pages": {"page": 1, "total_pages": 2, "next": {"page": 2}}});
         assert_eq!(
-            next_page_number(&req, &obj, 150).unwrap().unwrap().describe(),
+            next_page_number(&req, &obj, 150)
+                .unwrap()
+                .unwrap()
+                .describe(),
             "GET /articles?page=2&per_page=150"
         );
         assert!(next_page_number(&req, &json!({"pages": {"next": 5}}), 150).is_err());
@@ -214,11 +226,18 @@ mod tests {
     #[test]
     fn take_records_errors_name_the_path() {
         let mut body = json!({"data": [1, 2]});
-        assert_eq!(take_records(&mut body, &["data"], "GET /x").unwrap().len(), 2);
+        assert_eq!(
+            take_records(&mut body, &["data"], "GET /x").unwrap().len(),
+            2
+        );
         let e = take_records(&mut json!({"x": 1}), &["data"], "GET /x").unwrap_err();
         assert!(e.to_string().contains("no `data` list"));
         let e = take_records(&mut json!({"data": {}}), &["data"], "GET /x").unwrap_err();
         assert!(e.to_string().contains("should be a list"));
-        assert!(take_records(&mut json!({"data": null}), &["data"], "GET /x").unwrap().is_empty());
+        assert!(
+            take_records(&mut json!({"data": null}), &["data"], "GET /x")
+                .unwrap()
+                .is_empty()
+        );
     }
 }

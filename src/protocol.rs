@@ -295,7 +295,10 @@ mod tests {
             },
         };
         let v = serde_json::to_value(&m).unwrap();
-        assert_eq!(v, json!({"type":"CONNECTION_STATUS","connectionStatus":{"status":"SUCCEEDED"}}));
+        assert_eq!(
+            v,
+            json!({"type":"CONNECTION_STATUS","connectionStatus":{"status":"SUCCEEDED"}})
+        );
 
         let v = serde_json::to_value(Message::stream_status("x", StreamStatus::Running)).unwrap();
         assert_eq!(v["trace"]["type"], "STREAM_STATUS");

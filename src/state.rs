@@ -80,7 +80,10 @@ impl InputState {
     }
 
     fn add_message(&mut self, obj: &Map<String, Value>, what: &str) -> Result<()> {
-        let kind = obj.get("type").and_then(Value::as_str).map(str::to_ascii_uppercase);
+        let kind = obj
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_uppercase);
         match kind.as_deref() {
             Some("STREAM") => {
                 let stream = obj
@@ -169,7 +172,6 @@ pub fn no_cursor_state() -> Value {
     serde_json::json!({"__ab_no_cursor_state_message": true})
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,8 +179,14 @@ mod tests {
 
     #[test]
     fn accepted_forms() {
-        assert!(InputState::from_value(&json!(null)).unwrap().streams.is_empty());
-        assert!(InputState::from_value(&json!([])).unwrap().streams.is_empty());
+        assert!(InputState::from_value(&json!(null))
+            .unwrap()
+            .streams
+            .is_empty());
+        assert!(InputState::from_value(&json!([]))
+            .unwrap()
+            .streams
+            .is_empty());
         let s = InputState::from_value(&json!([
             {"type":"STREAM","stream":{"stream_descriptor":{"name":"contacts","namespace":null},"stream_state":{"updated_at":1700000500}},
              "global_":null,"data":null,"sourceStats":{"recordCount":1.0,"rejectedRecordCount":null},"destinationStats":null},
@@ -189,14 +197,22 @@ mod tests {
         assert_eq!(s.get("contacts"), Some(&json!({"updated_at":1700000500})));
         assert_eq!(s.get("tickets"), None);
 
-        let g = InputState::from_value(&json!([{"type":"GLOBAL","global":{"shared_state":{},"stream_states":[
-            {"stream_descriptor":{"name":"companies"},"stream_state":{"updated_at":5}}]}}]))
+        let g = InputState::from_value(
+            &json!([{"type":"GLOBAL","global":{"shared_state":{},"stream_states":[
+            {"stream_descriptor":{"name":"companies"},"stream_state":{"updated_at":5}}]}}]),
+        )
         .unwrap();
         assert_eq!(g.get("companies"), Some(&json!({"updated_at":5})));
 
-        let legacy = InputState::from_value(&json!({"companies":{"updated_at":7626086649u64},"contacts":{"updated_at":1}})).unwrap();
+        let legacy = InputState::from_value(
+            &json!({"companies":{"updated_at":7626086649u64},"contacts":{"updated_at":1}}),
+        )
+        .unwrap();
         assert_eq!(legacy.streams.len(), 2);
-        let legacy_msg = InputState::from_value(&json!([{"type":"LEGACY","data":{"contacts":{"updated_at":1}}}])).unwrap();
+        let legacy_msg = InputState::from_value(
+            &json!([{"type":"LEGACY","data":{"contacts":{"updated_at":1}}}]),
+        )
+        .unwrap();
         assert_eq!(legacy_msg.get("contacts"), Some(&json!({"updated_at":1})));
         let single = InputState::from_value(&json!({"type":"STREAM","stream":{"stream_descriptor":{"name":"x"},"stream_state":{"a":1}}})).unwrap();
         assert_eq!(single.get("x"), Some(&json!({"a":1})));
@@ -208,10 +224,22 @@ mod tests {
             (json!(5), "must be an array"),
             (json!([1]), "entry 0 of the state array is a number"),
             (json!([{"type":"STREAM"}]), "no `stream` object"),
-            (json!([{"type":"STREAM","stream":{"stream_state":{}}}]), "no stream_descriptor.name"),
-            (json!([{"type":"STREAM","stream":{"stream_descriptor":{"name":"x"},"stream_state":5}}]), "stream_state of `x` is a number"),
-            (json!([{"type":"WEIRD","stream":{}}]), "unknown type \"WEIRD\""),
-            (json!({"contacts": 5}), "the state of `contacts` is a number"),
+            (
+                json!([{"type":"STREAM","stream":{"stream_state":{}}}]),
+                "no stream_descriptor.name",
+            ),
+            (
+                json!([{"type":"STREAM","stream":{"stream_descriptor":{"name":"x"},"stream_state":5}}]),
+                "stream_state of `x` is a number",
+            ),
+            (
+                json!([{"type":"WEIRD","stream":{}}]),
+                "unknown type \"WEIRD\"",
+            ),
+            (
+                json!({"contacts": 5}),
+                "the state of `contacts` is a number",
+            ),
         ];
         for (v, want) in cases {
             let e = InputState::from_value(&v).unwrap_err().to_string();

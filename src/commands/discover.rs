@@ -20,5 +20,7 @@ pub fn catalog() -> Result<Catalog> {
 
 pub fn run(config: &Path, output: &Output) -> Result<()> {
     Config::from_file(config)?;
-    output.emit(&Message::Catalog { catalog: catalog()? })
+    output.emit(&Message::Catalog {
+        catalog: catalog()?,
+    })
 }

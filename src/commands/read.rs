@@ -9,7 +9,9 @@ use crate::config::{read_json_file, Config};
 use crate::error::{Error, Result};
 use crate::http::{Client, HttpSettings};
 use crate::output::Output;
-use crate::protocol::{ConfiguredCatalog, ErrorTrace, Message, StreamDescriptor, StreamStatus, SyncMode};
+use crate::protocol::{
+    ConfiguredCatalog, ErrorTrace, Message, StreamDescriptor, StreamStatus, SyncMode,
+};
 use crate::state::{no_cursor_state, InputState};
 use crate::streams::{self, reader, StreamDef};
 
@@ -22,7 +24,12 @@ pub struct Planned {
     pub mode: SyncMode,
 }
 
-pub async fn run(config: &Path, catalog: &Path, state: Option<&Path>, output: &Output) -> Result<Ended> {
+pub async fn run(
+    config: &Path,
+    catalog: &Path,
+    state: Option<&Path>,
+    output: &Output,
+) -> Result<Ended> {
     let config = Config::from_file(config)?;
     let plan = plan(catalog)?;
     let _state = match state {
@@ -40,7 +47,9 @@ pub async fn run(config: &Path, catalog: &Path, state: Option<&Path>, output: &O
                 failed += 1;
                 report_stream_failure(output, p.def.name, &e)?;
                 if e.is_fatal_for_sync() {
-                    tracing::error!("stopping the sync: every other stream would fail the same way");
+                    tracing::error!(
+                        "stopping the sync: every other stream would fail the same way"
+                    );
                     break;
                 }
             }
@@ -56,11 +65,12 @@ pub async fn run(config: &Path, catalog: &Path, state: Option<&Path>, output: &O
 /// Read and check the configured catalog against the stream table.
 pub fn plan(catalog_path: &Path) -> Result<Vec<Planned>> {
     let raw = read_json_file("catalog", catalog_path)?;
-    let catalog: ConfiguredCatalog = serde_json::from_value(raw).map_err(|e| Error::InputInvalid {
-        what: "catalog",
-        path: catalog_path.to_path_buf(),
-        message: format!("not a configured catalog ({e})"),
-    })?;
+    let catalog: ConfiguredCatalog =
+        serde_json::from_value(raw).map_err(|e| Error::InputInvalid {
+            what: "catalog",
+            path: catalog_path.to_path_buf(),
+            message: format!("not a configured catalog ({e})"),
+        })?;
     plan_streams(&catalog)
 }
 
@@ -78,7 +88,9 @@ pub fn plan_streams(catalog: &ConfiguredCatalog) -> Result<Vec<Planned>> {
             ))
         })?;
         if !seen.insert(name) {
-            return Err(Error::Catalog(format!("stream `{name}` appears twice in the catalog")));
+            return Err(Error::Catalog(format!(
+                "stream `{name}` appears twice in the catalog"
+            )));
         }
         let mode = match cs.sync_mode.as_str() {
             "full_refresh" => SyncMode::FullRefresh,
@@ -88,11 +100,9 @@ pub fn plan_streams(catalog: &ConfiguredCatalog) -> Result<Vec<Planned>> {
                 tracing::info!("stream `{name}` has no cursor; reading it as full refresh");
                 SyncMode::FullRefresh
             }
-            other => {
-                return Err(Error::Catalog(format!(
-                    "stream `{name}` has sync_mode {other:?}; use \"full_refresh\" or \"incremental\""
-                )))
-            }
+            other => return Err(Error::Catalog(format!(
+                "stream `{name}` has sync_mode {other:?}; use \"full_refresh\" or \"incremental\""
+            ))),
         };
         plan.push(Planned { def, mode });
     }

@@ -48,7 +48,11 @@ impl HttpSettings {
     /// `SOURCE_INTERCOM_BACKOFF_MAX_MS` and `SOURCE_INTERCOM_TIMEOUT_MS` where set to a number.
     pub fn from_env() -> HttpSettings {
         let mut s = HttpSettings::default();
-        let num = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        let num = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
         if let Some(v) = num("SOURCE_INTERCOM_REQUESTS_PER_MINUTE") {
             s.requests_per_minute = v.clamp(1, u32::MAX as u64) as u32;
         }
@@ -151,7 +155,10 @@ impl Client {
                 http,
                 base: config.base_url.clone(),
                 token: config.access_token.clone(),
-                budget: RateBudget::new(settings.requests_per_minute, settings.retry.max_rate_limit_wait),
+                budget: RateBudget::new(
+                    settings.requests_per_minute,
+                    settings.retry.max_rate_limit_wait,
+                ),
                 retry: settings.retry,
             }),
         })
@@ -207,7 +214,10 @@ impl Client {
                 .inner
                 .http
                 .request(req.method.clone(), url.clone())
-                .header(AUTHORIZATION, format!("Bearer {}", self.inner.token.expose()))
+                .header(
+                    AUTHORIZATION,
+                    format!("Bearer {}", self.inner.token.expose()),
+                )
                 .header("Intercom-Version", req.version);
             if let Some(body) = &req.body {
                 builder = builder.json(body);
@@ -229,7 +239,8 @@ impl Client {
                         Ok(b) => b,
                         Err(e) => {
                             // The body broke off mid-way: as good as no answer.
-                            match classify(&Outcome::Transport, attempts, &self.inner.retry, now_ms) {
+                            match classify(&Outcome::Transport, attempts, &self.inner.retry, now_ms)
+                            {
                                 Decision::RetryAfter(wait) => {
                                     tracing::warn!(
                                         "reading the answer to {} failed ({}); retrying in {} ms",
@@ -284,26 +295,28 @@ impl Client {
                         }
                     }
                 }
-                Err(e) => match classify(&Outcome::Transport, attempts, &self.inner.retry, now_ms) {
-                    Decision::RetryAfter(wait) => {
-                        attempts.errors += 1;
-                        tracing::warn!(
-                            "{} failed ({}); retry {} of {} in {} ms",
-                            req.describe(),
-                            transport_message(&e),
-                            attempts.errors,
-                            self.inner.retry.max_error_retries,
-                            wait.as_millis()
-                        );
-                        tokio::time::sleep(wait).await;
+                Err(e) => {
+                    match classify(&Outcome::Transport, attempts, &self.inner.retry, now_ms) {
+                        Decision::RetryAfter(wait) => {
+                            attempts.errors += 1;
+                            tracing::warn!(
+                                "{} failed ({}); retry {} of {} in {} ms",
+                                req.describe(),
+                                transport_message(&e),
+                                attempts.errors,
+                                self.inner.retry.max_error_retries,
+                                wait.as_millis()
+                            );
+                            tokio::time::sleep(wait).await;
+                        }
+                        _ => {
+                            return Err(Error::Transport {
+                                endpoint: req.describe(),
+                                message: transport_message(&e),
+                            })
+                        }
                     }
-                    _ => {
-                        return Err(Error::Transport {
-                            endpoint: req.describe(),
-                            message: transport_message(&e),
-                        })
-                    }
-                },
+                }
             }
         }
     }
@@ -350,7 +363,12 @@ pub fn status_error(req: &ApiRequest, status: u16, body: &[u8]) -> Error {
     let mut detail = parsed.summary();
     if detail.is_empty() && !body.is_empty() {
         let text = String::from_utf8_lossy(body);
-        detail = text.chars().take(200).collect::<String>().trim().to_string();
+        detail = text
+            .chars()
+            .take(200)
+            .collect::<String>()
+            .trim()
+            .to_string();
     }
     let endpoint = req.describe();
     match status {
@@ -381,10 +399,17 @@ mod tests {
     #[test]
     fn urls_keep_base_path_and_follow_next_links_on_our_host() {
         let c = client("http://127.0.0.1:1/proxy");
-        let u = c.url_for(&ApiRequest::get("/articles").query("per_page", "150")).unwrap();
+        let u = c
+            .url_for(&ApiRequest::get("/articles").query("per_page", "150"))
+            .unwrap();
         assert_eq!(u.as_str(), "http://127.0.0.1:1/proxy/articles?per_page=150");
-        let u = c.url_for(&ApiRequest::get("/articles?page=2&per_page=150")).unwrap();
-        assert_eq!(u.as_str(), "http://127.0.0.1:1/proxy/articles?page=2&per_page=150");
+        let u = c
+            .url_for(&ApiRequest::get("/articles?page=2&per_page=150"))
+            .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:1/proxy/articles?page=2&per_page=150"
+        );
     }
 
     #[test]
@@ -392,7 +417,10 @@ mod tests {
         let req = ApiRequest::get("/admins");
         let e = status_error(&req, 403, br#"{"type":"error.list","errors":[{"code":"api_plan_restricted","message":"Active subscription needed."}]}"#);
         let s = e.to_string();
-        assert!(s.contains("GET /admins") && s.contains("api_plan_restricted"), "{s}");
+        assert!(
+            s.contains("GET /admins") && s.contains("api_plan_restricted"),
+            "{s}"
+        );
         let e = status_error(&req, 500, b"oops");
         assert!(e.to_string().contains("HTTP 500 on GET /admins: oops"));
     }

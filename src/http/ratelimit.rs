@@ -87,17 +87,33 @@ mod tests {
         let b = RateBudget::new(600, Duration::from_secs(70));
         let now = 1_700_000_000_000;
         assert_eq!(b.window_wait(now), None);
-        b.observe(RateInfo { limit: Some(10), remaining: Some(3), reset_epoch: Some(1_700_000_002) });
+        b.observe(RateInfo {
+            limit: Some(10),
+            remaining: Some(3),
+            reset_epoch: Some(1_700_000_002),
+        });
         assert_eq!(b.window_wait(now), None);
-        b.observe(RateInfo { limit: Some(10), remaining: Some(0), reset_epoch: Some(1_700_000_002) });
+        b.observe(RateInfo {
+            limit: Some(10),
+            remaining: Some(0),
+            reset_epoch: Some(1_700_000_002),
+        });
         assert_eq!(b.window_wait(now), Some(Duration::from_secs(2)));
         // A late answer from the same window doesn't raise the count again.
-        b.observe(RateInfo { limit: Some(10), remaining: Some(5), reset_epoch: Some(1_700_000_002) });
+        b.observe(RateInfo {
+            limit: Some(10),
+            remaining: Some(5),
+            reset_epoch: Some(1_700_000_002),
+        });
         assert_eq!(b.window_wait(now), Some(Duration::from_secs(2)));
         // The window passed.
         assert_eq!(b.window_wait(1_700_000_002_000), None);
         // A new window replaces it.
-        b.observe(RateInfo { limit: Some(10), remaining: Some(9), reset_epoch: Some(1_700_000_012) });
+        b.observe(RateInfo {
+            limit: Some(10),
+            remaining: Some(9),
+            reset_epoch: Some(1_700_000_012),
+        });
         assert_eq!(b.window_wait(now), None);
     }
 }

@@ -78,7 +78,12 @@ pub enum Decision {
 
 /// Decide what to do after an attempt. `attempts` counts the attempts *before* this
 /// one; `now_ms` is the current epoch time in milliseconds (to turn a reset time into a wait).
-pub fn classify(outcome: &Outcome, attempts: Attempts, policy: &RetryPolicy, now_ms: i64) -> Decision {
+pub fn classify(
+    outcome: &Outcome,
+    attempts: Attempts,
+    policy: &RetryPolicy,
+    now_ms: i64,
+) -> Decision {
     match *outcome {
         Outcome::Status { status, .. } if (200..300).contains(&status) => Decision::Done,
         Outcome::Status {
@@ -98,7 +103,9 @@ pub fn classify(outcome: &Outcome, attempts: Attempts, policy: &RetryPolicy, now
             // A reset a moment away still needs a pause, or we hammer the same window.
             Decision::RetryAfter(wait.clamp(Duration::from_millis(100), policy.max_rate_limit_wait))
         }
-        Outcome::Status { status, .. } if status == 408 || status >= 500 => retry_error(attempts, policy),
+        Outcome::Status { status, .. } if status == 408 || status >= 500 => {
+            retry_error(attempts, policy)
+        }
         Outcome::Status { .. } => Decision::Done,
         Outcome::Transport => retry_error(attempts, policy),
     }
@@ -164,13 +171,32 @@ mod tests {
             (st(404), none, Decision::Done),
             (st(400), none, Decision::Done),
             (st(500), none, Decision::RetryAfter(Duration::from_secs(1))),
-            (st(503), Attempts { errors: 2, rate_limited: 0 }, Decision::RetryAfter(Duration::from_secs(4))),
+            (
+                st(503),
+                Attempts {
+                    errors: 2,
+                    rate_limited: 0,
+                },
+                Decision::RetryAfter(Duration::from_secs(4)),
+            ),
             (st(502), spent, Decision::Fail),
             (st(408), none, Decision::RetryAfter(Duration::from_secs(1))),
-            (Outcome::Transport, none, Decision::RetryAfter(Duration::from_secs(1))),
+            (
+                Outcome::Transport,
+                none,
+                Decision::RetryAfter(Duration::from_secs(1)),
+            ),
             (Outcome::Transport, spent, Decision::Fail),
-            (reset_in_3s, none, Decision::RetryAfter(Duration::from_secs(3))),
-            (retry_after_7s, none, Decision::RetryAfter(Duration::from_secs(7))),
+            (
+                reset_in_3s,
+                none,
+                Decision::RetryAfter(Duration::from_secs(3)),
+            ),
+            (
+                retry_after_7s,
+                none,
+                Decision::RetryAfter(Duration::from_secs(7)),
+            ),
             (st(429), none, Decision::RetryAfter(Duration::from_secs(1))),
             (reset_in_3s, spent, Decision::Fail),
         ];
@@ -184,7 +210,11 @@ mod tests {
         let p = RetryPolicy::default();
         let past = Outcome::Status {
             status: 429,
-            rate: RateInfo { limit: None, remaining: Some(0), reset_epoch: Some(1) },
+            rate: RateInfo {
+                limit: None,
+                remaining: Some(0),
+                reset_epoch: Some(1),
+            },
             retry_after: None,
         };
         assert_eq!(
@@ -193,7 +223,11 @@ mod tests {
         );
         let far = Outcome::Status {
             status: 429,
-            rate: RateInfo { limit: None, remaining: Some(0), reset_epoch: Some(1_700_009_000) },
+            rate: RateInfo {
+                limit: None,
+                remaining: Some(0),
+                reset_epoch: Some(1_700_009_000),
+            },
             retry_after: None,
         };
         assert_eq!(

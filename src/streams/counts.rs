@@ -71,9 +71,7 @@ pub fn user_segments_tags(body: &Value) -> Result<Vec<Value>, String> {
     let (count_type, entries) = named_entries(body, "user")?;
     entries
         .into_iter()
-        .map(|e| {
-            Ok(json!({"count_type": count_type, "name": e.name, "count": e.count}))
-        })
+        .map(|e| Ok(json!({"count_type": count_type, "name": e.name, "count": e.count})))
         .collect()
 }
 
@@ -85,7 +83,10 @@ pub fn company_users_segments_tags(body: &Value) -> Result<Vec<Value>, String> {
     entries
         .into_iter()
         .map(|e| {
-            let key = e.remote_company_id.clone().unwrap_or_else(|| e.name.clone());
+            let key = e
+                .remote_company_id
+                .clone()
+                .unwrap_or_else(|| e.name.clone());
             Ok(json!({
                 "count_type": count_type,
                 "key": key,
@@ -127,7 +128,9 @@ fn named_entries(body: &Value, outer: &str) -> Result<(String, Vec<NamedCount>),
             .iter()
             .find(|(k, _)| k.as_str() != "remote_company_id")
             .and_then(|(k, v)| v.as_i64().map(|n| (k.clone(), n)))
-            .ok_or_else(|| format!("an entry of `{outer}.{count_type}` has no name with a count"))?;
+            .ok_or_else(|| {
+                format!("an entry of `{outer}.{count_type}` has no name with a count")
+            })?;
         out.push(NamedCount {
             name,
             count,
@@ -143,25 +146,53 @@ mod tests {
 
     #[test]
     fn app_totals_rows() {
-        let rows = app_totals(&json!({"type":"count.hash","company":{"count":3},"user":{"count":5}})).unwrap();
-        assert_eq!(rows, vec![json!({"name":"company","count":3}), json!({"name":"user","count":5})]);
+        let rows =
+            app_totals(&json!({"type":"count.hash","company":{"count":3},"user":{"count":5}}))
+                .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                json!({"name":"company","count":3}),
+                json!({"name":"user","count":5})
+            ]
+        );
         assert!(app_totals(&json!({"user": {"count": "x"}})).is_err());
     }
 
     #[test]
     fn conversation_rows() {
-        let rows = conversation_totals(&json!({"type":"count","conversation":{"open":30,"closed":17}})).unwrap();
+        let rows =
+            conversation_totals(&json!({"type":"count","conversation":{"open":30,"closed":17}}))
+                .unwrap();
         assert_eq!(rows.len(), 2);
-        let rows = admin_conversations(&json!({"conversation":{"admin":[{"id":"1","name":"Wash","open":0,"closed":1}]}})).unwrap();
-        assert_eq!(rows, vec![json!({"id":"1","name":"Wash","open":0,"closed":1})]);
+        let rows = admin_conversations(
+            &json!({"conversation":{"admin":[{"id":"1","name":"Wash","open":0,"closed":1}]}}),
+        )
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec![json!({"id":"1","name":"Wash","open":0,"closed":1})]
+        );
     }
 
     #[test]
     fn named_rows() {
-        let rows = user_segments_tags(&json!({"type":"count","user":{"segment":[{"Active":1},{"New":2}]}})).unwrap();
-        assert_eq!(rows[1], json!({"count_type":"segment","name":"New","count":2}));
-        let rows = company_users_segments_tags(&json!({"company":{"user":[{"Acme":3,"remote_company_id":"6"}]}})).unwrap();
-        assert_eq!(rows[0], json!({"count_type":"user","key":"6","name":"Acme","count":3,"remote_company_id":"6"}));
+        let rows = user_segments_tags(
+            &json!({"type":"count","user":{"segment":[{"Active":1},{"New":2}]}}),
+        )
+        .unwrap();
+        assert_eq!(
+            rows[1],
+            json!({"count_type":"segment","name":"New","count":2})
+        );
+        let rows = company_users_segments_tags(
+            &json!({"company":{"user":[{"Acme":3,"remote_company_id":"6"}]}}),
+        )
+        .unwrap();
+        assert_eq!(
+            rows[0],
+            json!({"count_type":"user","key":"6","name":"Acme","count":3,"remote_company_id":"6"})
+        );
         let rows = company_users_segments_tags(&json!({"company":{"tag":[{"VIP":0}]}})).unwrap();
         assert_eq!(rows[0]["key"], "VIP");
         assert!(company_users_segments_tags(&json!({"company":{"tag":[{"VIP":"x"}]}})).is_err());

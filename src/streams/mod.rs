@@ -80,7 +80,10 @@ const PAGE_150: Paging = Paging::PageNumber { per_page: 150 };
 /// `GET /counts` is documented up to API 2.6 only; send the newest version that documents it.
 const COUNTS_VERSION: &str = "2.6";
 
-const fn counts(query: &'static [(&'static str, &'static str)], hook: fn(&Value) -> Result<Vec<Value>, String>) -> Endpoint {
+const fn counts(
+    query: &'static [(&'static str, &'static str)],
+    hook: fn(&Value) -> Result<Vec<Value>, String>,
+) -> Endpoint {
     Endpoint {
         path: "/counts",
         query,
@@ -92,14 +95,29 @@ const fn counts(query: &'static [(&'static str, &'static str)], hook: fn(&Value)
 
 macro_rules! schema {
     ($file:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/", $file, ".json"))
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/",
+            $file,
+            ".json"
+        ))
     };
 }
 
+/// Archived attributes included: their `archived` flag tells them apart.
 const DATA_ATTRIBUTES_BY_MODEL: &[Endpoint] = &[
-    Endpoint { query: &[("model", "contact")], ..get("/data_attributes", &["data"]) },
-    Endpoint { query: &[("model", "company")], ..get("/data_attributes", &["data"]) },
-    Endpoint { query: &[("model", "conversation")], ..get("/data_attributes", &["data"]) },
+    Endpoint {
+        query: &[("model", "contact"), ("include_archived", "true")],
+        ..get("/data_attributes", &["data"])
+    },
+    Endpoint {
+        query: &[("model", "company"), ("include_archived", "true")],
+        ..get("/data_attributes", &["data"])
+    },
+    Endpoint {
+        query: &[("model", "conversation"), ("include_archived", "true")],
+        ..get("/data_attributes", &["data"])
+    },
 ];
 
 /// Every stream, in the order a full catalog reads them.
@@ -177,21 +195,30 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("help_centers"),
         primary_key: &["id"],
         cursor: None,
-        source: Source::Get(&[Endpoint { paging: PAGE_150, ..get("/help_center/help_centers", &["data"]) }]),
+        source: Source::Get(&[Endpoint {
+            paging: PAGE_150,
+            ..get("/help_center/help_centers", &["data"])
+        }]),
     },
     StreamDef {
         name: "help_center_collections",
         schema: schema!("help_center_collections"),
         primary_key: &["id"],
         cursor: None,
-        source: Source::Get(&[Endpoint { paging: PAGE_150, ..get("/help_center/collections", &["data"]) }]),
+        source: Source::Get(&[Endpoint {
+            paging: PAGE_150,
+            ..get("/help_center/collections", &["data"])
+        }]),
     },
     StreamDef {
         name: "articles",
         schema: schema!("articles"),
         primary_key: &["id"],
         cursor: None,
-        source: Source::Get(&[Endpoint { paging: PAGE_150, ..get("/articles", &["data"]) }]),
+        source: Source::Get(&[Endpoint {
+            paging: PAGE_150,
+            ..get("/articles", &["data"])
+        }]),
     },
     StreamDef {
         name: "counts",
@@ -205,14 +232,20 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("conversation_counts"),
         primary_key: &["name"],
         cursor: None,
-        source: Source::Get(&[counts(&[("type", "conversation")], counts::conversation_totals)]),
+        source: Source::Get(&[counts(
+            &[("type", "conversation")],
+            counts::conversation_totals,
+        )]),
     },
     StreamDef {
         name: "admin_conversation_counts",
         schema: schema!("admin_conversation_counts"),
         primary_key: &["id"],
         cursor: None,
-        source: Source::Get(&[counts(&[("type", "conversation"), ("count", "admin")], counts::admin_conversations)]),
+        source: Source::Get(&[counts(
+            &[("type", "conversation"), ("count", "admin")],
+            counts::admin_conversations,
+        )]),
     },
     StreamDef {
         name: "user_segment_tag_counts",
@@ -220,8 +253,14 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["count_type", "name"],
         cursor: None,
         source: Source::Get(&[
-            counts(&[("type", "user"), ("count", "segment")], counts::user_segments_tags),
-            counts(&[("type", "user"), ("count", "tag")], counts::user_segments_tags),
+            counts(
+                &[("type", "user"), ("count", "segment")],
+                counts::user_segments_tags,
+            ),
+            counts(
+                &[("type", "user"), ("count", "tag")],
+                counts::user_segments_tags,
+            ),
         ]),
     },
     StreamDef {
@@ -232,10 +271,19 @@ pub static STREAMS: &[StreamDef] = &[
         source: Source::Get(&[
             Endpoint {
                 paging: PAGE_150,
-                ..counts(&[("type", "company"), ("count", "user")], counts::company_users_segments_tags)
+                ..counts(
+                    &[("type", "company"), ("count", "user")],
+                    counts::company_users_segments_tags,
+                )
             },
-            counts(&[("type", "company"), ("count", "segment")], counts::company_users_segments_tags),
-            counts(&[("type", "company"), ("count", "tag")], counts::company_users_segments_tags),
+            counts(
+                &[("type", "company"), ("count", "segment")],
+                counts::company_users_segments_tags,
+            ),
+            counts(
+                &[("type", "company"), ("count", "tag")],
+                counts::company_users_segments_tags,
+            ),
         ]),
     },
 ];
@@ -255,7 +303,8 @@ impl StreamDef {
 
     /// The parsed JSON schema.
     pub fn json_schema(&self) -> Result<Value, String> {
-        serde_json::from_str(self.schema).map_err(|e| format!("schema of {} is not JSON: {e}", self.name))
+        serde_json::from_str(self.schema)
+            .map_err(|e| format!("schema of {} is not JSON: {e}", self.name))
     }
 
     /// This stream's entry in the discovered catalog.
@@ -270,8 +319,12 @@ impl StreamDef {
             supported_sync_modes: modes,
             source_defined_cursor: self.cursor.map(|_| true),
             default_cursor_field: self.cursor.map(|c| vec![c.to_string()]),
-            source_defined_primary_key: (!self.primary_key.is_empty())
-                .then(|| self.primary_key.iter().map(|k| vec![k.to_string()]).collect()),
+            source_defined_primary_key: (!self.primary_key.is_empty()).then(|| {
+                self.primary_key
+                    .iter()
+                    .map(|k| vec![k.to_string()])
+                    .collect()
+            }),
             is_resumable: self.cursor.is_some(),
         })
     }
@@ -282,7 +335,15 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    const FORBIDDEN: &[&str] = &["$ref", "allOf", "anyOf", "oneOf", "not", "if", "patternProperties"];
+    const FORBIDDEN: &[&str] = &[
+        "$ref",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "if",
+        "patternProperties",
+    ];
 
     fn walk(v: &Value, path: &str, problems: &mut Vec<String>) {
         match v {
@@ -312,10 +373,18 @@ mod tests {
             assert_eq!(schema["type"], "object", "{}", s.name);
             let props = schema["properties"].as_object().unwrap();
             for k in s.primary_key {
-                assert!(props.contains_key(*k), "{}: primary key {k} not in schema", s.name);
+                assert!(
+                    props.contains_key(*k),
+                    "{}: primary key {k} not in schema",
+                    s.name
+                );
             }
             if let Some(c) = s.cursor {
-                assert!(props.contains_key(c), "{}: cursor {c} not in schema", s.name);
+                assert!(
+                    props.contains_key(c),
+                    "{}: cursor {c} not in schema",
+                    s.name
+                );
             }
             let mut problems = vec![];
             walk(&schema, s.name, &mut problems);
@@ -330,7 +399,14 @@ mod tests {
     #[test]
     fn official_stream_names_exist() {
         // The full-refresh streams Airbyte's official connector has, under the same names.
-        for n in ["admins", "tags", "teams", "segments", "company_attributes", "contact_attributes"] {
+        for n in [
+            "admins",
+            "tags",
+            "teams",
+            "segments",
+            "company_attributes",
+            "contact_attributes",
+        ] {
             assert!(find(n).is_some(), "{n}");
         }
         assert_eq!(find("tags").unwrap().primary_key, &["name"]);

@@ -87,7 +87,10 @@ async fn read_endpoint(client: &Client, ep: &Endpoint, out: &mut Emitter) -> Res
             if !r.is_object() {
                 return Err(Error::Decode {
                     endpoint: endpoint.clone(),
-                    message: format!("a record is {}, not an object", crate::config::json_kind(&r)),
+                    message: format!(
+                        "a record is {}, not an object",
+                        crate::config::json_kind(&r)
+                    ),
                 });
             }
             out.record(r)?;

@@ -1,0 +1,314 @@
+//! Test harness: a fake Intercom workspace on 127.0.0.1 and the real connector binary
+//! run against it as a subprocess. Every run checks that stdout holds only valid
+//! Airbyte messages and that the access token appears nowhere in stdout or stderr.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use fake_intercom::{FakeConfig, FakeIntercom};
+use serde_json::{json, Value};
+
+pub const TOKEN: &str = "tok_7e1f0c_secret_value_x9";
+pub const BIN: &str = env!("CARGO_BIN_EXE_source-intercom");
+
+/// The Airbyte protocol schema (copied from the protocol repository), as a validator for one message.
+fn protocol_validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let text = include_str!("../data/airbyte_protocol.yaml");
+        let mut schema: Value = serde_yaml::from_str(text).expect("protocol yaml parses");
+        let obj = schema.as_object_mut().expect("object");
+        obj.remove("$id");
+        obj.remove("properties");
+        obj.insert("$ref".into(), json!("#/definitions/AirbyteMessage"));
+        jsonschema::draft7::new(&schema).expect("protocol schema compiles")
+    })
+}
+
+/// Validate one stdout line as an Airbyte message; return it parsed.
+pub fn check_protocol_line(line: &str) -> Value {
+    let v: Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+    let errors: Vec<String> = protocol_validator()
+        .iter_errors(&v)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "invalid Airbyte message {line}: {errors:?}"
+    );
+    let t = v["type"].as_str().expect("type");
+    let key = match t {
+        "RECORD" => "record",
+        "STATE" => "state",
+        "LOG" => "log",
+        "SPEC" => "spec",
+        "CONNECTION_STATUS" => "connectionStatus",
+        "CATALOG" => "catalog",
+        "TRACE" => "trace",
+        other => panic!("unexpected message type {other}"),
+    };
+    assert!(
+        v.get(key).is_some_and(Value::is_object),
+        "{t} without its payload: {line}"
+    );
+    v
+}
+
+/// One finished run of the connector.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub messages: Vec<Value>,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of_type(&self, t: &str) -> Vec<&Value> {
+        self.messages.iter().filter(|m| m["type"] == t).collect()
+    }
+
+    pub fn records(&self, stream: &str) -> Vec<&Value> {
+        self.messages
+            .iter()
+            .filter(|m| m["type"] == "RECORD" && m["record"]["stream"] == stream)
+            .map(|m| &m["record"]["data"])
+            .collect()
+    }
+
+    pub fn record_counts(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for m in self.of_type("RECORD") {
+            *counts
+                .entry(m["record"]["stream"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        counts
+    }
+
+    pub fn states(&self, stream: &str) -> Vec<&Value> {
+        self.messages
+            .iter()
+            .filter(|m| {
+                m["type"] == "STATE" && m["state"]["stream"]["stream_descriptor"]["name"] == stream
+            })
+            .collect()
+    }
+
+    pub fn error_traces(&self) -> Vec<&Value> {
+        self.messages
+            .iter()
+            .filter(|m| m["type"] == "TRACE" && m["trace"]["type"] == "ERROR")
+            .map(|m| &m["trace"]["error"])
+            .collect()
+    }
+
+    pub fn statuses(&self, stream: &str) -> Vec<String> {
+        self.messages
+            .iter()
+            .filter(|m| {
+                m["type"] == "TRACE"
+                    && m["trace"]["type"] == "STREAM_STATUS"
+                    && m["trace"]["stream_status"]["stream_descriptor"]["name"] == stream
+            })
+            .map(|m| {
+                m["trace"]["stream_status"]["status"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    pub fn connection_status(&self) -> &Value {
+        let s = self.of_type("CONNECTION_STATUS");
+        assert_eq!(
+            s.len(),
+            1,
+            "exactly one CONNECTION_STATUS: {:?}",
+            self.messages
+        );
+        &s[0]["connectionStatus"]
+    }
+
+    pub fn logs(&self) -> Vec<String> {
+        self.of_type("LOG")
+            .iter()
+            .map(|m| m["log"]["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+/// A temp dir holding the files a run needs.
+pub struct Files {
+    pub dir: tempfile::TempDir,
+}
+
+impl Files {
+    pub fn new() -> Files {
+        Files {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        let mut f = std::fs::File::create(&p).expect("create");
+        f.write_all(content.as_bytes()).expect("write");
+        p
+    }
+
+    pub fn write_json(&self, name: &str, v: &Value) -> PathBuf {
+        self.write(name, &serde_json::to_string_pretty(v).expect("json"))
+    }
+}
+
+/// Run the connector binary with these arguments and environment, checking every output line.
+pub fn run_connector(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // Keep retries short in tests; individual tests override.
+    cmd.env("SOURCE_INTERCOM_BACKOFF_BASE_MS", "20");
+    cmd.env_remove("LOG_LEVEL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run connector");
+    let stdout = String::from_utf8(out.stdout).expect("utf8 stdout");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stdout.contains(TOKEN), "the token leaked to stdout");
+    assert!(!stderr.contains(TOKEN), "the token leaked to stderr");
+    let messages = stdout.lines().map(check_protocol_line).collect();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        messages,
+        stderr,
+    }
+}
+
+/// A running fake workspace plus helpers to build configs and catalogs for it.
+pub struct Env {
+    pub fake: FakeIntercom,
+    pub files: Files,
+}
+
+impl Env {
+    pub fn start() -> Env {
+        Env::with(FakeConfig::default())
+    }
+
+    pub fn with(mut cfg: FakeConfig) -> Env {
+        cfg.token = TOKEN.to_string();
+        let fake = FakeIntercom::spawn(cfg).expect("fake starts");
+        Env {
+            fake,
+            files: Files::new(),
+        }
+    }
+
+    pub fn config_value(&self) -> Value {
+        json!({
+            "access_token": TOKEN,
+            "start_date": "2020-01-01T00:00:00Z",
+            "base_url": self.fake.base_url(),
+        })
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.files.write_json("config.json", &self.config_value())
+    }
+
+    pub fn config_with(&self, patch: Value) -> PathBuf {
+        let mut v = self.config_value();
+        for (k, val) in patch.as_object().expect("object patch") {
+            v[k] = val.clone();
+        }
+        self.files.write_json("config_patched.json", &v)
+    }
+
+    /// A configured catalog of these streams (from `discover`), all in `mode`.
+    pub fn catalog(&self, streams: &[&str], mode: &str) -> PathBuf {
+        self.files
+            .write_json("catalog.json", &configured_catalog(streams, mode))
+    }
+
+    pub fn read(
+        &self,
+        config: &Path,
+        catalog: &Path,
+        state: Option<&Path>,
+        env: &[(&str, &str)],
+    ) -> Run {
+        let mut args = vec![
+            "read",
+            "--config",
+            config.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+        ];
+        if let Some(s) = state {
+            args.push("--state");
+            args.push(s.to_str().unwrap());
+        }
+        run_connector(&args, env)
+    }
+}
+
+/// The discovered catalog (runs `discover` once per test binary).
+pub fn discovered() -> &'static Value {
+    static CAT: OnceLock<Value> = OnceLock::new();
+    CAT.get_or_init(|| {
+        let files = Files::new();
+        let cfg = files.write_json(
+            "c.json",
+            &json!({"access_token": TOKEN, "start_date": "2020-01-01T00:00:00Z", "base_url": "http://127.0.0.1:9"}),
+        );
+        let run = run_connector(&["discover", "--config", cfg.to_str().unwrap()], &[]);
+        assert_eq!(run.code, 0, "discover failed: {:?}", run.messages);
+        run.of_type("CATALOG")[0]["catalog"].clone()
+    })
+}
+
+pub fn all_stream_names() -> Vec<String> {
+    discovered()["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+pub fn configured_catalog(streams: &[&str], mode: &str) -> Value {
+    let all = discovered()["streams"].as_array().unwrap();
+    let streams: Vec<Value> = streams
+        .iter()
+        .map(|name| {
+            let s = all
+                .iter()
+                .find(|s| s["name"] == *name)
+                .cloned()
+                .unwrap_or_else(|| json!({"name": name, "json_schema": {}, "supported_sync_modes": ["full_refresh"]}));
+            json!({"stream": s, "sync_mode": mode, "destination_sync_mode": "overwrite"})
+        })
+        .collect();
+    json!({ "streams": streams })
+}
+
+/// A validator for a stream's discovered schema.
+pub fn schema_validator(stream: &str) -> jsonschema::Validator {
+    let s = discovered()["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == stream)
+        .unwrap_or_else(|| panic!("no stream {stream}"));
+    jsonschema::draft7::new(&s["json_schema"]).expect("schema compiles")
+}
