@@ -178,7 +178,9 @@ pub fn counts_response(
             }));
             Ok(json!({"type": "count", "user": {"tag": list}}))
         }
-        (Some("company"), None) => Ok(json!({"type": "count", "company": {"count": ws.companies.len()}})),
+        (Some("company"), None) => {
+            Ok(json!({"type": "count", "company": {"count": ws.companies.len()}}))
+        }
         (Some("company"), Some("user")) => {
             let req = PageRequest::from_query(q, COMPANY_USER_PER_PAGE)?;
             let total = ws.companies.len();
@@ -284,8 +286,13 @@ mod tests {
             conv["assigned"].as_i64().unwrap() + conv["unassigned"].as_i64().unwrap(),
             open
         );
-        let a = counts_response(&w, &q("type=conversation&count=admin"), "http://h", "/counts")
-            .unwrap();
+        let a = counts_response(
+            &w,
+            &q("type=conversation&count=admin"),
+            "http://h",
+            "/counts",
+        )
+        .unwrap();
         let admins = a["conversation"]["admin"].as_array().unwrap();
         assert_eq!(admins.len(), w.admins.len());
         let sum_open: i64 = admins.iter().map(|x| x["open"].as_i64().unwrap()).sum();
@@ -331,7 +338,10 @@ mod tests {
                 Some(n) => {
                     assert_eq!(
                         n.as_str().unwrap(),
-                        format!("http://h/counts?type=company&count=user&per_page=15&page={}", page + 1)
+                        format!(
+                            "http://h/counts?type=company&count=user&per_page=15&page={}",
+                            page + 1
+                        )
                     );
                     page += 1;
                 }
@@ -359,7 +369,12 @@ mod tests {
         assert_eq!(t["company"]["tag"].as_array().unwrap().len(), w.tags.len());
         let c = counts_response(&w, &q("type=company"), "", "/counts").unwrap();
         assert_eq!(c["company"]["count"], json!(w.companies.len()));
-        for bad in ["type=nope", "type=user&count=admin", "count=tag", "type=company&count=user&per_page=151"] {
+        for bad in [
+            "type=nope",
+            "type=user&count=admin",
+            "count=tag",
+            "type=company&count=user&per_page=151",
+        ] {
             let e = counts_response(&w, &q(bad), "", "/counts").unwrap_err();
             assert_eq!(e.status.as_u16(), 400, "{bad}");
         }

@@ -64,7 +64,11 @@ impl ApiError {
 
     /// 401 `unauthorized` ("Access Token Invalid").
     pub fn unauthorized() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "Access Token Invalid")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Access Token Invalid",
+        )
     }
 
     pub fn body(&self) -> Value {

@@ -134,6 +134,7 @@ fn round2(x: f64) -> f64 {
 /// A few sentences as HTML paragraphs (a few hundred characters).
 fn html_paragraphs(rng: &mut Rng, lines: &[&'static str], paragraphs: usize) -> String {
     let mut out = String::new();
+    let mut previous = usize::MAX;
     for _ in 0..paragraphs {
         out.push_str("<p>");
         let n = 1 + rng.index(3);
@@ -141,7 +142,13 @@ fn html_paragraphs(rng: &mut Rng, lines: &[&'static str], paragraphs: usize) -> 
             if k > 0 {
                 out.push(' ');
             }
-            out.push_str(rng.word(lines));
+            // Never the same sentence twice in a row.
+            let mut i = rng.index(lines.len());
+            if i == previous && lines.len() > 1 {
+                i = (i + 1 + rng.index(lines.len() - 1)) % lines.len();
+            }
+            previous = i;
+            out.push_str(lines.get(i).copied().unwrap_or_default());
         }
         out.push_str("</p>");
     }
@@ -174,6 +181,7 @@ type AttrSpec = (
     bool,
 );
 
+#[rustfmt::skip]
 const CONTACT_STANDARD: &[AttrSpec] = &[
     ("name", "name", "Name", "A person's full name", "string", &[], false),
     ("email", "email", "Email", "A person's email address", "string", &[], false),
@@ -191,6 +199,7 @@ const CONTACT_STANDARD: &[AttrSpec] = &[
     ("os", "os", "OS", "The operating system the contact last used", "string", &[], false),
 ];
 
+#[rustfmt::skip]
 const CONTACT_CUSTOM: &[AttrSpec] = &[
     ("plan_tier", "custom_attributes.plan_tier", "Plan tier", "The plan tier the person is on", "string", &["free", "starter", "pro", "enterprise"], false),
     ("seats", "custom_attributes.seats", "Seats", "Number of seats in use", "integer", &[], false),
@@ -201,6 +210,7 @@ const CONTACT_CUSTOM: &[AttrSpec] = &[
     ("legacy_score", "custom_attributes.legacy_score", "Legacy score", "Score from the old scoring system", "integer", &[], true),
 ];
 
+#[rustfmt::skip]
 const COMPANY_STANDARD: &[AttrSpec] = &[
     ("name", "name", "Company name", "The name of a company", "string", &[], false),
     ("company_id", "company_id", "Company ID", "A number identifying a company", "string", &[], false),
@@ -220,6 +230,7 @@ const COMPANY_STANDARD: &[AttrSpec] = &[
     ("app_id", "app_id", "App ID", "The Intercom defined id of the workspace", "string", &[], false),
 ];
 
+#[rustfmt::skip]
 const COMPANY_CUSTOM: &[AttrSpec] = &[
     ("account_tier", "custom_attributes.account_tier", "Account tier", "Commercial tier of the account", "string", ACCOUNT_TIERS, false),
     ("renewal_date", "custom_attributes.renewal_date", "Renewal date", "When the contract renews", "date", &[], false),
@@ -229,6 +240,7 @@ const COMPANY_CUSTOM: &[AttrSpec] = &[
     ("old_crm_id", "custom_attributes.old_crm_id", "Old CRM ID", "The id in the previous CRM", "string", &[], true),
 ];
 
+#[rustfmt::skip]
 const CONVERSATION_STANDARD: &[AttrSpec] = &[
     ("title", "title", "Title", "The title of the conversation", "string", &[], false),
     ("state", "state", "State", "Open, closed or snoozed", "string", &[], false),
@@ -237,6 +249,7 @@ const CONVERSATION_STANDARD: &[AttrSpec] = &[
     ("updated_at", "updated_at", "Updated at", "The last time the conversation was updated", "date", &[], false),
 ];
 
+#[rustfmt::skip]
 const CONVERSATION_CUSTOM: &[AttrSpec] = &[
     ("Issue type", "custom_attributes.Issue type", "Issue type", "What the conversation is about", "string", ISSUE_TYPES, false),
     ("Order number", "custom_attributes.Order number", "Order number", "The customer's order reference", "string", &[], false),
@@ -247,15 +260,21 @@ const CONVERSATION_CUSTOM: &[AttrSpec] = &[
 ];
 
 /// A random value of a custom attribute's data type.
-fn custom_value(rng: &mut Rng, data_type: &str, options: &[&'static str], base_ts: i64) -> Value {
+fn custom_value(rng: &mut Rng, spec: &AttrSpec, base_ts: i64) -> Value {
+    let (name, data_type, options) = (spec.0, spec.4, spec.5);
     match data_type {
         "integer" => json!(rng.range(1, 250)),
+        "float" if name.contains("score") => json!(round2(rng.unit() * 100.0)),
         "float" => json!(round2(rng.unit() * 5000.0)),
         "boolean" => json!(rng.chance(0.5)),
         "date" => json!(between(rng, base_ts, base_ts + 365 * DAY)),
         _ => {
             if options.is_empty() {
-                json!(format!("{}-{}", rng.alnum(3).to_uppercase(), rng.range(10_000, 99_999)))
+                json!(format!(
+                    "{}-{}",
+                    rng.alnum(3).to_uppercase(),
+                    rng.range(10_000, 99_999)
+                ))
             } else {
                 json!(rng.word(options))
             }
@@ -279,7 +298,7 @@ fn custom_attributes(
             continue;
         }
         if rng.chance(p) {
-            m.insert(spec.0.to_string(), custom_value(rng, spec.4, spec.5, base_ts));
+            m.insert(spec.0.to_string(), custom_value(rng, spec, base_ts));
         } else if keep_nulls {
             m.insert(spec.0.to_string(), Value::Null);
         }
@@ -291,20 +310,22 @@ struct Gen<'a> {
     cfg: &'a FakeConfig,
     app_code: String,
     domain: String,
+    /// Fixed number of contact generator threads (tests); `None` = automatic.
+    threads: Option<usize>,
 }
 
 impl Workspace {
     /// Generate the whole workspace for `config` (deterministic in `config.seed`
     /// and the sizes; independent of the clock).
     pub fn generate(config: &FakeConfig) -> Workspace {
+        Workspace::generate_with_threads(config, None)
+    }
+
+    fn generate_with_threads(config: &FakeConfig, threads: Option<usize>) -> Workspace {
         let seed = config.seed;
         let mut rng = Rng::derive(seed, "app");
         let app_code = rng.alnum(8);
-        let app_name = format!(
-            "{} {}",
-            rng.word(COMPANY_PREFIXES),
-            rng.word(COMPANY_CORES)
-        );
+        let app_name = format!("{} {}", rng.word(COMPANY_PREFIXES), rng.word(COMPANY_CORES));
         let domain = format!("{}.com", letters(&app_name));
         let app = json!({
             "type": "app",
@@ -312,7 +333,7 @@ impl Workspace {
             "name": app_name,
             "region": "US",
             "timezone": "America/New_York",
-            "created_at": GENERATION_START - between(&mut rng, 30, 400) * DAY,
+            "created_at": GENERATION_START,
             "secure": true,
             "identity_verification": false,
         });
@@ -320,6 +341,7 @@ impl Workspace {
             cfg: config,
             app_code,
             domain,
+            threads,
         };
 
         let mut admin_refs = g.admins_base(seed);
@@ -328,10 +350,22 @@ impl Workspace {
         let tags = g.tags(seed);
         let (segments, company_segments) = g.segments(seed);
         let first_admin = admin_refs.first().map(|a| a.id);
-        let contact_attributes =
-            g.attributes(seed, "contact", CONTACT_STANDARD, CONTACT_CUSTOM, 100, first_admin);
-        let company_attributes =
-            g.attributes(seed, "company", COMPANY_STANDARD, COMPANY_CUSTOM, 200, first_admin);
+        let contact_attributes = g.attributes(
+            seed,
+            "contact",
+            CONTACT_STANDARD,
+            CONTACT_CUSTOM,
+            100,
+            first_admin,
+        );
+        let company_attributes = g.attributes(
+            seed,
+            "company",
+            COMPANY_STANDARD,
+            COMPANY_CUSTOM,
+            200,
+            first_admin,
+        );
         let conversation_attributes = g.attributes(
             seed,
             "conversation",
@@ -354,7 +388,8 @@ impl Workspace {
             &subscription_types,
             &admin_refs,
         );
-        let conversations = g.conversations(seed, &contact_refs, &admin_refs, &teams, &tags, &articles);
+        let conversations =
+            g.conversations(seed, &contact_refs, &admin_refs, &teams, &tags, &articles);
 
         Workspace {
             app,
@@ -705,7 +740,11 @@ impl Gen<'_> {
                     }
                 };
                 let consent = if i % 3 == 2 { "opt_in" } else { "opt_out" };
-                let content = if n > 1 && i == n - 1 { "sms_message" } else { "email" };
+                let content = if n > 1 && i == n - 1 {
+                    "sms_message"
+                } else {
+                    "email"
+                };
                 let translation = json!({"name": name, "description": description, "locale": "en"});
                 json!({
                     "type": "subscription",
@@ -805,13 +844,26 @@ impl Gen<'_> {
                 let title = format!("{} {}", rng.word(ARTICLE_VERBS), rng.word(TOPICS));
                 let description = rng.word(SENTENCES).to_string();
                 let paragraphs = 2 + rng.index(3);
-                let body = format!("<h2>{}</h2>{}", title, html_paragraphs(&mut rng, SENTENCES, paragraphs));
+                let body = format!(
+                    "<h2>{}</h2>{}",
+                    title,
+                    html_paragraphs(&mut rng, SENTENCES, paragraphs)
+                );
                 let author_id: Value = rng.pick(admins).map(|a| json!(a.id)).unwrap_or(Value::Null);
-                let state = if rng.chance(0.8) { "published" } else { "draft" };
+                let state = if rng.chance(0.8) {
+                    "published"
+                } else {
+                    "draft"
+                };
                 let created = between(&mut rng, GENERATION_START, GENERATION_END - 10 * DAY);
                 let updated = between(&mut rng, created, GENERATION_END);
                 let url: Value = if state == "published" {
-                    json!(format!("https://help.{}/en/articles/{}-{}", self.domain, id, slug(&title)))
+                    json!(format!(
+                        "https://help.{}/en/articles/{}-{}",
+                        self.domain,
+                        id,
+                        slug(&title)
+                    ))
                 } else {
                     Value::Null
                 };
@@ -867,7 +919,10 @@ impl Gen<'_> {
         let n = self.cfg.companies;
         let mut names: HashSet<String> = HashSet::with_capacity(n);
         let mut domains = Vec::with_capacity(n);
-        let seg_p: Vec<f64> = company_segments.iter().map(|_| 0.1 + rng.unit() * 0.4).collect();
+        let seg_p: Vec<f64> = company_segments
+            .iter()
+            .map(|_| 0.1 + rng.unit() * 0.4)
+            .collect();
         let plan_ids: Vec<i64> = PLANS.iter().map(|_| rng.range(100_000, 999_999)).collect();
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
@@ -899,9 +954,7 @@ impl Gen<'_> {
                 let k = if rng.chance(0.5) { 0 } else { 1 + rng.index(3) };
                 rng.sample_indices(tags.len(), k)
                     .into_iter()
-                    .map(|t| {
-                        json!({"type": "tag", "id": tags[t]["id"], "name": tags[t]["name"]})
-                    })
+                    .map(|t| json!({"type": "tag", "id": tags[t]["id"], "name": tags[t]["name"]}))
                     .collect()
             };
             let segs: Vec<Value> = company_segments
@@ -943,6 +996,12 @@ impl Gen<'_> {
         (out, domains)
     }
 
+    /// Contacts (sorted by `created_at`), their references, and segment
+    /// memberships; also fills in each company's `user_count`.
+    ///
+    /// Every contact has its own random stream (derived from the seed and its
+    /// index), so large workspaces are generated on several threads and the
+    /// result does not depend on the thread count.
     #[allow(clippy::too_many_arguments)]
     fn contacts(
         &self,
@@ -956,282 +1015,469 @@ impl Gen<'_> {
     ) -> (Vec<Value>, Vec<ContactRef>, Vec<(String, String)>) {
         let mut rng = Rng::derive(seed, "contacts");
         let n = self.cfg.contacts;
-        let tag_ids: Vec<String> = tags.iter().map(|t| json_str(t, "id")).collect();
-        let company_ids: Vec<String> = companies.iter().map(|c| json_str(c, "id")).collect();
-        let mut user_counts = vec![0u64; companies.len()];
-        let seg_info: Vec<(String, bool, f64)> = segments
-            .iter()
-            .map(|s| {
-                (
-                    json_str(s, "id"),
-                    s.get("person_type").and_then(Value::as_str) == Some("user"),
-                    0.15 + rng.unit() * 0.5,
-                )
-            })
-            .collect();
-        let subs: Vec<(String, bool)> = subscription_types
-            .iter()
-            .map(|s| {
-                (
-                    json_str(s, "id"),
-                    s.get("consent_type").and_then(Value::as_str) == Some("opt_in"),
-                )
-            })
-            .collect();
-        let mut email_seen: HashMap<String, u32> = HashMap::with_capacity(n);
-        let mut note_id: i64 = 20_000_000 + rng.range(0, 999_999);
-        let mut contacts = Vec::with_capacity(n);
-        let mut refs = Vec::with_capacity(n);
-        let mut memberships = Vec::new();
-        for i in 0..n {
-            let is_user = rng.chance(0.7);
-            let role = if is_user { "user" } else { "lead" };
-            let created = between(&mut rng, GENERATION_START, GENERATION_END - HOUR);
-            let updated = between(&mut rng, created, GENERATION_END);
-            let id = rng.object_id(created);
-            let first = rng.word(FIRST_NAMES);
-            let last = rng.word(LAST_NAMES);
-            let has_name = is_user || rng.chance(0.6);
-            let name = if has_name { Some(format!("{first} {last}")) } else { None };
+        let admin_ids: Vec<i64> = admins.iter().map(|a| a.id).collect();
+        let inp = ContactInputs {
+            seed: rng.next_u64(),
+            note_base: 20_000_000 + rng.range(0, 999_999),
+            tag_ids: tags.iter().map(|t| json_str(t, "id")).collect(),
+            company_ids: companies.iter().map(|c| json_str(c, "id")).collect(),
+            company_domains,
+            seg_info: segments
+                .iter()
+                .map(|s| {
+                    (
+                        json_str(s, "id"),
+                        s.get("person_type").and_then(Value::as_str) == Some("user"),
+                        0.15 + rng.unit() * 0.5,
+                    )
+                })
+                .collect(),
+            subs: subscription_types
+                .iter()
+                .map(|s| {
+                    (
+                        json_str(s, "id"),
+                        s.get("consent_type").and_then(Value::as_str) == Some("opt_in"),
+                    )
+                })
+                .collect(),
+            admin_ids: &admin_ids,
+        };
 
-            // Companies (users only).
-            let mut my_companies: Vec<usize> = Vec::new();
-            if is_user && !companies.is_empty() {
-                let r = rng.unit();
-                let k = if r < 0.8 { 1 } else if r < 0.9 { 2 } else { 0 };
-                my_companies = rng.sample_indices(companies.len(), k);
-                if k == 2 && rng.chance(0.5) {
-                    my_companies.reverse();
-                }
+        let threads = if let Some(t) = self.threads {
+            t.max(1)
+        } else if n < 4_000 {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map(|p| p.get())
+                .unwrap_or(1)
+                .clamp(1, 8)
+        };
+        let mut outs: Vec<ContactOut> = Vec::with_capacity(n);
+        if threads <= 1 {
+            outs.extend((0..n).map(|i| self.contact(&inp, i)));
+        } else {
+            let chunk = n.div_ceil(threads);
+            let parts: Vec<Vec<ContactOut>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let inp = &inp;
+                        let lo = (t * chunk).min(n);
+                        let hi = ((t + 1) * chunk).min(n);
+                        scope.spawn(move || (lo..hi).map(|i| self.contact(inp, i)).collect())
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            });
+            for p in parts {
+                outs.extend(p);
             }
-            for &c in &my_companies {
+        }
+
+        // Sequential fix-ups: company user counts, unique e-mails, memberships.
+        let mut user_counts = vec![0u64; companies.len()];
+        let mut email_seen: HashMap<(String, String), u32> = HashMap::with_capacity(n);
+        let mut memberships = Vec::new();
+        for out in outs.iter_mut() {
+            for &c in &out.companies {
                 user_counts[c] += 1;
             }
-            let has_email = is_user || rng.chance(0.85);
-            let email = if has_email {
-                let domain = match my_companies.first() {
-                    Some(&c) => company_domains[c].clone(),
-                    None => rng.word(FREE_MAIL).to_string(),
-                };
-                let local = format!("{}.{}", letters(first), letters(last));
-                let key = format!("{local}@{domain}");
-                let count = email_seen.entry(key.clone()).or_insert(0);
+            if let Some(key) = out.email_parts.take() {
+                let count = email_seen.entry(key).or_insert(0);
                 *count += 1;
-                Some(if *count == 1 {
-                    key
-                } else {
-                    format!("{local}{}@{domain}", *count)
-                })
-            } else {
-                None
-            };
-            let external_id = if is_user {
-                Some(format!("{}", 500_000 + i))
-            } else {
-                None
-            };
-            let (phone, formatted_phone) = if rng.chance(0.4) {
-                let a = rng.range(201, 989);
-                let b = rng.range(200, 999);
-                let c = rng.range(1000, 9999);
-                (json!(format!("+1 {a}-{b}-{c}")), json!(format!("+1{a}{b}{c}")))
-            } else {
-                (Value::Null, Value::Null)
-            };
-            let owner_id: Value = if rng.chance(0.4) {
-                rng.pick(admins).map(|a| json!(a.id)).unwrap_or(Value::Null)
-            } else {
-                Value::Null
-            };
-            let signed_up_at: Value = if is_user {
-                json!(between(&mut rng, created, (created + DAY).min(updated)))
-            } else {
-                Value::Null
-            };
-            let last_seen = maybe_between(&mut rng, 0.85, created, updated);
-            let last_replied = maybe_between(&mut rng, 0.4, created, updated);
-            let last_contacted = maybe_between(&mut rng, 0.5, created, updated);
-            let opened = if has_email && rng.chance(0.45) {
-                Some(between(&mut rng, created, updated))
-            } else {
-                None
-            };
-            let clicked: Value = match opened {
-                Some(o) if rng.chance(0.5) => json!(between(&mut rng, created, o)),
-                _ => Value::Null,
-            };
-            let (browser, browser_version, browser_language, os) = if rng.chance(0.85) {
-                let (b, v) = BROWSERS[rng.index(BROWSERS.len())];
-                (json!(b), json!(v), json!(rng.word(LANGUAGES)), json!(rng.word(OSES)))
-            } else {
-                (Value::Null, Value::Null, Value::Null, Value::Null)
-            };
-            let location = if rng.chance(0.9) {
-                let (city, region, country, cc, cont) = LOCATIONS[rng.index(LOCATIONS.len())];
-                json!({"type": "location", "country": country, "region": region, "city": city,
-                       "country_code": cc, "continent_code": cont})
-            } else {
-                json!({"type": "location", "country": null, "region": null, "city": null,
-                       "country_code": null, "continent_code": null})
-            };
-            let android = rng.chance(0.15);
-            let ios = rng.chance(0.2);
-            let android_seen = if android { json!(between(&mut rng, created, updated)) } else { Value::Null };
-            let ios_seen = if ios { json!(between(&mut rng, created, updated)) } else { Value::Null };
-            let opt = |on: bool, v: Value| if on { v } else { Value::Null };
-            let avatar = if rng.chance(0.3) {
-                json!(format!("https://static.intercomassets.com/avatars/{}/square_128/photo.jpg", rng.range(1_000_000, 9_999_999)))
-            } else {
-                Value::Null
-            };
-
-            let tag_k = if rng.chance(0.5) { 0 } else { 1 + rng.index(3) };
-            let my_tags: Vec<String> = rng
-                .sample_indices(tag_ids.len(), tag_k)
-                .into_iter()
-                .map(|t| tag_ids[t].clone())
-                .collect();
-            let note_k = if rng.chance(0.7) { 0 } else { 1 + rng.index(3) };
-            let my_notes: Vec<String> = (0..note_k)
-                .map(|_| {
-                    note_id += rng.range(1, 50);
-                    note_id.to_string()
-                })
-                .collect();
-            let my_company_ids: Vec<String> = my_companies.iter().map(|&c| company_ids[c].clone()).collect();
-            let mut opted_in = Vec::new();
-            let mut opted_out = Vec::new();
-            for (sid, opt_in) in &subs {
-                if *opt_in {
-                    if rng.chance(0.3) {
-                        opted_in.push(sid.clone());
+                if *count > 1 {
+                    let email = out
+                        .reference
+                        .email
+                        .as_deref()
+                        .and_then(|e| e.split_once('@'))
+                        .map(|(l, d)| format!("{l}{}@{d}", *count));
+                    if let Some(email) = email {
+                        out.value["email"] = json!(email);
+                        out.reference.email = Some(email);
                     }
-                } else if rng.chance(0.1) {
-                    opted_out.push(sid.clone());
                 }
             }
-            let utm = rng.chance(0.3);
-            let (utm_campaign, utm_content, utm_medium, utm_source, utm_term, referrer) = if utm {
-                (
-                    json!(rng.word(UTM_CAMPAIGNS)),
-                    json!(format!("ad_{}", rng.range(1, 40))),
-                    json!(rng.word(UTM_MEDIUMS)),
-                    json!(rng.word(UTM_SOURCES)),
-                    json!(rng.word(TOPICS)),
-                    json!(format!("https://www.{}/?ref={}", rng.word(&["google.com", "bing.com", "producthunt.com", "news.ycombinator.com"]), rng.alnum(6))),
-                )
-            } else {
-                (Value::Null, Value::Null, Value::Null, Value::Null, Value::Null, Value::Null)
-            };
-            let socials: Vec<Value> = if rng.chance(0.2) {
-                let (net, base) = SOCIAL[rng.index(SOCIAL.len())];
-                vec![json!({"type": "social_profile", "name": net, "url": format!("{base}{}{}", letters(first), letters(last))})]
-            } else {
-                Vec::new()
-            };
-            let custom = custom_attributes(&mut rng, CONTACT_CUSTOM, 0.6, true, created);
-
-            for (sid, for_users, p) in &seg_info {
-                if *for_users == is_user && rng.chance(*p) {
-                    memberships.push((id.clone(), sid.clone()));
-                }
+            for &s in &out.segments {
+                memberships.push((out.reference.id.clone(), inp.seg_info[s].0.clone()));
             }
+        }
+        for (c, count) in companies.iter_mut().zip(user_counts) {
+            c["user_count"] = json!(count);
+        }
+        // Sort by creation time, like Intercom's default listing order.
+        outs.sort_by(|a, b| {
+            (a.reference.created_at, &a.reference.id)
+                .cmp(&(b.reference.created_at, &b.reference.id))
+        });
+        let mut contacts = Vec::with_capacity(n);
+        let mut refs = Vec::with_capacity(n);
+        for out in outs {
+            contacts.push(out.value);
+            refs.push(out.reference);
+        }
+        (contacts, refs, memberships)
+    }
 
-            let mut m = Map::new();
-            m.insert("type".into(), json!("contact"));
-            m.insert("id".into(), json!(id));
-            m.insert("workspace_id".into(), json!(self.app_code));
-            m.insert("external_id".into(), json!(external_id));
-            m.insert("role".into(), json!(role));
-            m.insert("email".into(), json!(email));
-            m.insert("phone".into(), phone);
-            m.insert("formatted_phone".into(), formatted_phone);
-            m.insert("name".into(), json!(name));
-            m.insert("avatar".into(), avatar);
-            m.insert("owner_id".into(), owner_id);
-            m.insert("social_profiles".into(), json!({"type": "list", "data": socials}));
-            m.insert("has_hard_bounced".into(), json!(has_email && rng.chance(0.02)));
-            m.insert("marked_email_as_spam".into(), json!(has_email && rng.chance(0.01)));
-            m.insert("unsubscribed_from_emails".into(), json!(rng.chance(0.08)));
-            m.insert("unsubscribed_from_sms".into(), json!(rng.chance(0.03)));
-            m.insert("sms_consent".into(), json!(rng.chance(0.1)));
-            m.insert("created_at".into(), json!(created));
-            m.insert("updated_at".into(), json!(updated));
-            m.insert("signed_up_at".into(), signed_up_at);
-            m.insert("last_seen_at".into(), last_seen);
-            m.insert("last_replied_at".into(), last_replied);
-            m.insert("last_contacted_at".into(), last_contacted);
-            m.insert("last_email_opened_at".into(), json!(opened));
-            m.insert("last_email_clicked_at".into(), clicked);
-            m.insert(
-                "language_override".into(),
-                if rng.chance(0.1) { json!(rng.word(LANGUAGES)) } else { Value::Null },
-            );
-            m.insert("browser".into(), browser);
-            m.insert("browser_version".into(), browser_version);
-            m.insert("browser_language".into(), browser_language);
-            m.insert("os".into(), os);
-            m.insert("location".into(), location);
-            m.insert("android_app_name".into(), opt(android, json!(format!("{} Android", self.app_name()))));
-            m.insert("android_app_version".into(), opt(android, json!(format!("5.{}.{}", rng.range(0, 9), rng.range(0, 20)))));
-            m.insert("android_device".into(), opt(android, json!(rng.word(ANDROID_DEVICES))));
-            m.insert("android_os_version".into(), opt(android, json!(rng.range(11, 14).to_string())));
-            m.insert("android_sdk_version".into(), opt(android, json!(rng.range(30, 34).to_string())));
-            m.insert("android_last_seen_at".into(), android_seen);
-            m.insert("ios_app_name".into(), opt(ios, json!(format!("{} iOS", self.app_name()))));
-            m.insert("ios_app_version".into(), opt(ios, json!(format!("4.{}.{}", rng.range(0, 9), rng.range(0, 20)))));
-            m.insert("ios_device".into(), opt(ios, json!(rng.word(IOS_DEVICES))));
-            m.insert("ios_os_version".into(), opt(ios, json!(format!("17.{}", rng.range(0, 5)))));
-            m.insert("ios_sdk_version".into(), opt(ios, json!(format!("16.{}.{}", rng.range(0, 6), rng.range(0, 3)))));
-            m.insert("ios_last_seen_at".into(), ios_seen);
-            m.insert("custom_attributes".into(), custom);
-            m.insert(
-                "tags".into(),
-                addressable_list("tag", "/tags", &my_tags, format!("/contacts/{id}/tags")),
-            );
-            m.insert(
-                "notes".into(),
-                addressable_list("note", "/notes", &my_notes, format!("/contacts/{id}/notes")),
-            );
-            m.insert(
-                "companies".into(),
-                addressable_list("company", "/companies", &my_company_ids, format!("/contacts/{id}/companies")),
-            );
-            m.insert(
-                "opted_out_subscription_types".into(),
-                addressable_list("subscription", "/subscriptions", &opted_out, format!("/contacts/{id}/subscriptions")),
-            );
-            m.insert(
-                "opted_in_subscription_types".into(),
-                addressable_list("subscription", "/subscriptions", &opted_in, format!("/contacts/{id}/subscriptions")),
-            );
-            m.insert("utm_campaign".into(), utm_campaign);
-            m.insert("utm_content".into(), utm_content);
-            m.insert("utm_medium".into(), utm_medium);
-            m.insert("utm_source".into(), utm_source);
-            m.insert("utm_term".into(), utm_term);
-            m.insert("referrer".into(), referrer);
-            contacts.push(Value::Object(m));
-            refs.push(ContactRef {
+    /// Contact number `i` (before e-mail de-duplication).
+    fn contact(&self, inp: &ContactInputs<'_>, i: usize) -> ContactOut {
+        let mut rng = Rng::new(crate::rng::mix64(
+            inp.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        ));
+        let is_user = rng.chance(0.7);
+        let role = if is_user { "user" } else { "lead" };
+        let created = between(&mut rng, GENERATION_START, GENERATION_END - HOUR);
+        let updated = between(&mut rng, created, GENERATION_END);
+        let id = rng.object_id(created);
+        let first = rng.word(FIRST_NAMES);
+        let last = rng.word(LAST_NAMES);
+        let has_name = is_user || rng.chance(0.6);
+        let name = if has_name {
+            Some(format!("{first} {last}"))
+        } else {
+            None
+        };
+
+        // Companies (users only).
+        let mut my_companies: Vec<usize> = Vec::new();
+        if is_user && !inp.company_ids.is_empty() {
+            let r = rng.unit();
+            let k = if r < 0.8 {
+                1
+            } else if r < 0.9 {
+                2
+            } else {
+                0
+            };
+            my_companies = rng.sample_indices(inp.company_ids.len(), k);
+            if k == 2 && rng.chance(0.5) {
+                my_companies.reverse();
+            }
+        }
+        let has_email = is_user || rng.chance(0.85);
+        let email_parts = if has_email {
+            let domain = match my_companies.first() {
+                Some(&c) => inp.company_domains[c].clone(),
+                None => rng.word(FREE_MAIL).to_string(),
+            };
+            let local = format!("{}.{}", letters(first), letters(last));
+            Some((local, domain))
+        } else {
+            None
+        };
+        let email: Option<String> = email_parts.as_ref().map(|(l, d)| format!("{l}@{d}"));
+        let external_id = if is_user {
+            Some(format!("{}", 500_000 + i))
+        } else {
+            None
+        };
+        let (phone, formatted_phone) = if rng.chance(0.4) {
+            let a = rng.range(201, 989);
+            let b = rng.range(200, 999);
+            let c = rng.range(1000, 9999);
+            (
+                json!(format!("+1 {a}-{b}-{c}")),
+                json!(format!("+1{a}{b}{c}")),
+            )
+        } else {
+            (Value::Null, Value::Null)
+        };
+        let owner_id: Value = if rng.chance(0.4) {
+            rng.pick(inp.admin_ids)
+                .map(|a| json!(a))
+                .unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
+        let signed_up_at: Value = if is_user {
+            json!(between(&mut rng, created, (created + DAY).min(updated)))
+        } else {
+            Value::Null
+        };
+        let last_seen = maybe_between(&mut rng, 0.85, created, updated);
+        let last_replied = maybe_between(&mut rng, 0.4, created, updated);
+        let last_contacted = maybe_between(&mut rng, 0.5, created, updated);
+        let opened = if has_email && rng.chance(0.45) {
+            Some(between(&mut rng, created, updated))
+        } else {
+            None
+        };
+        let clicked: Value = match opened {
+            Some(o) if rng.chance(0.5) => json!(between(&mut rng, created, o)),
+            _ => Value::Null,
+        };
+        let (browser, browser_version, browser_language, os) = if rng.chance(0.85) {
+            let (b, v) = BROWSERS[rng.index(BROWSERS.len())];
+            (
+                json!(b),
+                json!(v),
+                json!(rng.word(LANGUAGES)),
+                json!(rng.word(OSES)),
+            )
+        } else {
+            (Value::Null, Value::Null, Value::Null, Value::Null)
+        };
+        let location = if rng.chance(0.9) {
+            let (city, region, country, cc, cont) = LOCATIONS[rng.index(LOCATIONS.len())];
+            json!({"type": "location", "country": country, "region": region, "city": city,
+                   "country_code": cc, "continent_code": cont})
+        } else {
+            json!({"type": "location", "country": null, "region": null, "city": null,
+                   "country_code": null, "continent_code": null})
+        };
+        let android = rng.chance(0.15);
+        let ios = rng.chance(0.2);
+        let android_seen = if android {
+            json!(between(&mut rng, created, updated))
+        } else {
+            Value::Null
+        };
+        let ios_seen = if ios {
+            json!(between(&mut rng, created, updated))
+        } else {
+            Value::Null
+        };
+        let opt = |on: bool, v: Value| if on { v } else { Value::Null };
+        let avatar = if rng.chance(0.3) {
+            json!(format!(
+                "https://static.intercomassets.com/avatars/{}/square_128/photo.jpg",
+                rng.range(1_000_000, 9_999_999)
+            ))
+        } else {
+            Value::Null
+        };
+
+        let tag_k = if rng.chance(0.5) { 0 } else { 1 + rng.index(3) };
+        let my_tags: Vec<String> = rng
+            .sample_indices(inp.tag_ids.len(), tag_k)
+            .into_iter()
+            .map(|t| inp.tag_ids[t].clone())
+            .collect();
+        let note_k = if rng.chance(0.7) { 0 } else { 1 + rng.index(3) };
+        let mut note_k_seen = 0;
+        let my_notes: Vec<String> = (0..note_k)
+            .map(|_| {
+                note_k_seen += 1;
+                (inp.note_base + i as i64 * 4 + note_k_seen).to_string()
+            })
+            .collect();
+        let my_company_ids: Vec<String> = my_companies
+            .iter()
+            .map(|&c| inp.company_ids[c].clone())
+            .collect();
+        let mut opted_in = Vec::new();
+        let mut opted_out = Vec::new();
+        for (sid, opt_in) in &inp.subs {
+            if *opt_in {
+                if rng.chance(0.3) {
+                    opted_in.push(sid.clone());
+                }
+            } else if rng.chance(0.1) {
+                opted_out.push(sid.clone());
+            }
+        }
+        let utm = rng.chance(0.3);
+        let (utm_campaign, utm_content, utm_medium, utm_source, utm_term, referrer) = if utm {
+            (
+                json!(rng.word(UTM_CAMPAIGNS)),
+                json!(format!("ad_{}", rng.range(1, 40))),
+                json!(rng.word(UTM_MEDIUMS)),
+                json!(rng.word(UTM_SOURCES)),
+                json!(rng.word(TOPICS)),
+                json!(format!(
+                    "https://www.{}/?ref={}",
+                    rng.word(&[
+                        "google.com",
+                        "bing.com",
+                        "producthunt.com",
+                        "news.ycombinator.com"
+                    ]),
+                    rng.alnum(6)
+                )),
+            )
+        } else {
+            (
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+            )
+        };
+        let socials: Vec<Value> = if rng.chance(0.2) {
+            let (net, base) = SOCIAL[rng.index(SOCIAL.len())];
+            vec![
+                json!({"type": "social_profile", "name": net, "url": format!("{base}{}{}", letters(first), letters(last))}),
+            ]
+        } else {
+            Vec::new()
+        };
+        let custom = custom_attributes(&mut rng, CONTACT_CUSTOM, 0.6, true, created);
+
+        let mut segments = Vec::new();
+        for (s, (_, for_users, p)) in inp.seg_info.iter().enumerate() {
+            if *for_users == is_user && rng.chance(*p) {
+                segments.push(s);
+            }
+        }
+
+        let mut m = Fields::with_capacity(72);
+        m.insert("type".into(), json!("contact"));
+        m.insert("id".into(), json!(id));
+        m.insert("workspace_id".into(), json!(self.app_code));
+        m.insert("external_id".into(), json!(external_id));
+        m.insert("role".into(), json!(role));
+        m.insert("email".into(), json!(email));
+        m.insert("phone".into(), phone);
+        m.insert("formatted_phone".into(), formatted_phone);
+        m.insert("name".into(), json!(name));
+        m.insert("avatar".into(), avatar);
+        m.insert("owner_id".into(), owner_id);
+        m.insert(
+            "social_profiles".into(),
+            json!({"type": "list", "data": socials}),
+        );
+        m.insert(
+            "has_hard_bounced".into(),
+            json!(has_email && rng.chance(0.02)),
+        );
+        m.insert(
+            "marked_email_as_spam".into(),
+            json!(has_email && rng.chance(0.01)),
+        );
+        m.insert("unsubscribed_from_emails".into(), json!(rng.chance(0.08)));
+        m.insert("unsubscribed_from_sms".into(), json!(rng.chance(0.03)));
+        m.insert("sms_consent".into(), json!(rng.chance(0.1)));
+        m.insert("created_at".into(), json!(created));
+        m.insert("updated_at".into(), json!(updated));
+        m.insert("signed_up_at".into(), signed_up_at);
+        m.insert("last_seen_at".into(), last_seen);
+        m.insert("last_replied_at".into(), last_replied);
+        m.insert("last_contacted_at".into(), last_contacted);
+        m.insert("last_email_opened_at".into(), json!(opened));
+        m.insert("last_email_clicked_at".into(), clicked);
+        m.insert(
+            "language_override".into(),
+            if rng.chance(0.1) {
+                json!(rng.word(LANGUAGES))
+            } else {
+                Value::Null
+            },
+        );
+        m.insert("browser".into(), browser);
+        m.insert("browser_version".into(), browser_version);
+        m.insert("browser_language".into(), browser_language);
+        m.insert("os".into(), os);
+        m.insert("location".into(), location);
+        m.insert(
+            "android_app_name".into(),
+            opt(android, json!(format!("{} Android", self.app_name()))),
+        );
+        m.insert(
+            "android_app_version".into(),
+            opt(
+                android,
+                json!(format!("5.{}.{}", rng.range(0, 9), rng.range(0, 20))),
+            ),
+        );
+        m.insert(
+            "android_device".into(),
+            opt(android, json!(rng.word(ANDROID_DEVICES))),
+        );
+        m.insert(
+            "android_os_version".into(),
+            opt(android, json!(rng.range(11, 14).to_string())),
+        );
+        m.insert(
+            "android_sdk_version".into(),
+            opt(android, json!(rng.range(30, 34).to_string())),
+        );
+        m.insert("android_last_seen_at".into(), android_seen);
+        m.insert(
+            "ios_app_name".into(),
+            opt(ios, json!(format!("{} iOS", self.app_name()))),
+        );
+        m.insert(
+            "ios_app_version".into(),
+            opt(
+                ios,
+                json!(format!("4.{}.{}", rng.range(0, 9), rng.range(0, 20))),
+            ),
+        );
+        m.insert("ios_device".into(), opt(ios, json!(rng.word(IOS_DEVICES))));
+        m.insert(
+            "ios_os_version".into(),
+            opt(ios, json!(format!("17.{}", rng.range(0, 5)))),
+        );
+        m.insert(
+            "ios_sdk_version".into(),
+            opt(
+                ios,
+                json!(format!("16.{}.{}", rng.range(0, 6), rng.range(0, 3))),
+            ),
+        );
+        m.insert("ios_last_seen_at".into(), ios_seen);
+        m.insert("custom_attributes".into(), custom);
+        m.insert(
+            "tags".into(),
+            addressable_list("tag", "/tags", &my_tags, format!("/contacts/{id}/tags")),
+        );
+        m.insert(
+            "notes".into(),
+            addressable_list("note", "/notes", &my_notes, format!("/contacts/{id}/notes")),
+        );
+        m.insert(
+            "companies".into(),
+            addressable_list(
+                "company",
+                "/companies",
+                &my_company_ids,
+                format!("/contacts/{id}/companies"),
+            ),
+        );
+        m.insert(
+            "opted_out_subscription_types".into(),
+            addressable_list(
+                "subscription",
+                "/subscriptions",
+                &opted_out,
+                format!("/contacts/{id}/subscriptions"),
+            ),
+        );
+        m.insert(
+            "opted_in_subscription_types".into(),
+            addressable_list(
+                "subscription",
+                "/subscriptions",
+                &opted_in,
+                format!("/contacts/{id}/subscriptions"),
+            ),
+        );
+        m.insert("utm_campaign".into(), utm_campaign);
+        m.insert("utm_content".into(), utm_content);
+        m.insert("utm_medium".into(), utm_medium);
+        m.insert("utm_source".into(), utm_source);
+        m.insert("utm_term".into(), utm_term);
+        m.insert("referrer".into(), referrer);
+        ContactOut {
+            value: m.into_value(),
+            reference: ContactRef {
                 id,
                 external_id,
                 role,
                 name,
                 email,
                 created_at: created,
-            });
+            },
+            companies: my_companies,
+            segments,
+            email_parts,
         }
-        for (c, count) in companies.iter_mut().zip(user_counts) {
-            c["user_count"] = json!(count);
-        }
-        // Sort by creation time, like Intercom's default listing order.
-        let mut order: Vec<usize> = (0..contacts.len()).collect();
-        order.sort_by(|&a, &b| {
-            (refs[a].created_at, &refs[a].id).cmp(&(refs[b].created_at, &refs[b].id))
-        });
-        let mut slots: Vec<Option<Value>> = contacts.into_iter().map(Some).collect();
-        let contacts: Vec<Value> = order.iter().filter_map(|&i| slots[i].take()).collect();
-        (contacts, refs, memberships)
     }
 
     fn app_name(&self) -> String {
@@ -1250,7 +1496,11 @@ impl Gen<'_> {
         let mut rng = Rng::derive(seed, "conversations");
         let team_ids: Vec<i64> = teams
             .iter()
-            .filter_map(|t| t.get("id").and_then(Value::as_str).and_then(|s| s.parse().ok()))
+            .filter_map(|t| {
+                t.get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok())
+            })
             .collect();
         let mut part_id: i64 = 30_000_000 + rng.range(0, 999_999);
         let mut source_id: i64 = 400_000_000 + rng.range(0, 9_999_999);
@@ -1282,6 +1532,48 @@ impl Gen<'_> {
                 v
             })
             .collect()
+    }
+}
+
+/// Read-only inputs shared by the contact generator threads.
+struct ContactInputs<'a> {
+    seed: u64,
+    note_base: i64,
+    tag_ids: Vec<String>,
+    company_ids: Vec<String>,
+    company_domains: &'a [String],
+    /// (segment id, for users (else leads), membership probability)
+    seg_info: Vec<(String, bool, f64)>,
+    /// (subscription type id, opt-in?)
+    subs: Vec<(String, bool)>,
+    admin_ids: &'a [i64],
+}
+
+/// One generated contact plus what the sequential fix-ups need.
+struct ContactOut {
+    value: Value,
+    reference: ContactRef,
+    companies: Vec<usize>,
+    segments: Vec<usize>,
+    email_parts: Option<(String, String)>,
+}
+
+/// Object fields collected first and turned into a map in one go: building a
+/// `BTreeMap` from a whole list packs its nodes (less memory, fewer
+/// comparisons) compared with inserting keys one at a time.
+struct Fields(Vec<(String, Value)>);
+
+impl Fields {
+    fn with_capacity(n: usize) -> Fields {
+        Fields(Vec::with_capacity(n))
+    }
+
+    fn insert(&mut self, key: String, value: Value) {
+        self.0.push((key, value));
+    }
+
+    fn into_value(self) -> Value {
+        Value::Object(self.0.into_iter().collect())
     }
 }
 
@@ -1321,15 +1613,19 @@ impl ConversationBuilder<'_> {
                 let a = &self.admins[i];
                 json!({"type": "admin", "id": a.id.to_string(), "name": a.name, "email": a.email})
             }
-            Who::Bot => json!({"type": "bot", "id": self.bot.id.to_string(), "name": self.bot.name, "email": self.bot.email}),
+            Who::Bot => {
+                json!({"type": "bot", "id": self.bot.id.to_string(), "name": self.bot.name, "email": self.bot.email})
+            }
         }
     }
 
-    fn some_admin(&self, rng: &mut Rng) -> Who {
-        if self.admins.is_empty() {
-            Who::Bot
-        } else {
-            Who::Admin(rng.index(self.admins.len()))
+    /// An admin of this conversation's cast (mostly the lead admin), or the
+    /// bot when the workspace has no admins.
+    fn some_admin(&self, rng: &mut Rng, cast: &[usize]) -> Who {
+        match cast {
+            [] => Who::Bot,
+            [lead, ..] if rng.chance(0.75) => Who::Admin(*lead),
+            _ => Who::Admin(cast[rng.index(cast.len())]),
         }
     }
 
@@ -1356,11 +1652,22 @@ impl ConversationBuilder<'_> {
                 }
             }
         }
+        // The admins who work on this conversation: one lead, sometimes a helper.
+        let mut cast: Vec<usize> = Vec::new();
+        if !self.admins.is_empty() {
+            cast.push(rng.index(self.admins.len()));
+            if self.admins.len() > 1 && rng.chance(0.3) {
+                let other = rng.index(self.admins.len());
+                if other != cast[0] {
+                    cast.push(other);
+                }
+            }
+        }
         let contact_initiated = !people.is_empty() && rng.chance(0.75);
         let source_author = if contact_initiated {
             Who::Contact(people[0])
         } else if rng.chance(0.85) {
-            self.some_admin(rng)
+            self.some_admin(rng, &cast)
         } else {
             Who::Bot
         };
@@ -1404,13 +1711,18 @@ impl ConversationBuilder<'_> {
         let mut t = created;
         let mut is_closed = false;
         let mut last_assigned_admin: Option<i64> = None;
+        let mut last_assigned_team: Option<i64> = None;
         let mut teammates: Vec<i64> = Vec::new();
         let mut stats = Stats::default();
         if contact_initiated {
             stats.first_contact_reply_at = Some(created);
             stats.last_contact_reply_at = Some(created);
         }
-        let mut last_contact_msg: Option<i64> = if contact_initiated { Some(created) } else { None };
+        let mut last_contact_msg: Option<i64> = if contact_initiated {
+            Some(created)
+        } else {
+            None
+        };
         let mut waiting_since: Option<i64> = last_contact_msg;
         let mut reply_delays: Vec<i64> = Vec::new();
         for (j, gap) in gaps.iter().enumerate() {
@@ -1429,8 +1741,10 @@ impl ConversationBuilder<'_> {
                     0..=69 => "admin_comment",
                     70..=79 => "note",
                     80..=89 => "assignment",
-                    90..=94 if !is_closed => "close",
-                    90..=94 => "open",
+                    90..=94 if is_closed => "open",
+                    // Closing mid-way only after someone answered.
+                    90..=94 if stats.last_admin_reply_at.is_some() => "close",
+                    90..=94 => "admin_comment",
                     _ => "conversation_attribute_updated_by_admin",
                 }
             };
@@ -1442,34 +1756,70 @@ impl ConversationBuilder<'_> {
                     ("comment", who, json!(body), Value::Null)
                 }
                 "admin_comment" => {
-                    let who = if rng.chance(0.1) { Who::Bot } else { self.some_admin(rng) };
+                    let who = if rng.chance(0.1) {
+                        Who::Bot
+                    } else {
+                        self.some_admin(rng, &cast)
+                    };
                     let n = 1 + rng.index(3);
                     let body = html_paragraphs(rng, ADMIN_LINES, n);
                     ("comment", who, json!(body), Value::Null)
                 }
                 "note" => {
-                    let who = self.some_admin(rng);
+                    let who = self.some_admin(rng, &cast);
                     let n = 1 + rng.index(2);
-                    ("note", who, json!(html_paragraphs(rng, NOTE_LINES, n)), Value::Null)
+                    (
+                        "note",
+                        who,
+                        json!(html_paragraphs(rng, NOTE_LINES, n)),
+                        Value::Null,
+                    )
                 }
                 "assignment" => {
-                    let who = if rng.chance(0.4) { Who::Bot } else { self.some_admin(rng) };
-                    let target = if !self.team_ids.is_empty() && rng.chance(0.3) {
-                        rng.pick(self.team_ids).map(|id| json!({"type": "team", "id": id.to_string()}))
+                    let who = if rng.chance(0.4) {
+                        Who::Bot
                     } else {
-                        rng.pick(self.admins).map(|a| {
-                            last_assigned_admin = Some(a.id);
-                            json!({"type": "admin", "id": a.id.to_string()})
+                        self.some_admin(rng, &cast)
+                    };
+                    let target = if !self.team_ids.is_empty() && rng.chance(0.3) {
+                        rng.pick(self.team_ids).map(|&id| {
+                            last_assigned_team = Some(id);
+                            json!({"type": "team", "id": id.to_string()})
+                        })
+                    } else {
+                        self.admin_id_of(self.some_admin(rng, &cast)).map(|id| {
+                            last_assigned_admin = Some(id);
+                            json!({"type": "admin", "id": id.to_string()})
                         })
                     };
-                    ("assignment", who, Value::Null, target.unwrap_or(Value::Null))
+                    (
+                        "assignment",
+                        who,
+                        Value::Null,
+                        target.unwrap_or(Value::Null),
+                    )
                 }
-                "close" => ("close", self.some_admin(rng), Value::Null, Value::Null),
-                "open" => ("open", self.some_admin(rng), Value::Null, Value::Null),
-                "snoozed" => ("snoozed", self.some_admin(rng), Value::Null, Value::Null),
+                "close" => (
+                    "close",
+                    self.some_admin(rng, &cast),
+                    Value::Null,
+                    Value::Null,
+                ),
+                "open" => (
+                    "open",
+                    self.some_admin(rng, &cast),
+                    Value::Null,
+                    Value::Null,
+                ),
+                "snoozed" => (
+                    "snoozed",
+                    self.some_admin(rng, &cast),
+                    Value::Null,
+                    Value::Null,
+                ),
                 _ => (
                     "conversation_attribute_updated_by_admin",
-                    self.some_admin(rng),
+                    self.some_admin(rng, &cast),
                     Value::Null,
                     Value::Null,
                 ),
@@ -1562,18 +1912,19 @@ impl ConversationBuilder<'_> {
         let mut updated = last_t;
 
         // Assignment.
+        let lead_admin: Option<i64> = cast.first().map(|&i| self.admins[i].id);
         let admin_assignee: Option<i64> = if state == "closed" {
-            last_assigned_admin
-                .or(stats.last_closed_by)
-                .or_else(|| rng.pick(self.admins).map(|a| a.id))
+            last_assigned_admin.or(stats.last_closed_by).or(lead_admin)
         } else if last_assigned_admin.is_some() {
             last_assigned_admin
         } else if rng.chance(0.6) {
-            rng.pick(self.admins).map(|a| a.id)
+            lead_admin
         } else {
             None
         };
-        let team_assignee: Option<i64> = if rng.chance(0.6) {
+        let team_assignee: Option<i64> = if last_assigned_team.is_some() {
+            last_assigned_team
+        } else if rng.chance(0.5) {
             rng.pick(self.team_ids).copied()
         } else {
             None
@@ -1664,7 +2015,11 @@ impl ConversationBuilder<'_> {
 
         let sla: Value = if rng.chance(0.2) {
             let status = if state == "closed" {
-                if rng.chance(0.75) { "hit" } else { "missed" }
+                if rng.chance(0.75) {
+                    "hit"
+                } else {
+                    "missed"
+                }
             } else if rng.chance(0.8) {
                 "active"
             } else {
@@ -1714,7 +2069,11 @@ impl ConversationBuilder<'_> {
         } else {
             Value::Null
         };
-        let waiting: Value = if state == "open" { json!(waiting_since) } else { Value::Null };
+        let waiting: Value = if state == "open" {
+            json!(waiting_since)
+        } else {
+            Value::Null
+        };
 
         reply_delays.sort_unstable();
         let median = reply_delays.get(reply_delays.len() / 2).copied();
@@ -1751,7 +2110,11 @@ impl ConversationBuilder<'_> {
             Value::Null
         };
         let read = state == "closed" || rng.chance(0.7);
-        let priority = if rng.chance(0.15) { "priority" } else { "not_priority" };
+        let priority = if rng.chance(0.15) {
+            "priority"
+        } else {
+            "not_priority"
+        };
         let teammates_json: Vec<Value> = teammates
             .iter()
             .map(|id| json!({"type": "admin", "id": id.to_string()}))
@@ -1842,6 +2205,29 @@ mod tests {
     }
 
     #[test]
+    fn contacts_do_not_depend_on_thread_count() {
+        let cfg = FakeConfig {
+            contacts: 3_001,
+            conversations: 10,
+            ..FakeConfig::default()
+        };
+        let one = Workspace::generate_with_threads(&cfg, Some(1));
+        let three = Workspace::generate_with_threads(&cfg, Some(3));
+        assert_eq!(as_json(&one), as_json(&three));
+        let emails: HashSet<&str> = one
+            .contacts
+            .iter()
+            .filter_map(|c| c["email"].as_str())
+            .collect();
+        let with_email = one
+            .contacts
+            .iter()
+            .filter(|c| c["email"].is_string())
+            .count();
+        assert_eq!(emails.len(), with_email, "e-mails are unique");
+    }
+
+    #[test]
     fn sizes_follow_config() {
         let w = ws(1);
         let c = FakeConfig::default();
@@ -1862,7 +2248,13 @@ mod tests {
     #[test]
     fn timestamps_are_ordered_and_in_range() {
         let w = ws(7);
-        for obj in w.contacts.iter().chain(&w.companies).chain(&w.conversations).chain(&w.articles) {
+        for obj in w
+            .contacts
+            .iter()
+            .chain(&w.companies)
+            .chain(&w.conversations)
+            .chain(&w.articles)
+        {
             let c = obj["created_at"].as_i64().unwrap();
             let u = obj["updated_at"].as_i64().unwrap();
             assert!(c <= u, "{obj}");
@@ -1870,7 +2262,9 @@ mod tests {
             assert!(u <= GENERATION_END);
         }
         for conv in &w.conversations {
-            let parts = conv["conversation_parts"]["conversation_parts"].as_array().unwrap();
+            let parts = conv["conversation_parts"]["conversation_parts"]
+                .as_array()
+                .unwrap();
             let mut prev = conv["created_at"].as_i64().unwrap();
             for p in parts {
                 let t = p["created_at"].as_i64().unwrap();
@@ -1878,8 +2272,14 @@ mod tests {
                 prev = t;
                 assert!(t <= conv["updated_at"].as_i64().unwrap());
             }
-            assert_eq!(conv["conversation_parts"]["total_count"], json!(parts.len()));
-            assert_eq!(conv["statistics"]["count_conversation_parts"], json!(parts.len()));
+            assert_eq!(
+                conv["conversation_parts"]["total_count"],
+                json!(parts.len())
+            );
+            assert_eq!(
+                conv["statistics"]["count_conversation_parts"],
+                json!(parts.len())
+            );
         }
     }
 
@@ -1894,7 +2294,10 @@ mod tests {
         let mut part_ids = HashSet::new();
         for c in &w.conversations {
             assert!(conv_ids.insert(c["id"].as_str().unwrap().to_string()));
-            for p in c["conversation_parts"]["conversation_parts"].as_array().unwrap() {
+            for p in c["conversation_parts"]["conversation_parts"]
+                .as_array()
+                .unwrap()
+            {
                 assert!(part_ids.insert(p["id"].as_str().unwrap().to_string()));
             }
         }
@@ -1934,7 +2337,12 @@ mod tests {
         let max = w
             .conversations
             .iter()
-            .map(|c| c["conversation_parts"]["conversation_parts"].as_array().unwrap().len())
+            .map(|c| {
+                c["conversation_parts"]["conversation_parts"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
             .max()
             .unwrap();
         assert!(max > 500, "max parts {max}");

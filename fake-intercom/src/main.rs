@@ -99,10 +99,17 @@ async fn main() {
     let _ = writeln!(out, "{}", server.base_url());
     let _ = out.flush();
     drop(out);
-    eprintln!("fake-intercom: serving on {} (token {})", server.base_url(), server.token());
+    eprintln!(
+        "fake-intercom: serving on {} (token {})",
+        server.base_url(),
+        server.token()
+    );
     if tokio::signal::ctrl_c().await.is_err() {
         // No signal handling available: serve until killed.
         std::future::pending::<()>().await;
     }
-    drop(server);
+    eprintln!("fake-intercom: interrupted, exiting");
+    // Exit without freeing a possibly huge workspace piece by piece.
+    std::mem::forget(server);
+    std::process::exit(0);
 }

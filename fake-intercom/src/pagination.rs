@@ -133,14 +133,26 @@ mod tests {
         let q = QueryParams::parse("");
         assert_eq!(
             PageRequest::from_query(&q, 20).unwrap(),
-            PageRequest { page: 1, per_page: 20 }
+            PageRequest {
+                page: 1,
+                per_page: 20
+            }
         );
         let q = QueryParams::parse("page=3&per_page=150");
         assert_eq!(
             PageRequest::from_query(&q, 20).unwrap(),
-            PageRequest { page: 3, per_page: 150 }
+            PageRequest {
+                page: 3,
+                per_page: 150
+            }
         );
-        for bad in ["per_page=151", "per_page=0", "page=0", "page=x", "per_page=-1"] {
+        for bad in [
+            "per_page=151",
+            "per_page=0",
+            "page=0",
+            "page=x",
+            "per_page=-1",
+        ] {
             let e = PageRequest::from_query(&QueryParams::parse(bad), 20).unwrap_err();
             assert_eq!(e.code, "parameter_invalid", "{bad}");
         }
@@ -149,13 +161,19 @@ mod tests {
     #[test]
     fn pages_object_and_next() {
         let q = QueryParams::parse("per_page=2");
-        let req = PageRequest { page: 1, per_page: 2 };
+        let req = PageRequest {
+            page: 1,
+            per_page: 2,
+        };
         let next = next_url(req, 5, "http://h", "/articles", &q);
         assert_eq!(next.as_deref(), Some("http://h/articles?per_page=2&page=2"));
         let p = pages_object(req, 5, next);
         assert_eq!(p["total_pages"], 3);
         assert_eq!(p["type"], "pages");
-        let last = PageRequest { page: 3, per_page: 2 };
+        let last = PageRequest {
+            page: 3,
+            per_page: 2,
+        };
         assert_eq!(next_url(last, 5, "http://h", "/articles", &q), None);
         assert!(pages_object(last, 5, None).get("next").is_none());
     }
@@ -165,7 +183,16 @@ mod tests {
         let items: Vec<Value> = (0..5).map(|i| json!({ "id": i })).collect();
         let refs: Vec<&Value> = items.iter().collect();
         let q = QueryParams::parse("page=2&per_page=2");
-        let v = page_list(&refs, PageRequest { page: 2, per_page: 2 }, "http://h", "/x", &q);
+        let v = page_list(
+            &refs,
+            PageRequest {
+                page: 2,
+                per_page: 2,
+            },
+            "http://h",
+            "/x",
+            &q,
+        );
         assert_eq!(v["data"], json!([{"id": 2}, {"id": 3}]));
         assert_eq!(v["total_count"], 5);
         assert_eq!(v["pages"]["next"], "http://h/x?page=3&per_page=2");

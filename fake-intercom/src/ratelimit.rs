@@ -114,7 +114,10 @@ mod tests {
         let r = RateLimiter::new(18, 10_000); // 3 per window
         let t = 1_700_000_010_000;
         let d1 = r.check(t);
-        assert_eq!((d1.allowed, d1.limit, d1.remaining, d1.reset), (true, 3, 2, 1_700_000_020));
+        assert_eq!(
+            (d1.allowed, d1.limit, d1.remaining, d1.reset),
+            (true, 3, 2, 1_700_000_020)
+        );
         assert!(r.check(t + 1).allowed);
         let d3 = r.check(t + 2);
         assert!(d3.allowed);

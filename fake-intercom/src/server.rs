@@ -82,7 +82,9 @@ impl Shared {
     fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
         let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
         let i = faults.iter().position(|f| {
-            f.times > 0 && (f.method == "*" || f.method.eq_ignore_ascii_case(method)) && f.path == path
+            f.times > 0
+                && (f.method == "*" || f.method.eq_ignore_ascii_case(method))
+                && f.path == path
         })?;
         let fault = faults[i].clone();
         faults[i].times -= 1;
@@ -141,7 +143,9 @@ fn add_rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
 /// The gate every request passes before (and after) its handler.
 async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
     let recorded_body = if bytes.is_empty() {
         None
     } else {
@@ -169,7 +173,7 @@ async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Re
         tokio::time::sleep(Duration::from_millis(shared.config.latency_ms)).await;
     }
 
-    let response = if !authorized(&parts.headers, &shared.config.token) {
+    let mut response = if !authorized(&parts.headers, &shared.config.token) {
         ApiError::unauthorized().into_response()
     } else {
         let decision = shared.limiter.check(now_ms());
@@ -182,12 +186,12 @@ async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Re
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", msg).into_response()
         } else if let Some(fault) = shared.take_fault(&method, &path) {
             fault_response(&fault)
-        } else if let Err(e) =
-            QueryParams::parse(&raw_query).get_positive("per_page", MAX_PER_PAGE)
+        } else if let Err(e) = QueryParams::parse(&raw_query).get_positive("per_page", MAX_PER_PAGE)
         {
             e.into_response()
         } else {
-            next.run(Request::from_parts(parts, Body::from(bytes))).await
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
         };
         let headers = resp.headers_mut();
         // Fault headers (already set) win over the computed ones.
@@ -200,7 +204,6 @@ async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Re
         }
         resp
     };
-    let mut response = response;
     if !response.headers().contains_key(CONTENT_TYPE) {
         response
             .headers_mut()
@@ -298,7 +301,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 type S = State<Arc<Shared>>;
 
 async fn not_found() -> Response {
-    json_response(StatusCode::NOT_FOUND, &error_body("not_found", "Resource Not Found"))
+    json_response(
+        StatusCode::NOT_FOUND,
+        &error_body("not_found", "Resource Not Found"),
+    )
 }
 
 async fn me(State(s): S) -> Response {
@@ -411,9 +417,20 @@ fn by_updated_desc(items: &[Value]) -> Vec<&Value> {
     v
 }
 
-fn paged(s: &Shared, ctx: &Ctx, items: Vec<&Value>, default_per_page: usize) -> Result<Value, ApiError> {
+fn paged(
+    s: &Shared,
+    ctx: &Ctx,
+    items: Vec<&Value>,
+    default_per_page: usize,
+) -> Result<Value, ApiError> {
     let req = PageRequest::from_query(&ctx.query, default_per_page)?;
-    Ok(page_list(&items, req, &ctx.base_url(s), &ctx.path, &ctx.query))
+    Ok(page_list(
+        &items,
+        req,
+        &ctx.base_url(s),
+        &ctx.path,
+        &ctx.query,
+    ))
 }
 
 async fn help_centers(State(s): S, ctx: Ctx) -> Response {
@@ -424,17 +441,32 @@ async fn help_centers(State(s): S, ctx: Ctx) -> Response {
 
 async fn collections(State(s): S, ctx: Ctx) -> Response {
     let ws = s.read_ws();
-    reply(paged(&s, &ctx, by_updated_desc(&ws.collections), COLLECTIONS_PER_PAGE))
+    reply(paged(
+        &s,
+        &ctx,
+        by_updated_desc(&ws.collections),
+        COLLECTIONS_PER_PAGE,
+    ))
 }
 
 async fn articles(State(s): S, ctx: Ctx) -> Response {
     let ws = s.read_ws();
-    reply(paged(&s, &ctx, by_updated_desc(&ws.articles), ARTICLES_PER_PAGE))
+    reply(paged(
+        &s,
+        &ctx,
+        by_updated_desc(&ws.articles),
+        ARTICLES_PER_PAGE,
+    ))
 }
 
 async fn counts(State(s): S, ctx: Ctx) -> Response {
     let ws = s.read_ws();
-    reply(counts_response(&ws, &ctx.query, &ctx.base_url(&s), &ctx.path))
+    reply(counts_response(
+        &ws,
+        &ctx.query,
+        &ctx.base_url(&s),
+        &ctx.path,
+    ))
 }
 
 #[cfg(test)]

@@ -2,21 +2,109 @@
 //! generator draws from to make the fake workspace read like a real one.
 
 pub const FIRST_NAMES: &[&str] = &[
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Oliver", "Sophia", "Elijah", "Isabella", "James",
-    "Mia", "William", "Amelia", "Benjamin", "Harper", "Lucas", "Evelyn", "Henry", "Abigail",
-    "Alexander", "Emily", "Daniel", "Ella", "Matthew", "Aoife", "Sean", "Niamh", "Ciaran",
-    "Priya", "Arjun", "Mei", "Hiroshi", "Yuki", "Carlos", "Lucia", "Mateo", "Sofia", "Lars",
-    "Ingrid", "Fatima", "Omar", "Amara", "Kwame", "Zara", "Nikolai", "Anya", "Pierre", "Chloe",
-    "Giulia", "Marco",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Oliver",
+    "Sophia",
+    "Elijah",
+    "Isabella",
+    "James",
+    "Mia",
+    "William",
+    "Amelia",
+    "Benjamin",
+    "Harper",
+    "Lucas",
+    "Evelyn",
+    "Henry",
+    "Abigail",
+    "Alexander",
+    "Emily",
+    "Daniel",
+    "Ella",
+    "Matthew",
+    "Aoife",
+    "Sean",
+    "Niamh",
+    "Ciaran",
+    "Priya",
+    "Arjun",
+    "Mei",
+    "Hiroshi",
+    "Yuki",
+    "Carlos",
+    "Lucia",
+    "Mateo",
+    "Sofia",
+    "Lars",
+    "Ingrid",
+    "Fatima",
+    "Omar",
+    "Amara",
+    "Kwame",
+    "Zara",
+    "Nikolai",
+    "Anya",
+    "Pierre",
+    "Chloe",
+    "Giulia",
+    "Marco",
 ];
 
 pub const LAST_NAMES: &[&str] = &[
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
-    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Murphy",
-    "Kelly", "O'Brien", "Walsh", "Byrne", "Patel", "Singh", "Chen", "Wang", "Tanaka", "Sato",
-    "Kim", "Nguyen", "Silva", "Santos", "Rossi", "Bianchi", "Muller", "Schmidt", "Dubois",
-    "Laurent", "Johansson", "Novak", "Okafor", "Mensah",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Murphy",
+    "Kelly",
+    "O'Brien",
+    "Walsh",
+    "Byrne",
+    "Patel",
+    "Singh",
+    "Chen",
+    "Wang",
+    "Tanaka",
+    "Sato",
+    "Kim",
+    "Nguyen",
+    "Silva",
+    "Santos",
+    "Rossi",
+    "Bianchi",
+    "Muller",
+    "Schmidt",
+    "Dubois",
+    "Laurent",
+    "Johansson",
+    "Novak",
+    "Okafor",
+    "Mensah",
 ];
 
 /// (city, region, country, country_code, continent_code)
@@ -61,45 +149,115 @@ pub const COMPANY_PREFIXES: &[&str] = &[
 ];
 
 pub const COMPANY_CORES: &[&str] = &[
-    "Sun", "River", "Peak", "Wave", "Stone", "Leaf", "Forge", "Bridge", "Field", "Light",
-    "Cloud", "Path", "Signal", "Works", "Labs", "Logic", "Grid", "Spark", "Point", "Craft",
+    "Sun", "River", "Peak", "Wave", "Stone", "Leaf", "Forge", "Bridge", "Field", "Light", "Cloud",
+    "Path", "Signal", "Works", "Labs", "Logic", "Grid", "Spark", "Point", "Craft",
 ];
 
 pub const COMPANY_SUFFIXES: &[&str] = &[
-    "Inc", "Ltd", "Group", "Systems", "Technologies", "Partners", "Co", "Analytics", "Software",
-    "Solutions", "Health", "Logistics", "Media", "Retail", "Finance",
+    "Inc",
+    "Ltd",
+    "Group",
+    "Systems",
+    "Technologies",
+    "Partners",
+    "Co",
+    "Analytics",
+    "Software",
+    "Solutions",
+    "Health",
+    "Logistics",
+    "Media",
+    "Retail",
+    "Finance",
 ];
 
 pub const TLDS: &[&str] = &["com", "io", "co", "ai", "net", "dev", "app"];
 
 pub const FREE_MAIL: &[&str] = &[
-    "gmail.com", "outlook.com", "yahoo.com", "icloud.com", "hotmail.com", "proton.me",
+    "gmail.com",
+    "outlook.com",
+    "yahoo.com",
+    "icloud.com",
+    "hotmail.com",
+    "proton.me",
 ];
 
 pub const INDUSTRIES: &[&str] = &[
-    "Software", "E-commerce", "Financial Services", "Healthcare", "Education", "Logistics",
-    "Manufacturing", "Media", "Travel", "Real Estate", "Retail", "Telecommunications",
-    "Non-profit", "Gaming", "Consulting",
+    "Software",
+    "E-commerce",
+    "Financial Services",
+    "Healthcare",
+    "Education",
+    "Logistics",
+    "Manufacturing",
+    "Media",
+    "Travel",
+    "Real Estate",
+    "Retail",
+    "Telecommunications",
+    "Non-profit",
+    "Gaming",
+    "Consulting",
 ];
 
-pub const PLANS: &[&str] = &["Starter", "Pro", "Premium", "Enterprise", "Essential", "Advanced"];
+pub const PLANS: &[&str] = &[
+    "Starter",
+    "Pro",
+    "Premium",
+    "Enterprise",
+    "Essential",
+    "Advanced",
+];
 
 pub const JOB_TITLES: &[&str] = &[
-    "Support Engineer", "Customer Success Manager", "Head of Support", "Support Specialist",
-    "Account Executive", "Product Manager", "Solutions Engineer", "Onboarding Specialist",
-    "Technical Writer", "VP Customer Experience", "Billing Specialist", "Community Manager",
+    "Support Engineer",
+    "Customer Success Manager",
+    "Head of Support",
+    "Support Specialist",
+    "Account Executive",
+    "Product Manager",
+    "Solutions Engineer",
+    "Onboarding Specialist",
+    "Technical Writer",
+    "VP Customer Experience",
+    "Billing Specialist",
+    "Community Manager",
 ];
 
 pub const TEAM_NAMES: &[&str] = &[
-    "Support", "Sales", "Billing", "Onboarding", "Technical Support", "Customer Success",
-    "Escalations", "VIP Support", "Partnerships", "Product Feedback",
+    "Support",
+    "Sales",
+    "Billing",
+    "Onboarding",
+    "Technical Support",
+    "Customer Success",
+    "Escalations",
+    "VIP Support",
+    "Partnerships",
+    "Product Feedback",
 ];
 
 pub const TAG_NAMES: &[&str] = &[
-    "VIP", "Churn risk", "Beta tester", "Feature request", "Bug report", "Enterprise",
-    "Upsell opportunity", "Onboarding", "Billing issue", "Needs follow-up", "Happy customer",
-    "Partner", "Trial", "Power user", "Integration", "Security review", "Refund", "Escalated",
-    "Newsletter", "Webinar attendee",
+    "VIP",
+    "Churn risk",
+    "Beta tester",
+    "Feature request",
+    "Bug report",
+    "Enterprise",
+    "Upsell opportunity",
+    "Onboarding",
+    "Billing issue",
+    "Needs follow-up",
+    "Happy customer",
+    "Partner",
+    "Trial",
+    "Power user",
+    "Integration",
+    "Security review",
+    "Refund",
+    "Escalated",
+    "Newsletter",
+    "Webinar attendee",
 ];
 
 /// (name, person_type)
@@ -117,44 +275,107 @@ pub const SEGMENT_NAMES: &[(&str, &str)] = &[
 ];
 
 pub const COMPANY_SEGMENT_NAMES: &[&str] = &[
-    "Active companies", "Large accounts", "At-risk accounts", "New companies",
-    "High spenders", "Dormant companies", "Strategic accounts", "SMB",
+    "Active companies",
+    "Large accounts",
+    "At-risk accounts",
+    "New companies",
+    "High spenders",
+    "Dormant companies",
+    "Strategic accounts",
+    "SMB",
 ];
 
 pub const SUBSCRIPTION_NAMES: &[(&str, &str)] = &[
     ("Newsletters", "Monthly product news and tips"),
-    ("Product updates", "Announcements about new features and improvements"),
+    (
+        "Product updates",
+        "Announcements about new features and improvements",
+    ),
     ("Offers", "Discounts, promotions and special offers"),
-    ("Event invitations", "Invitations to webinars, meetups and conferences"),
+    (
+        "Event invitations",
+        "Invitations to webinars, meetups and conferences",
+    ),
     ("Surveys", "Occasional requests for feedback"),
-    ("Security alerts", "Important notices about account security"),
+    (
+        "Security alerts",
+        "Important notices about account security",
+    ),
 ];
 
 pub const HELP_CENTER_NAMES: &[&str] = &[
-    "Help Center", "Developer Docs", "Partner Portal", "Community Guides", "Internal Handbook",
+    "Help Center",
+    "Developer Docs",
+    "Partner Portal",
+    "Community Guides",
+    "Internal Handbook",
 ];
 
 pub const COLLECTION_NAMES: &[&str] = &[
-    "Getting started", "Account & billing", "Integrations", "Troubleshooting", "Security",
-    "Reporting", "Mobile apps", "API & webhooks", "Team management", "Workflows",
-    "Data import", "Notifications", "Privacy", "Release notes", "Best practices",
+    "Getting started",
+    "Account & billing",
+    "Integrations",
+    "Troubleshooting",
+    "Security",
+    "Reporting",
+    "Mobile apps",
+    "API & webhooks",
+    "Team management",
+    "Workflows",
+    "Data import",
+    "Notifications",
+    "Privacy",
+    "Release notes",
+    "Best practices",
 ];
 
 pub const COLLECTION_ICONS: &[&str] = &[
-    "book-bookmark", "bookmark", "chat-bubble", "lightbulb", "gear", "lock", "chart-bars",
-    "phone", "users", "rocket",
+    "book-bookmark",
+    "bookmark",
+    "chat-bubble",
+    "lightbulb",
+    "gear",
+    "lock",
+    "chart-bars",
+    "phone",
+    "users",
+    "rocket",
 ];
 
 pub const TOPICS: &[&str] = &[
-    "billing", "invoices", "two-factor authentication", "password reset", "the mobile app",
-    "integrations", "webhooks", "exports", "user permissions", "notifications", "the dashboard",
-    "reports", "SSO", "data import", "the API", "custom domains", "team inboxes", "workflows",
-    "automation rules", "the calendar sync",
+    "billing",
+    "invoices",
+    "two-factor authentication",
+    "password reset",
+    "the mobile app",
+    "integrations",
+    "webhooks",
+    "exports",
+    "user permissions",
+    "notifications",
+    "the dashboard",
+    "reports",
+    "SSO",
+    "data import",
+    "the API",
+    "custom domains",
+    "team inboxes",
+    "workflows",
+    "automation rules",
+    "the calendar sync",
 ];
 
 pub const ARTICLE_VERBS: &[&str] = &[
-    "How to set up", "Troubleshooting", "Understanding", "Getting started with", "Managing",
-    "Configuring", "FAQ:", "Best practices for", "Migrating", "Securing",
+    "How to set up",
+    "Troubleshooting",
+    "Understanding",
+    "Getting started with",
+    "Managing",
+    "Configuring",
+    "FAQ:",
+    "Best practices for",
+    "Migrating",
+    "Securing",
 ];
 
 pub const SENTENCES: &[&str] = &[
@@ -223,16 +444,38 @@ pub const BROWSERS: &[(&str, &str)] = &[
     ("edge", "124.0.2478.80"),
 ];
 
-pub const OSES: &[&str] = &["OS X 10.15.7", "Windows 10", "Windows 11", "Linux", "iOS 17.4", "Android 14"];
+pub const OSES: &[&str] = &[
+    "OS X 10.15.7",
+    "Windows 10",
+    "Windows 11",
+    "Linux",
+    "iOS 17.4",
+    "Android 14",
+];
 
-pub const LANGUAGES: &[&str] = &["en", "en-US", "en-GB", "fr", "de", "es", "pt-BR", "ja", "it", "nl"];
+pub const LANGUAGES: &[&str] = &[
+    "en", "en-US", "en-GB", "fr", "de", "es", "pt-BR", "ja", "it", "nl",
+];
 
 pub const IOS_DEVICES: &[&str] = &["iPhone 13", "iPhone 14 Pro", "iPhone 15", "iPad Air"];
 pub const ANDROID_DEVICES: &[&str] = &["Pixel 7", "Pixel 8", "Galaxy S23", "OnePlus 11"];
 
-pub const UTM_SOURCES: &[&str] = &["google", "newsletter", "twitter", "linkedin", "partner", "producthunt"];
+pub const UTM_SOURCES: &[&str] = &[
+    "google",
+    "newsletter",
+    "twitter",
+    "linkedin",
+    "partner",
+    "producthunt",
+];
 pub const UTM_MEDIUMS: &[&str] = &["cpc", "email", "social", "referral", "organic"];
-pub const UTM_CAMPAIGNS: &[&str] = &["spring_launch", "black_friday", "webinar_q3", "brand", "retargeting"];
+pub const UTM_CAMPAIGNS: &[&str] = &[
+    "spring_launch",
+    "black_friday",
+    "webinar_q3",
+    "brand",
+    "retargeting",
+];
 
 pub const SOCIAL: &[(&str, &str)] = &[
     ("Twitter", "https://twitter.com/"),
@@ -242,16 +485,27 @@ pub const SOCIAL: &[(&str, &str)] = &[
 ];
 
 pub const CONVERSATION_TITLES: &[&str] = &[
-    "Login problem", "Duplicate charge", "Export failing", "Seat upgrade", "Webhook outage",
-    "Account email change", "Mobile app crash", "Invoice request", "Security questionnaire",
+    "Login problem",
+    "Duplicate charge",
+    "Export failing",
+    "Seat upgrade",
+    "Webhook outage",
+    "Account email change",
+    "Mobile app crash",
+    "Invoice request",
+    "Security questionnaire",
     "Feature question",
 ];
 
 pub const SLA_NAMES: &[&str] = &["Standard 4h", "VIP 1h", "Enterprise 30m"];
 
 pub const RATING_REMARKS: &[&str] = &[
-    "", "Very helpful, thanks!", "Took a while but got sorted.", "Great support as always.",
-    "Didn't solve my problem.", "Quick and friendly.",
+    "",
+    "Very helpful, thanks!",
+    "Took a while but got sorted.",
+    "Great support as always.",
+    "Didn't solve my problem.",
+    "Quick and friendly.",
 ];
 
 pub const ISSUE_TYPES: &[&str] = &["Billing", "Bug", "How-to", "Account", "Feature request"];

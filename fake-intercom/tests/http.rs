@@ -65,7 +65,11 @@ async fn rate_limit_answers_429_with_headers() {
     }
     let r = limited.expect("a 429 within 10 requests");
     assert_eq!(r.headers()["x-ratelimit-remaining"], "0");
-    let reset: u64 = r.headers()["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+    let reset: u64 = r.headers()["x-ratelimit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -74,7 +78,10 @@ async fn rate_limit_answers_429_with_headers() {
     assert_eq!(reset % 60, 0);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], "rate_limit_exceeded");
-    assert_eq!(body["errors"][0]["message"], "Exceeded rate limit of 3 in 60_seconds");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Exceeded rate limit of 3 in 60_seconds"
+    );
     assert!(fake.requests().iter().any(|r| r.status == 429));
 }
 
@@ -84,7 +91,11 @@ async fn rate_limit_headers_on_success() {
     let r = get(&fake, "/teams").await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-ratelimit-limit"], "1667");
-    let remaining: u32 = r.headers()["x-ratelimit-remaining"].to_str().unwrap().parse().unwrap();
+    let remaining: u32 = r.headers()["x-ratelimit-remaining"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(remaining < 1667);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["type"], "team.list");
@@ -126,8 +137,14 @@ async fn articles_page_number_pagination_follows_next() {
     assert_eq!(all.len(), 45);
     let ids: HashSet<&str> = all.iter().map(|a| a["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 45);
-    let updated: Vec<i64> = all.iter().map(|a| a["updated_at"].as_i64().unwrap()).collect();
-    assert!(updated.windows(2).all(|w| w[0] >= w[1]), "sorted by updated_at desc");
+    let updated: Vec<i64> = all
+        .iter()
+        .map(|a| a["updated_at"].as_i64().unwrap())
+        .collect();
+    assert!(
+        updated.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by updated_at desc"
+    );
     assert!(all.iter().all(|a| a["type"] == "article"));
 
     // Defaults and an out-of-range page.
@@ -142,22 +159,40 @@ async fn articles_page_number_pagination_follows_next() {
 #[tokio::test]
 async fn collections_and_help_centers_are_paged() {
     let fake = FakeIntercom::start(FakeConfig::default()).await.unwrap();
-    let body: Value = get(&fake, "/help_center/collections?per_page=3").await.json().await.unwrap();
+    let body: Value = get(&fake, "/help_center/collections?per_page=3")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["total_count"], 8);
     assert_eq!(body["pages"]["total_pages"], 3);
     assert_eq!(
         body["pages"]["next"],
-        format!("{}/help_center/collections?per_page=3&page=2", fake.base_url())
+        format!(
+            "{}/help_center/collections?per_page=3&page=2",
+            fake.base_url()
+        )
     );
-    let body: Value = get(&fake, "/help_center/help_centers").await.json().await.unwrap();
+    let body: Value = get(&fake, "/help_center/help_centers")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["total_count"], 2);
     assert_eq!(body["pages"]["total_pages"], 1);
     assert!(body["pages"].get("next").is_none());
 
-    let empty = FakeIntercom::start(FakeConfig { collections: 0, ..FakeConfig::default() })
+    let empty = FakeIntercom::start(FakeConfig {
+        collections: 0,
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let body: Value = get(&empty, "/help_center/collections")
+        .await
+        .json()
         .await
         .unwrap();
-    let body: Value = get(&empty, "/help_center/collections").await.json().await.unwrap();
     assert_eq!(body["total_count"], 0);
     assert_eq!(body["pages"]["total_pages"], 1);
 }
@@ -265,7 +300,11 @@ async fn me_segments_data_attributes_and_counts() {
     let seg: Value = get(&fake, "/segments").await.json().await.unwrap();
     assert_eq!(seg["type"], "segment.list");
     assert!(seg["segments"][0].get("count").is_none());
-    let seg: Value = get(&fake, "/segments?include_count=true").await.json().await.unwrap();
+    let seg: Value = get(&fake, "/segments?include_count=true")
+        .await
+        .json()
+        .await
+        .unwrap();
     let total: u64 = seg["segments"]
         .as_array()
         .unwrap()
@@ -281,13 +320,34 @@ async fn me_segments_data_attributes_and_counts() {
         .json()
         .await
         .unwrap();
-    assert!(with_archived["data"].as_array().unwrap().len() > all["data"].as_array().unwrap().len());
-    let company: Value = get(&fake, "/data_attributes?model=company").await.json().await.unwrap();
-    assert!(company["data"].as_array().unwrap().iter().all(|a| a["model"] == "company"));
-    let conv: Value = get(&fake, "/data_attributes?model=conversation").await.json().await.unwrap();
-    assert!(conv["data"].as_array().unwrap().iter().all(|a| a["model"] == "conversation"));
+    assert!(
+        with_archived["data"].as_array().unwrap().len() > all["data"].as_array().unwrap().len()
+    );
+    let company: Value = get(&fake, "/data_attributes?model=company")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(company["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["model"] == "company"));
+    let conv: Value = get(&fake, "/data_attributes?model=conversation")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(conv["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["model"] == "conversation"));
     let r = client()
-        .get(format!("{}/data_attributes?model=conversation", fake.base_url()))
+        .get(format!(
+            "{}/data_attributes?model=conversation",
+            fake.base_url()
+        ))
         .bearer_auth(fake.token())
         .header("Intercom-Version", "2.16")
         .send()
@@ -297,7 +357,10 @@ async fn me_segments_data_attributes_and_counts() {
 
     let totals: Value = get(&fake, "/counts").await.json().await.unwrap();
     assert_eq!(totals, fake.with_workspace(|w| w.counts()));
-    let mut url = format!("{}/counts?type=company&count=user&per_page=7", fake.base_url());
+    let mut url = format!(
+        "{}/counts?type=company&count=user&per_page=7",
+        fake.base_url()
+    );
     let mut n = 0;
     loop {
         let body: Value = client()
@@ -322,7 +385,8 @@ async fn me_segments_data_attributes_and_counts() {
 async fn workspace_changes_are_served() {
     let fake = FakeIntercom::start(FakeConfig::default()).await.unwrap();
     fake.with_workspace(|w| {
-        w.tags.push(json!({"type": "tag", "id": "1", "name": "Added in test"}));
+        w.tags
+            .push(json!({"type": "tag", "id": "1", "name": "Added in test"}));
     });
     let tags: Value = get(&fake, "/tags").await.json().await.unwrap();
     assert_eq!(tags["data"].as_array().unwrap().len(), 13);
