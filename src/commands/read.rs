@@ -100,9 +100,11 @@ pub fn plan_streams(catalog: &ConfiguredCatalog) -> Result<Vec<Planned>> {
                 tracing::info!("stream `{name}` has no cursor; reading it as full refresh");
                 SyncMode::FullRefresh
             }
-            other => return Err(Error::Catalog(format!(
+            other => {
+                return Err(Error::Catalog(format!(
                 "stream `{name}` has sync_mode {other:?}; use \"full_refresh\" or \"incremental\""
-            ))),
+            )))
+            }
         };
         plan.push(Planned { def, mode });
     }
