@@ -10,6 +10,7 @@
 //! - [`error`]: the one error enum with `failure_type()` and `is_retriable()`.
 //! - [`http`]: the Intercom client (auth, version header, region), rate budget, retry decision.
 //! - [`paginate`]: pagination kinds and the page walker.
+//! - [`cursor`]: incremental positions: saved-state shapes, inclusive lower bounds, checkpoint values.
 //! - [`state`]: input state in all the forms orchestrators send.
 //! - [`streams`]: the stream table (one declaration per stream) and the stream reader.
 //!
@@ -19,6 +20,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod cursor;
 pub mod error;
 pub mod http;
 pub mod logging;

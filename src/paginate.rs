@@ -23,6 +23,9 @@ pub enum Paging {
     /// `page`/`per_page` query parameters; follow `pages.next` (a URL, or an object
     /// with `page`) until it is absent or `page >= total_pages`.
     PageNumber { per_page: u32 },
+    /// Search (POST) pagination: the body's `pagination.starting_after` takes the
+    /// answer's `pages.next.starting_after` until there is no `pages.next`.
+    SearchCursor { per_page: u32 },
 }
 
 /// Walks the pages of one endpoint.
@@ -43,8 +46,14 @@ impl Pages {
         paging: Paging,
         records_path: &'static [&'static str],
     ) -> Pages {
-        if let Paging::PageNumber { per_page } = paging {
-            first = first.query("per_page", per_page.to_string());
+        match paging {
+            Paging::None => {}
+            Paging::PageNumber { per_page } => first = first.query("per_page", per_page.to_string()),
+            Paging::SearchCursor { per_page } => {
+                if let Some(body) = first.body.as_mut() {
+                    body["pagination"] = serde_json::json!({ "per_page": per_page });
+                }
+            }
         }
         Pages {
             client,
@@ -67,7 +76,7 @@ impl Pages {
                 req.describe()
             )));
         }
-        self.requested.insert(req.describe());
+        self.requested.insert(page_key(&req));
         let body = self.client.json(&req).await?;
         self.pages += 1;
         let empty = records_at(&body, self.records_path).is_some_and(|r| r.is_empty());
@@ -75,11 +84,11 @@ impl Pages {
             self.next = self.following(&req, &body)?;
         }
         if let Some(n) = &self.next {
-            if self.requested.contains(&n.describe()) {
+            if self.requested.contains(&page_key(n)) {
                 tracing::warn!(
-                    "{} links back to a page already read ({}); stopping there",
+                    "{} links back to a page already read ({}); stopping there (the next sync resumes from the saved cursor)",
                     req.describe(),
-                    n.describe()
+                    page_key(n)
                 );
                 self.next = None;
             }
@@ -91,8 +100,39 @@ impl Pages {
         match self.paging {
             Paging::None => Ok(None),
             Paging::PageNumber { per_page } => next_page_number(req, body, per_page),
+            Paging::SearchCursor { .. } => next_search_page(req, body),
         }
     }
+}
+
+/// What identifies a page request: its URL, plus the search cursor for POSTs.
+fn page_key(req: &ApiRequest) -> String {
+    match req.body.as_ref().and_then(|b| b.pointer("/pagination/starting_after")) {
+        Some(c) => format!("{} starting_after={c}", req.describe()),
+        None => req.describe(),
+    }
+}
+
+fn next_search_page(req: &ApiRequest, body: &Value) -> Result<Option<ApiRequest>> {
+    let next = match body.pointer("/pages/next") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(n) => n,
+    };
+    let cursor = match next.get("starting_after") {
+        Some(Value::String(c)) if !c.is_empty() => c.clone(),
+        None | Some(Value::Null) => return Ok(None),
+        Some(other) => {
+            return Err(Error::Decode {
+                endpoint: req.describe(),
+                message: format!("`pages.next.starting_after` should be a string, got {other}"),
+            })
+        }
+    };
+    let mut next_req = req.clone();
+    if let Some(b) = next_req.body.as_mut() {
+        b["pagination"]["starting_after"] = Value::String(cursor);
+    }
+    Ok(Some(next_req))
 }
 
 /// The records array of a page at `path`, if present.
@@ -221,6 +261,17 @@ mod tests {
             "GET /articles?page=2&per_page=150"
         );
         assert!(next_page_number(&req, &json!({"pages": {"next": 5}}), 150).is_err());
+    }
+
+    #[test]
+    fn search_cursor_goes_into_the_body() {
+        let req = ApiRequest::post("/contacts/search", json!({"query": {}, "pagination": {"per_page": 150}}));
+        let body = json!({"pages": {"next": {"page": 2, "starting_after": "abc"}}});
+        let n = next_search_page(&req, &body).unwrap().unwrap();
+        assert_eq!(n.body.as_ref().unwrap()["pagination"], json!({"per_page": 150, "starting_after": "abc"}));
+        assert_ne!(page_key(&n), page_key(&req));
+        assert!(next_search_page(&req, &json!({"pages": {"page": 3}})).unwrap().is_none());
+        assert!(next_search_page(&req, &json!({"pages": {"next": {"starting_after": 5}}})).is_err());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! over HTTP on 127.0.0.1.
 
 mod support;
+#[path = "suite/incremental.rs"]
+mod incremental;
 
 use std::collections::BTreeMap;
 
@@ -49,6 +51,25 @@ fn expected_counts(env: &Env) -> BTreeMap<String, usize> {
                 "company_user_segment_tag_counts".to_string(),
                 w.companies.len() + w.company_segments.len() + w.tags.len(),
             ),
+            ("contacts".to_string(), w.contacts.len()),
+            ("leads".to_string(), w.contacts.iter().filter(|c| c["role"] == "lead").count()),
+            ("users".to_string(), w.contacts.iter().filter(|c| c["role"] == "user").count()),
+            ("companies".to_string(), w.companies.len()),
+            (
+                "company_segments".to_string(),
+                w.companies.iter().map(|c| c["segments"]["segments"].as_array().map_or(0, Vec::len)).sum(),
+            ),
+            ("conversations".to_string(), w.conversations.len()),
+            (
+                "conversation_parts".to_string(),
+                w.conversations
+                    .iter()
+                    .map(|c| c["conversation_parts"]["conversation_parts"].as_array().map_or(0, |p| p.len().min(500)))
+                    .sum(),
+            ),
+            ("tickets".to_string(), w.tickets.len()),
+            ("activity_logs".to_string(), w.activity_logs.len()),
+            ("deleted_conversations".to_string(), w.deleted_conversations.len()),
         ])
     })
 }
@@ -122,6 +143,9 @@ fn discover_with_bad_config_is_a_config_error() {
 fn full_read_of_every_stream_matches_the_workspace() {
     let env = Env::start();
     let streams = full_refresh_streams(&env);
+    let mut discovered_names = all_stream_names();
+    discovered_names.sort();
+    assert_eq!(discovered_names, streams, "the test covers every stream");
     let names: Vec<&str> = streams.iter().map(String::as_str).collect();
     let run = env.read(
         &env.config(),
@@ -171,7 +195,11 @@ fn full_read_of_every_stream_matches_the_workspace() {
     let requests = env.fake.requests();
     assert!(!requests.is_empty());
     for r in &requests {
-        let want = if r.path == "/counts" { "2.6" } else { "2.11" };
+        let want = match r.path.as_str() {
+            "/counts" => "2.6",
+            "/conversations/deleted" => "2.16",
+            _ => "2.11",
+        };
         assert_eq!(
             r.intercom_version.as_deref(),
             Some(want),

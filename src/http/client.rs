@@ -82,6 +82,9 @@ pub struct ApiRequest {
     pub body: Option<Value>,
     /// `Intercom-Version` for this call.
     pub version: &'static str,
+    /// Retry 5xx answers and transport errors. Off where the caller must react to them
+    /// itself (a companies scroll that fails mid-way has to restart, not repeat a call).
+    pub retry_errors: bool,
 }
 
 impl ApiRequest {
@@ -92,7 +95,21 @@ impl ApiRequest {
             query: Vec::new(),
             body: None,
             version: DEFAULT_VERSION,
+            retry_errors: true,
         }
+    }
+
+    pub fn post(path: impl Into<String>, body: Value) -> ApiRequest {
+        ApiRequest {
+            method: Method::POST,
+            body: Some(body),
+            ..ApiRequest::get(path)
+        }
+    }
+
+    pub fn no_error_retries(mut self) -> ApiRequest {
+        self.retry_errors = false;
+        self
     }
 
     pub fn query(mut self, k: &str, v: impl Into<String>) -> ApiRequest {
@@ -208,6 +225,14 @@ impl Client {
     pub async fn send(&self, req: &ApiRequest) -> Result<(StatusCode, bytes::Bytes)> {
         let url = self.url_for(req)?;
         let mut attempts = Attempts::default();
+        let policy = if req.retry_errors {
+            self.inner.retry.clone()
+        } else {
+            RetryPolicy {
+                max_error_retries: 0,
+                ..self.inner.retry.clone()
+            }
+        };
         loop {
             self.inner.budget.acquire().await;
             let mut builder = self
@@ -239,7 +264,7 @@ impl Client {
                         Ok(b) => b,
                         Err(e) => {
                             // The body broke off mid-way: as good as no answer.
-                            match classify(&Outcome::Transport, attempts, &self.inner.retry, now_ms)
+                            match classify(&Outcome::Transport, attempts, &policy, now_ms)
                             {
                                 Decision::RetryAfter(wait) => {
                                     tracing::warn!(
@@ -266,7 +291,7 @@ impl Client {
                         rate,
                         retry_after,
                     };
-                    match classify(&outcome, attempts, &self.inner.retry, now_ms) {
+                    match classify(&outcome, attempts, &policy, now_ms) {
                         Decision::Done if status.is_success() => return Ok((status, body)),
                         Decision::Done | Decision::Fail => {
                             return Err(status_error(req, status.as_u16(), &body))
@@ -287,7 +312,7 @@ impl Client {
                                     status.as_u16(),
                                     ApiErrorBody::parse(&body).summary(),
                                     attempts.errors,
-                                    self.inner.retry.max_error_retries,
+                                    policy.max_error_retries,
                                     wait.as_millis()
                                 );
                             }
@@ -296,7 +321,7 @@ impl Client {
                     }
                 }
                 Err(e) => {
-                    match classify(&Outcome::Transport, attempts, &self.inner.retry, now_ms) {
+                    match classify(&Outcome::Transport, attempts, &policy, now_ms) {
                         Decision::RetryAfter(wait) => {
                             attempts.errors += 1;
                             tracing::warn!(
@@ -304,7 +329,7 @@ impl Client {
                                 req.describe(),
                                 transport_message(&e),
                                 attempts.errors,
-                                self.inner.retry.max_error_retries,
+                                policy.max_error_retries,
                                 wait.as_millis()
                             );
                             tokio::time::sleep(wait).await;

@@ -30,9 +30,51 @@ pub struct StreamDef {
 /// Where a stream's records come from.
 #[derive(Debug)]
 pub enum Source {
-    /// GET each endpoint in turn (all pages of each) and emit its records.
+    /// GET each endpoint in turn (all pages of each) and emit its records. With a cursor,
+    /// incremental reads filter client-side and save the highest cursor at the end.
     Get(&'static [Endpoint]),
+    /// A search sorted by `updated_at` ascending: incremental reads checkpoint after every page.
+    Search(Search),
+    /// `GET /companies/scroll`, read in full (one scroll per workspace), filtered client-side.
+    CompaniesScroll,
+    /// `GET /companies/{id}/segments` for each company the scroll returned (after the scroll ends).
+    CompanySegments,
+    /// `GET /conversations/{id}` for each conversation this search returns; one record per part.
+    ConversationParts(Search),
+    /// `GET /admins/activity_logs` in `created_at` windows of `activity_logs_time_step` days.
+    ActivityLogs,
 }
+
+/// A search endpoint (`POST .../search`).
+#[derive(Debug)]
+pub struct Search {
+    pub path: &'static str,
+    /// Where a page holds its records.
+    pub records: &'static [&'static str],
+    /// Restrict contacts to this `role`.
+    pub role: Option<&'static str>,
+    /// Date filters match whole days in the workspace's time zone (contact search):
+    /// query from a day earlier and filter client-side.
+    pub day_granular: bool,
+    /// The search index trails writes (contacts): the saved cursor stays this far behind.
+    pub index_lag: bool,
+}
+
+const CONTACT_SEARCH: Search = Search {
+    path: "/contacts/search",
+    records: &["data"],
+    role: None,
+    day_granular: true,
+    index_lag: true,
+};
+
+const CONVERSATION_SEARCH: Search = Search {
+    path: "/conversations/search",
+    records: &["conversations"],
+    role: None,
+    day_granular: false,
+    index_lag: false,
+};
 
 /// One GET endpoint.
 #[derive(Debug)]
@@ -148,7 +190,7 @@ pub static STREAMS: &[StreamDef] = &[
         name: "segments",
         schema: schema!("segments"),
         primary_key: &["id"],
-        cursor: None,
+        cursor: Some("updated_at"),
         source: Source::Get(&[Endpoint {
             query: &[("include_count", "true")],
             ..get("/segments", &["segments"])
@@ -204,7 +246,7 @@ pub static STREAMS: &[StreamDef] = &[
         name: "help_center_collections",
         schema: schema!("help_center_collections"),
         primary_key: &["id"],
-        cursor: None,
+        cursor: Some("updated_at"),
         source: Source::Get(&[Endpoint {
             paging: PAGE_150,
             ..get("/help_center/collections", &["data"])
@@ -214,10 +256,95 @@ pub static STREAMS: &[StreamDef] = &[
         name: "articles",
         schema: schema!("articles"),
         primary_key: &["id"],
-        cursor: None,
+        cursor: Some("updated_at"),
         source: Source::Get(&[Endpoint {
             paging: PAGE_150,
             ..get("/articles", &["data"])
+        }]),
+    },
+    StreamDef {
+        name: "contacts",
+        schema: schema!("contacts"),
+        primary_key: &["id"],
+        cursor: Some("updated_at"),
+        source: Source::Search(CONTACT_SEARCH),
+    },
+    StreamDef {
+        name: "leads",
+        schema: schema!("leads"),
+        primary_key: &["id"],
+        cursor: Some("updated_at"),
+        source: Source::Search(Search { role: Some("lead"), ..CONTACT_SEARCH }),
+    },
+    StreamDef {
+        name: "users",
+        schema: schema!("users"),
+        primary_key: &["id"],
+        cursor: Some("updated_at"),
+        source: Source::Search(Search { role: Some("user"), ..CONTACT_SEARCH }),
+    },
+    StreamDef {
+        name: "companies",
+        schema: schema!("companies"),
+        primary_key: &["id"],
+        cursor: Some("updated_at"),
+        source: Source::CompaniesScroll,
+    },
+    StreamDef {
+        name: "company_segments",
+        schema: schema!("company_segments"),
+        // One row per (company, segment): the official connector keyed by segment id alone,
+        // which collapses every company's membership of a segment into one row.
+        primary_key: &["company_id", "id"],
+        // The position is the parent company's updated_at, which every row carries.
+        cursor: Some("company_updated_at"),
+        source: Source::CompanySegments,
+    },
+    StreamDef {
+        name: "conversations",
+        schema: schema!("conversations"),
+        primary_key: &["id"],
+        cursor: Some("updated_at"),
+        source: Source::Search(CONVERSATION_SEARCH),
+    },
+    StreamDef {
+        name: "conversation_parts",
+        schema: schema!("conversation_parts"),
+        primary_key: &["id"],
+        // The position is the parent conversation's updated_at, which every part carries:
+        // a changed conversation's parts are all read again.
+        cursor: Some("conversation_updated_at"),
+        source: Source::ConversationParts(CONVERSATION_SEARCH),
+    },
+    StreamDef {
+        name: "tickets",
+        schema: schema!("tickets"),
+        primary_key: &["id"],
+        cursor: Some("updated_at"),
+        source: Source::Search(Search {
+            path: "/tickets/search",
+            records: &["tickets"],
+            ..CONVERSATION_SEARCH
+        }),
+    },
+    StreamDef {
+        name: "activity_logs",
+        schema: schema!("activity_logs"),
+        primary_key: &["id"],
+        cursor: Some("created_at"),
+        source: Source::ActivityLogs,
+    },
+    StreamDef {
+        name: "deleted_conversations",
+        schema: schema!("deleted_conversations"),
+        primary_key: &["id"],
+        cursor: Some("deleted_at"),
+        // New in API 2.16; at most 60 per page.
+        source: Source::Get(&[Endpoint {
+            query: &[("order", "asc")],
+            version: "2.16",
+            paging: Paging::PageNumber { per_page: 60 },
+            ..get("/conversations/deleted", &["conversations"])
         }]),
     },
     StreamDef {
@@ -294,6 +421,32 @@ pub fn find(name: &str) -> Option<&'static StreamDef> {
 }
 
 impl StreamDef {
+    /// The parent stream whose cursor a child stream's state nests (official shape).
+    pub fn state_parent(&self) -> Option<&'static str> {
+        match self.source {
+            Source::ConversationParts(_) => Some("conversations"),
+            Source::CompanySegments => Some("companies"),
+            _ => None,
+        }
+    }
+
+    /// The key a saved state holds the position under: the cursor field, except for child
+    /// streams, which save their parent's `updated_at` as the official connector does.
+    pub fn state_key(&self) -> Option<&'static str> {
+        match self.state_parent() {
+            Some(_) => Some("updated_at"),
+            None => self.cursor,
+        }
+    }
+
+    /// Whether Intercom filters by the cursor (so `start_date` bounds even a full refresh).
+    pub fn server_filtered(&self) -> bool {
+        matches!(
+            self.source,
+            Source::Search(_) | Source::ConversationParts(_) | Source::ActivityLogs
+        )
+    }
+
     pub fn supports(&self, mode: SyncMode) -> bool {
         match mode {
             SyncMode::FullRefresh => true,
@@ -389,8 +542,12 @@ mod tests {
             let mut problems = vec![];
             walk(&schema, s.name, &mut problems);
             assert!(problems.is_empty(), "{problems:?}");
-            let Source::Get(eps) = &s.source;
-            assert!(!eps.is_empty(), "{} reads nothing", s.name);
+            if let Source::Get(eps) = &s.source {
+                assert!(!eps.is_empty(), "{} reads nothing", s.name);
+            }
+            if s.state_parent().is_some() || s.server_filtered() {
+                assert!(s.cursor.is_some(), "{} needs a cursor", s.name);
+            }
             let entry = s.catalog_entry().unwrap();
             assert_eq!(entry.name, s.name);
         }

@@ -1,0 +1,194 @@
+//! Incremental cursors: reading a stream's saved position from the state blobs
+//! orchestrators pass (ours and the official connector's shapes), the inclusive lower
+//! bound a sync reads from, and the position it may save.
+//!
+//! Rules (see README "State"):
+//! - resume is inclusive: a sync reads records with cursor `>= lower`, so a record at the
+//!   saved position is read again rather than missed (at-least-once);
+//! - `lookback_window` days are subtracted from the saved position once;
+//! - `start_date` is the floor;
+//! - the saved position never moves backwards, never past the sync's start (clock skew),
+//!   and for streams whose source lags behind writes (contact search) not past
+//!   `start − lag`, so records that become visible late are read by the next sync.
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+
+/// A timestamp in a state blob: an integer, a float, a numeric string or an RFC 3339 string.
+pub fn parse_timestamp(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
+                .or_else(|| chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp()))
+        }
+        _ => None,
+    }
+}
+
+/// Read a stream's saved cursor from its state blob.
+///
+/// Looks, in order, at `blob[parent][field]` (child streams keep their parent's cursor
+/// there), `blob[field]`, and the newer official shapes `blob.state[field]` and
+/// `blob.parent_state[parent][field]`. A key that is present but not a timestamp is an error.
+pub fn saved_position(stream: &str, blob: Option<&Value>, field: &str, parent: Option<&str>) -> Result<Option<i64>> {
+    let Some(blob) = blob else { return Ok(None) };
+    let mut candidates: Vec<(&Value, String)> = Vec::new();
+    if let Some(p) = parent {
+        if let Some(v) = blob.get(p).and_then(|o| o.get(field)) {
+            candidates.push((v, format!("{p}.{field}")));
+        }
+        if let Some(v) = blob.pointer(&format!("/parent_state/{p}/{field}")) {
+            candidates.push((v, format!("parent_state.{p}.{field}")));
+        }
+    }
+    if let Some(v) = blob.get(field) {
+        candidates.push((v, field.to_string()));
+    }
+    if let Some(v) = blob.get("state").and_then(|s| s.get(field)) {
+        candidates.push((v, format!("state.{field}")));
+    }
+    for (v, path) in candidates {
+        if v.is_null() {
+            continue;
+        }
+        return match parse_timestamp(v) {
+            Some(t) => Ok(Some(t)),
+            None => Err(Error::State(format!(
+                "the state of stream `{stream}` has `{path}` = {v}, which is not a timestamp (epoch seconds)"
+            ))),
+        };
+    }
+    Ok(None)
+}
+
+/// One stream's cursor during one sync.
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    /// Inclusive lower bound of this read.
+    lower: i64,
+    /// Where the state may not go below (the saved position, or start_date).
+    floor: i64,
+    /// Where the state may not go beyond.
+    ceiling: i64,
+    /// Highest cursor value seen among emitted records.
+    max_seen: Option<i64>,
+}
+
+impl Cursor {
+    /// `saved`: the position from the input state; `now`: the sync's start (epoch s);
+    /// `lag`: seconds behind `now` the saved position must stay.
+    pub fn new(saved: Option<i64>, start_date: i64, lookback_days: u32, now: i64, lag: i64) -> Cursor {
+        let lower = match saved {
+            Some(s) => (s - i64::from(lookback_days) * 86_400).max(start_date),
+            None => start_date,
+        };
+        let floor = saved.unwrap_or(start_date);
+        Cursor {
+            lower,
+            floor,
+            ceiling: now - lag.max(0),
+            max_seen: None,
+        }
+    }
+
+    /// The inclusive lower bound to read from.
+    pub fn lower(&self) -> i64 {
+        self.lower
+    }
+
+    /// Whether a record with this cursor value belongs to this read.
+    pub fn accepts(&self, value: i64) -> bool {
+        value >= self.lower
+    }
+
+    /// Note an emitted record's cursor value.
+    pub fn observe(&mut self, value: i64) {
+        self.max_seen = Some(self.max_seen.map_or(value, |m| m.max(value)));
+    }
+
+    /// The position to save now: everything below it has been emitted.
+    pub fn position(&self) -> i64 {
+        let seen = self.max_seen.map_or(self.floor, |m| m.min(self.ceiling));
+        seen.max(self.floor)
+    }
+}
+
+/// The state blob for a stream: `{field: position}`, and for child streams the parent's
+/// cursor nested as the official connector saves it: `{field: p, parent: {field: p}}`.
+pub fn state_blob(field: &str, parent: Option<&str>, position: i64) -> Value {
+    let mut blob = json!({ field: position });
+    if let Some(p) = parent {
+        blob[p] = json!({ field: position });
+    }
+    blob
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_in_every_saved_form() {
+        assert_eq!(parse_timestamp(&json!(1676462031)), Some(1676462031));
+        assert_eq!(parse_timestamp(&json!(1676462031.0)), Some(1676462031));
+        assert_eq!(parse_timestamp(&json!("1676286387")), Some(1676286387));
+        assert_eq!(parse_timestamp(&json!("2023-02-13T10:00:00Z")), Some(1676282400));
+        assert_eq!(parse_timestamp(&json!("soon")), None);
+    }
+
+    #[test]
+    fn saved_positions_from_official_shapes() {
+        let f = |blob: Value, parent| saved_position("s", Some(&blob), "updated_at", parent).unwrap();
+        assert_eq!(f(json!({"updated_at": 5}), None), Some(5));
+        assert_eq!(f(json!({"updated_at": 5, "prior_state": {"updated_at": 4}}), None), Some(5));
+        assert_eq!(f(json!({"updated_at": 9, "conversations": {"updated_at": 7}}), Some("conversations")), Some(7));
+        assert_eq!(f(json!({"updated_at": 9}), Some("conversations")), Some(9));
+        assert_eq!(
+            f(json!({"use_global_cursor": true, "state": {"updated_at": 3}, "parent_state": {"conversations": {"updated_at": 2}}}), Some("conversations")),
+            Some(2)
+        );
+        assert_eq!(f(json!({"state": {"updated_at": "3"}}), None), Some(3));
+        assert_eq!(f(json!({"__ab_no_cursor_state_message": true}), None), None);
+        assert_eq!(f(json!({"updated_at": null}), None), None);
+        let e = saved_position("contacts", Some(&json!({"updated_at": "yesterday"})), "updated_at", None).unwrap_err();
+        assert!(e.to_string().contains("contacts") && e.to_string().contains("yesterday"));
+    }
+
+    #[test]
+    fn bounds_and_positions() {
+        let now = 2_000_000_000;
+        // First sync: from start_date.
+        let c = Cursor::new(None, 1000, 0, now, 0);
+        assert_eq!(c.lower(), 1000);
+        assert_eq!(c.position(), 1000);
+        // Lookback applies once, not below start_date.
+        let c = Cursor::new(Some(1_000_000), 0, 2, now, 0);
+        assert_eq!(c.lower(), 1_000_000 - 2 * 86_400);
+        assert_eq!(Cursor::new(Some(100_000), 50_000, 2, now, 0).lower(), 50_000);
+        // Never backwards, never past now - lag.
+        let mut c = Cursor::new(Some(5000), 0, 1, now, 3600);
+        c.observe(4000);
+        assert_eq!(c.position(), 5000);
+        c.observe(now - 10);
+        assert_eq!(c.position(), now - 3600);
+        // A future saved state is kept.
+        let mut c = Cursor::new(Some(7_626_086_649), 0, 0, now, 0);
+        c.observe(now);
+        assert_eq!(c.position(), 7_626_086_649);
+        assert!(!c.accepts(now));
+    }
+
+    #[test]
+    fn blobs() {
+        assert_eq!(state_blob("created_at", None, 5), json!({"created_at": 5}));
+        assert_eq!(
+            state_blob("updated_at", Some("conversations"), 5),
+            json!({"updated_at": 5, "conversations": {"updated_at": 5}})
+        );
+    }
+}

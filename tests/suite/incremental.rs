@@ -1,0 +1,553 @@
+//! Incremental replication: first sync, changes, second sync; kill-and-resume; the
+//! quirks of Intercom's search, scroll and conversation endpoints; state compatibility.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use fake_intercom::{FakeConfig, Fault};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+pub const INCREMENTAL: &[&str] = &[
+    "segments",
+    "help_center_collections",
+    "articles",
+    "contacts",
+    "leads",
+    "users",
+    "companies",
+    "company_segments",
+    "conversations",
+    "conversation_parts",
+    "tickets",
+    "activity_logs",
+    "deleted_conversations",
+];
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The state file the platform would pass after this run: the last STATE of each stream.
+pub fn state_after(runs: &[&Run]) -> Value {
+    let mut last: BTreeMap<String, Value> = BTreeMap::new();
+    for run in runs {
+        for m in run.of_type("STATE") {
+            let name = m["state"]["stream"]["stream_descriptor"]["name"].as_str().unwrap().to_string();
+            last.insert(name, m["state"].clone());
+        }
+    }
+    Value::Array(last.into_values().collect())
+}
+
+/// The key of the saved position in a stream's state.
+fn cursor_field(stream: &str) -> &'static str {
+    match stream {
+        "activity_logs" => "created_at",
+        "deleted_conversations" => "deleted_at",
+        _ => "updated_at",
+    }
+}
+
+/// The records' cursor field.
+fn record_cursor(stream: &str) -> &'static str {
+    match stream {
+        "conversation_parts" => "conversation_updated_at",
+        "company_segments" => "company_updated_at",
+        s => cursor_field(s),
+    }
+}
+
+fn saved_cursor(state: &Value, stream: &str) -> i64 {
+    state
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stream"]["stream_descriptor"]["name"] == stream)
+        .and_then(|s| s["stream"]["stream_state"][cursor_field(stream)].as_i64())
+        .unwrap_or_else(|| panic!("no state for {stream}: {state}"))
+}
+
+fn key(stream: &str, r: &Value) -> String {
+    match stream {
+        "company_segments" => format!("{}/{}", r["company_id"].as_str().unwrap(), id_of(&r["id"])),
+        _ => id_of(&r["id"]),
+    }
+}
+
+fn id_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Make one change per stream in the fake; return the keys of records the next sync must deliver.
+fn change(env: &Env, stream: &str, at: i64) -> BTreeSet<String> {
+    env.fake.with_workspace(|w| {
+        let mut keys = BTreeSet::new();
+        match stream {
+            "segments" => {
+                let id = w.segments[1]["id"].as_str().unwrap().to_string();
+                assert!(w.touch_segment(&id, at));
+                keys.insert(id);
+            }
+            "articles" => {
+                let id = w.articles[3]["id"].as_str().unwrap().to_string();
+                assert!(w.touch_article(&id, at));
+                keys.insert(id);
+            }
+            "help_center_collections" => {
+                let id = w.collections[2]["id"].as_str().unwrap().to_string();
+                assert!(w.touch_collection(&id, at));
+                keys.insert(id);
+            }
+            "contacts" | "leads" | "users" => {
+                let role = if stream == "leads" { "lead" } else { "user" };
+                // One existing contact of the role changes, and one is created.
+                let id = w
+                    .contacts
+                    .iter()
+                    .find(|c| c["role"] == role)
+                    .map(|c| c["id"].as_str().unwrap().to_string())
+                    .unwrap();
+                assert!(w.touch_contact(&id, at));
+                keys.insert(id);
+                keys.insert(w.add_contact(role, at));
+            }
+            "companies" => {
+                let id = w.companies[5]["id"].as_str().unwrap().to_string();
+                assert!(w.touch_company(&id, at));
+                keys.insert(id);
+            }
+            "company_segments" => {
+                let c = w.companies.iter().find(|c| !c["segments"]["segments"].as_array().unwrap().is_empty()).unwrap().clone();
+                let id = c["id"].as_str().unwrap().to_string();
+                assert!(w.touch_company(&id, at));
+                for s in c["segments"]["segments"].as_array().unwrap() {
+                    keys.insert(format!("{id}/{}", s["id"].as_str().unwrap()));
+                }
+            }
+            "conversations" => {
+                let id = w.conversations[4]["id"].as_str().unwrap().to_string();
+                assert!(w.touch_conversation(&id, at));
+                keys.insert(id);
+            }
+            "conversation_parts" => {
+                let id = w.conversations[7]["id"].as_str().unwrap().to_string();
+                assert!(w.add_conversation_part(&id, at));
+                let conv = w.conversations.iter().find(|c| c["id"] == id.as_str()).unwrap();
+                let parts = conv["conversation_parts"]["conversation_parts"].as_array().unwrap();
+                keys.insert(id_of(&parts.last().unwrap()["id"]));
+            }
+            "tickets" => {
+                let id = w.tickets[2]["id"].as_str().unwrap().to_string();
+                assert!(w.touch_ticket(&id, at));
+                keys.insert(id);
+            }
+            "activity_logs" => {
+                keys.insert(w.add_activity_log(at));
+            }
+            "deleted_conversations" => {
+                let id = w.conversations[9]["id"].as_str().unwrap().to_string();
+                assert!(w.delete_conversation(&id, at));
+                keys.insert(id);
+            }
+            other => panic!("no change defined for {other}"),
+        }
+        keys
+    })
+}
+
+#[test]
+fn second_sync_returns_exactly_the_changes() {
+    let env = Env::start();
+    let catalog = env.catalog(INCREMENTAL, "incremental");
+    let config = env.config();
+    let first = env.read(&config, &catalog, None, &[]);
+    assert_eq!(first.code, 0, "{:?}", first.error_traces());
+    for s in INCREMENTAL {
+        assert!(!first.records(s).is_empty(), "first sync of {s} is empty");
+        assert!(!first.states(s).is_empty(), "no state for {s}");
+    }
+    let state = state_after(&[&first]);
+    let state_path = env.files.write_json("state1.json", &state);
+
+    // Changes two hours ago: past any search-index lag.
+    let at = now() - 7200;
+    let mut changed: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    for s in INCREMENTAL {
+        changed.insert(s, change(&env, s, at));
+    }
+    let second = env.read(&config, &catalog, Some(&state_path), &[]);
+    assert_eq!(second.code, 0, "{:?}", second.error_traces());
+
+    for s in INCREMENTAL {
+        let saved = saved_cursor(&state, s);
+        let field = record_cursor(s);
+        let got: BTreeSet<String> = second.records(s).iter().map(|r| key(s, r)).collect();
+        let want = &changed[s];
+        // Every change arrives...
+        for k in want {
+            assert!(got.contains(k), "{s}: change {k} missed; got {got:?}");
+        }
+        // ...and nothing else, except documented boundary duplicates: records at exactly
+        // the saved cursor (resume is inclusive), and for child streams the records of a
+        // parent at the saved cursor.
+        for r in second.records(s) {
+            let k = key(s, r);
+            if want.contains(&k) {
+                continue;
+            }
+            // Child streams re-read every row of a changed parent.
+            let boundary = match s {
+                "company_segments" | "conversation_parts" => r[field].as_i64() >= Some(saved),
+                _ => r[field].as_i64() == Some(saved),
+            };
+            assert!(boundary, "{s}: unexpected record {k} ({field} = {}, saved {saved})", r[field]);
+        }
+        if !matches!(*s, "company_segments" | "conversation_parts") {
+            let extra = got.len() - want.len();
+            assert!(extra <= 3, "{s}: {extra} boundary duplicates");
+        }
+        // The cursor moves forward.
+        let new_state = state_after(&[&second]);
+        assert!(saved_cursor(&new_state, s) >= saved, "{s}: state went backwards");
+    }
+}
+
+#[test]
+fn a_third_sync_without_changes_repeats_only_the_boundary() {
+    let env = Env::start();
+    let catalog = env.catalog(&["conversations", "tickets", "activity_logs"], "incremental");
+    let first = env.read(&env.config(), &catalog, None, &[]);
+    let state = state_after(&[&first]);
+    let second = env.read(&env.config(), &catalog, Some(&env.files.write_json("s.json", &state)), &[]);
+    assert_eq!(second.code, 0);
+    for s in ["conversations", "tickets", "activity_logs"] {
+        let saved = saved_cursor(&state, s);
+        for r in second.records(s) {
+            assert_eq!(r[cursor_field(s)].as_i64(), Some(saved), "{s}: only boundary records");
+        }
+        // The same position, emitted once.
+        assert_eq!(second.states(s).len(), 1, "{s}");
+        assert_eq!(saved_cursor(&state_after(&[&second]), s), saved);
+    }
+}
+
+/// Truncate a full run after `n` messages, resume from the last state each stream had
+/// emitted by then, and check the union of both runs covers the full run's records.
+#[test]
+fn killed_syncs_resume_without_gaps() {
+    let env = Env::with(FakeConfig { contacts: 700, conversations: 400, ..FakeConfig::default() });
+    let streams = ["contacts", "conversations", "conversation_parts", "activity_logs", "companies", "tickets"];
+    let catalog = env.catalog(&streams, "incremental");
+    let config = env.config();
+    let full = env.read(&config, &catalog, None, &[]);
+    assert_eq!(full.code, 0, "{:?}", full.error_traces());
+    let all: BTreeSet<(String, String)> = full
+        .of_type("RECORD")
+        .iter()
+        .map(|m| (m["record"]["stream"].as_str().unwrap().to_string(), key(m["record"]["stream"].as_str().unwrap(), &m["record"]["data"])))
+        .collect();
+    let total = full.messages.len();
+    let mut cut_points: Vec<usize> = (1..12).map(|i| i * total / 12).collect();
+    cut_points.extend([3, 5, total - 2]);
+    for n in cut_points {
+        let prefix = Run { code: 0, messages: full.messages[..n].to_vec(), stderr: String::new() };
+        let state = state_after(&[&prefix]);
+        let state_path = env.files.write_json(&format!("cut{n}.json"), &state);
+        let resumed = env.read(&config, &catalog, Some(&state_path), &[]);
+        assert_eq!(resumed.code, 0, "resume after {n}: {:?}", resumed.error_traces());
+        let mut union: BTreeSet<(String, String)> = BTreeSet::new();
+        for run in [&prefix, &resumed] {
+            for m in run.of_type("RECORD") {
+                let s = m["record"]["stream"].as_str().unwrap().to_string();
+                union.insert((s.clone(), key(&s, &m["record"]["data"])));
+            }
+        }
+        let missing: Vec<_> = all.difference(&union).take(5).collect();
+        assert!(missing.is_empty(), "killed after {n} of {total} messages: missing {missing:?}");
+    }
+}
+
+#[test]
+fn records_updated_during_the_sync_are_not_lost() {
+    let env = Env::with(FakeConfig { contacts: 600, ..FakeConfig::default() });
+    let catalog = env.catalog(&["contacts", "conversations"], "incremental");
+    // On the second search page, move a contact and a conversation from the first page to now-2h.
+    let at = now() - 7200;
+    let moved = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let moved_hook = moved.clone();
+    let pages = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    env.fake.set_request_hook(move |req, w| {
+        if req.path == "/contacts/search" && pages.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            let mut oldest: Vec<(i64, String)> = w.contacts.iter().map(|c| (c["updated_at"].as_i64().unwrap(), c["id"].as_str().unwrap().to_string())).collect();
+            oldest.sort();
+            let id = oldest[0].1.clone();
+            w.touch_contact(&id, at);
+            moved_hook.lock().unwrap().push(id);
+        }
+    });
+    let run = env.read(&env.config(), &catalog, None, &[]);
+    assert_eq!(run.code, 0, "{:?}", run.error_traces());
+    let moved = moved.lock().unwrap().clone();
+    assert_eq!(moved.len(), 1);
+    let versions: Vec<i64> = run
+        .records("contacts")
+        .iter()
+        .filter(|c| c["id"] == moved[0].as_str())
+        .map(|c| c["updated_at"].as_i64().unwrap())
+        .collect();
+    assert!(versions.contains(&at), "the moved contact's new version was delivered: {versions:?}");
+    let ids: BTreeSet<&str> = run.records("contacts").iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 600, "every contact delivered");
+}
+
+#[test]
+fn day_granular_contact_search_misses_nothing_near_midnight() {
+    let env = Env::start();
+    let catalog = env.catalog(&["contacts"], "incremental");
+    let first = env.read(&env.config(), &catalog, None, &[]);
+    let state = state_after(&[&first]);
+    let saved = saved_cursor(&state, "contacts");
+    // Contacts updated a second after the saved cursor, and at the last second of its day
+    // in the workspace's time zone, and at the first second of the next day.
+    let (ids, tz) = env.fake.with_workspace(|w| {
+        let tz = w.timezone_offset_secs;
+        let local = saved + tz;
+        let day_end = local - local.rem_euclid(86_400) + 86_399 - tz;
+        let mut ids = vec![];
+        for (i, t) in [saved, saved + 1, day_end, day_end + 1].into_iter().enumerate() {
+            let id = w.contacts[10 + i]["id"].as_str().unwrap().to_string();
+            w.touch_contact(&id, t);
+            ids.push(id);
+        }
+        (ids, tz)
+    });
+    let second = env.read(&env.config(), &catalog, Some(&env.files.write_json("s.json", &state)), &[]);
+    assert_eq!(second.code, 0);
+    let got: BTreeSet<&str> = second.records("contacts").iter().map(|c| c["id"].as_str().unwrap()).collect();
+    for id in &ids {
+        assert!(got.contains(id.as_str()), "contact {id} missed (tz offset {tz})");
+    }
+    for c in second.records("contacts") {
+        assert!(c["updated_at"].as_i64().unwrap() >= saved, "nothing older than the cursor is emitted");
+    }
+    // The search asked from the day before the cursor, with `>` (never `>=`, which Intercom rejects).
+    let body = env.fake.requests().into_iter().rev().find(|r| r.path == "/contacts/search").unwrap().body.unwrap();
+    assert_eq!(body["query"], json!({"field": "updated_at", "operator": ">", "value": saved - 86_400}));
+    assert_eq!(body["sort"], json!({"field": "updated_at", "order": "ascending"}));
+}
+
+#[test]
+fn contacts_that_become_searchable_late_arrive_in_the_next_sync() {
+    let env = Env::with(FakeConfig { search_index_delay_secs: 600, ..FakeConfig::default() });
+    let catalog = env.catalog(&["contacts"], "incremental");
+    // A new contact (not searchable for 10 minutes) and an existing contact updated after it
+    // (searchable at once).
+    let t = now();
+    let (new_id, old_id) = env.fake.with_workspace(|w| {
+        let new_id = w.add_contact("lead", t - 120);
+        let old_id = w.contacts[3]["id"].as_str().unwrap().to_string();
+        w.touch_contact(&old_id, t - 60);
+        (new_id, old_id)
+    });
+    let first = env.read(&env.config(), &catalog, None, &[]);
+    assert_eq!(first.code, 0);
+    let ids: BTreeSet<&str> = first.records("contacts").iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(old_id.as_str()));
+    assert!(!ids.contains(new_id.as_str()), "the fake hides new contacts for a while");
+    let state = state_after(&[&first]);
+    assert!(saved_cursor(&state, "contacts") <= t - 120, "the cursor stays behind the search index");
+    // The index catches up.
+    env.fake.set_search_index_delay_secs(0);
+    let second = env.read(&env.config(), &catalog, Some(&env.files.write_json("s.json", &state)), &[]);
+    let ids: BTreeSet<&str> = second.records("contacts").iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(new_id.as_str()), "the late contact arrives");
+}
+
+#[test]
+fn truncated_conversations_are_reported() {
+    let env = Env::with(FakeConfig { conversations: 4, parts_per_conversation: 400, ..FakeConfig::default() });
+    let counts: Vec<usize> = env.fake.with_workspace(|w| {
+        w.conversations.iter().map(|c| c["conversation_parts"]["conversation_parts"].as_array().unwrap().len()).collect()
+    });
+    let long = counts.iter().filter(|&&n| n > 500).count();
+    assert!(long > 0, "the fake holds long conversations: {counts:?}");
+    let run = env.read(&env.config(), &env.catalog(&["conversation_parts"], "full_refresh"), None, &[]);
+    assert_eq!(run.code, 0);
+    let expected: usize = counts.iter().map(|&n| n.min(500)).sum();
+    assert_eq!(run.records("conversation_parts").len(), expected);
+    let logs = run.logs().join("\n");
+    assert!(logs.contains(&format!("{long} conversation(s) have more than 500 parts")), "{logs}");
+    for p in run.records("conversation_parts") {
+        assert!(p["conversation_id"].is_string());
+        assert!(p["conversation_updated_at"].is_i64());
+    }
+}
+
+#[test]
+fn a_conversation_deleted_mid_sync_is_skipped_with_a_warning() {
+    let env = Env::start();
+    let victim = env.fake.with_workspace(|w| w.conversations[2]["id"].as_str().unwrap().to_string());
+    let v = victim.clone();
+    env.fake.set_request_hook(move |req, w| {
+        if req.path == "/conversations/search" {
+            w.delete_conversation(&v, 1_700_000_000);
+        }
+    });
+    let run = env.read(&env.config(), &env.catalog(&["conversation_parts"], "full_refresh"), None, &[]);
+    assert_eq!(run.code, 0, "{:?}", run.error_traces());
+    assert!(run.logs().iter().any(|l| l.contains(&victim) && l.contains("deleted")), "{:?}", run.logs());
+    assert!(run.records("conversation_parts").iter().all(|p| p["conversation_id"] != victim.as_str()));
+}
+
+#[test]
+fn a_busy_scroll_is_waited_for() {
+    let env = Env::start();
+    env.fake.occupy_scroll(1500);
+    let run = env.read(
+        &env.config(),
+        &env.catalog(&["companies"], "full_refresh"),
+        None,
+        &[("SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS", "300")],
+    );
+    assert_eq!(run.code, 0, "{:?}", run.error_traces());
+    assert_eq!(run.records("companies").len(), env.fake.with_workspace(|w| w.companies.len()));
+    assert!(env.fake.requests().iter().any(|r| r.path == "/companies/scroll" && r.status == 400));
+}
+
+#[test]
+fn a_scroll_held_too_long_fails_with_an_explanation() {
+    let env = Env::start();
+    env.fake.occupy_scroll(60_000);
+    let run = env.read(
+        &env.config(),
+        &env.catalog(&["companies"], "full_refresh"),
+        None,
+        &[("SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS", "100"), ("SOURCE_INTERCOM_SCROLL_BUSY_MAX_MS", "500")],
+    );
+    assert_eq!(run.code, 1);
+    let errs = run.error_traces();
+    assert_eq!(errs.len(), 1);
+    let msg = errs[0]["message"].as_str().unwrap();
+    assert!(msg.contains("scroll_exists") && msg.contains("another client"), "{msg}");
+}
+
+#[test]
+fn an_expired_or_failed_scroll_restarts_without_duplicates() {
+    for status in [404u16, 500] {
+        let env = Env::with(FakeConfig { companies: 400, ..FakeConfig::default() });
+        // The third scroll page fails (expired, or Intercom's "restart the scroll" 500).
+        env.fake.inject_fault(Fault {
+            method: "GET".into(),
+            path: "/companies/scroll".into(),
+            status,
+            body: json!({"type": "error.list", "errors": [{"code": if status == 404 { "not_found" } else { "server_error" }, "message": "scroll"}]}),
+            after: 2,
+            times: 1,
+            ..Default::default()
+        });
+        if status == 404 {
+            env.fake.expire_scroll();
+        }
+        let run = env.read(&env.config(), &env.catalog(&["companies", "company_segments"], "incremental"), None, &[]);
+        assert_eq!(run.code, 0, "{status}: {:?}", run.error_traces());
+        let ids: Vec<&str> = run.records("companies").iter().map(|c| c["id"].as_str().unwrap()).collect();
+        let unique: BTreeSet<&str> = ids.iter().copied().collect();
+        assert_eq!(ids.len(), unique.len(), "{status}: no company twice");
+        assert_eq!(unique.len(), 400, "{status}: every company");
+        assert!(run.logs().iter().any(|l| l.contains("restarting")), "{status}");
+        // company_segments reused the scroll read by companies.
+        let scroll_starts = env.fake.requests().iter().filter(|r| r.path == "/companies/scroll" && !r.query.contains("scroll_param")).count();
+        assert_eq!(scroll_starts, 2, "{status}: one scroll plus one restart");
+    }
+}
+
+#[test]
+fn official_state_files_are_accepted() {
+    let env = Env::start();
+    let catalog = env.catalog(INCREMENTAL, "incremental");
+    let sample = include_str!("../data/official_sample_state.json");
+    let run = env.read(&env.config(), &catalog, Some(&env.files.write("sample.json", sample)), &[]);
+    assert_eq!(run.code, 0, "{:?}", run.error_traces());
+    // contacts resumed from the official state's cursor.
+    let body = env.fake.requests().into_iter().find(|r| r.path == "/contacts/search").unwrap().body.unwrap();
+    assert_eq!(body["query"]["value"], json!(1676462031 - 86_400));
+
+    for file in [include_str!("../data/official_abnormal_state.json"), include_str!("../data/official_abnormal_state.legacy-format.json")] {
+        let run = env.read(&env.config(), &catalog, Some(&env.files.write("abnormal.json", file)), &[]);
+        assert_eq!(run.code, 0, "{:?}", run.error_traces());
+        let future: Value = serde_json::from_str(file).unwrap();
+        let in_file: Vec<String> = match &future {
+            Value::Array(a) => a.iter().map(|m| m["stream"]["stream_descriptor"]["name"].as_str().unwrap().to_string()).collect(),
+            Value::Object(o) => o.keys().cloned().collect(),
+            _ => unreachable!(),
+        };
+        for s in &in_file {
+            assert!(run.records(s).is_empty(), "{s}: a state from the future yields no records");
+            let st = state_after(&[&run]);
+            assert_eq!(saved_cursor(&st, s), 7626086649, "{s}: the future state is kept");
+        }
+    }
+}
+
+#[test]
+fn lookback_window_widens_the_lower_bound_once() {
+    let env = Env::start();
+    let catalog = env.catalog(&["conversations"], "incremental");
+    let cursor = 1_760_000_000i64;
+    let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "conversations"}, "stream_state": {"updated_at": cursor}}}]);
+    let cfg = env.config_with(json!({"lookback_window": 2}));
+    let run = env.read(&cfg, &catalog, Some(&env.files.write_json("s.json", &state)), &[]);
+    assert_eq!(run.code, 0);
+    let lower = cursor - 2 * 86_400;
+    let body = env.fake.requests().into_iter().find(|r| r.path == "/conversations/search").unwrap().body.unwrap();
+    assert_eq!(body["query"]["value"], json!(lower - 1));
+    assert!(run.records("conversations").iter().all(|c| c["updated_at"].as_i64().unwrap() >= lower));
+    let expected = env.fake.with_workspace(|w| w.conversations.iter().filter(|c| c["updated_at"].as_i64().unwrap() >= lower).count());
+    assert_eq!(run.records("conversations").len(), expected);
+    // The saved position never goes backwards.
+    assert!(saved_cursor(&state_after(&[&run]), "conversations") >= cursor);
+}
+
+#[test]
+fn a_malformed_cursor_in_state_is_a_config_error() {
+    let env = Env::start();
+    let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "contacts"}, "stream_state": {"updated_at": "last tuesday"}}}]);
+    let run = env.read(&env.config(), &env.catalog(&["contacts"], "incremental"), Some(&env.files.write_json("s.json", &state)), &[]);
+    assert_eq!(run.code, 1);
+    let errs = run.error_traces();
+    assert_eq!(errs[0]["failure_type"], "config_error");
+    assert!(errs[0]["message"].as_str().unwrap().contains("contacts"));
+    assert!(env.fake.requests().is_empty());
+}
+
+#[test]
+fn leads_and_users_split_contacts_by_role() {
+    let env = Env::start();
+    let run = env.read(&env.config(), &env.catalog(&["contacts", "leads", "users"], "incremental"), None, &[]);
+    assert_eq!(run.code, 0);
+    assert!(run.records("leads").iter().all(|c| c["role"] == "lead"));
+    assert!(run.records("users").iter().all(|c| c["role"] == "user"));
+    assert_eq!(run.records("leads").len() + run.records("users").len(), run.records("contacts").len());
+    // Each keeps its own state.
+    for s in ["contacts", "leads", "users"] {
+        assert!(!run.states(s).is_empty());
+    }
+}
+
+#[test]
+fn deleted_conversations_use_api_2_16() {
+    let env = Env::start();
+    let run = env.read(&env.config(), &env.catalog(&["deleted_conversations"], "incremental"), None, &[]);
+    assert_eq!(run.code, 0, "{:?}", run.error_traces());
+    assert_eq!(run.records("deleted_conversations").len(), env.fake.with_workspace(|w| w.deleted_conversations.len()));
+    for r in env.fake.requests() {
+        assert_eq!(r.intercom_version.as_deref(), Some("2.16"));
+    }
+}
