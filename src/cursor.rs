@@ -24,7 +24,11 @@ pub fn parse_timestamp(v: &Value) -> Option<i64> {
             s.parse::<i64>()
                 .ok()
                 .or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
-                .or_else(|| chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp()))
+                .or_else(|| {
+                    chrono::DateTime::parse_from_rfc3339(s)
+                        .ok()
+                        .map(|d| d.timestamp())
+                })
         }
         _ => None,
     }
@@ -35,7 +39,12 @@ pub fn parse_timestamp(v: &Value) -> Option<i64> {
 /// Looks, in order, at `blob[parent][field]` (child streams keep their parent's cursor
 /// there), `blob[field]`, and the newer official shapes `blob.state[field]` and
 /// `blob.parent_state[parent][field]`. A key that is present but not a timestamp is an error.
-pub fn saved_position(stream: &str, blob: Option<&Value>, field: &str, parent: Option<&str>) -> Result<Option<i64>> {
+pub fn saved_position(
+    stream: &str,
+    blob: Option<&Value>,
+    field: &str,
+    parent: Option<&str>,
+) -> Result<Option<i64>> {
     let Some(blob) = blob else { return Ok(None) };
     let mut candidates: Vec<(&Value, String)> = Vec::new();
     if let Some(p) = parent {
@@ -82,7 +91,13 @@ pub struct Cursor {
 impl Cursor {
     /// `saved`: the position from the input state; `now`: the sync's start (epoch s);
     /// `lag`: seconds behind `now` the saved position must stay.
-    pub fn new(saved: Option<i64>, start_date: i64, lookback_days: u32, now: i64, lag: i64) -> Cursor {
+    pub fn new(
+        saved: Option<i64>,
+        start_date: i64,
+        lookback_days: u32,
+        now: i64,
+        lag: i64,
+    ) -> Cursor {
         let lower = match saved {
             Some(s) => (s - i64::from(lookback_days) * 86_400).max(start_date),
             None => start_date,
@@ -137,25 +152,50 @@ mod tests {
         assert_eq!(parse_timestamp(&json!(1676462031)), Some(1676462031));
         assert_eq!(parse_timestamp(&json!(1676462031.0)), Some(1676462031));
         assert_eq!(parse_timestamp(&json!("1676286387")), Some(1676286387));
-        assert_eq!(parse_timestamp(&json!("2023-02-13T10:00:00Z")), Some(1676282400));
+        assert_eq!(
+            parse_timestamp(&json!("2023-02-13T10:00:00Z")),
+            Some(1676282400)
+        );
         assert_eq!(parse_timestamp(&json!("soon")), None);
     }
 
     #[test]
     fn saved_positions_from_official_shapes() {
-        let f = |blob: Value, parent| saved_position("s", Some(&blob), "updated_at", parent).unwrap();
+        let f =
+            |blob: Value, parent| saved_position("s", Some(&blob), "updated_at", parent).unwrap();
         assert_eq!(f(json!({"updated_at": 5}), None), Some(5));
-        assert_eq!(f(json!({"updated_at": 5, "prior_state": {"updated_at": 4}}), None), Some(5));
-        assert_eq!(f(json!({"updated_at": 9, "conversations": {"updated_at": 7}}), Some("conversations")), Some(7));
+        assert_eq!(
+            f(
+                json!({"updated_at": 5, "prior_state": {"updated_at": 4}}),
+                None
+            ),
+            Some(5)
+        );
+        assert_eq!(
+            f(
+                json!({"updated_at": 9, "conversations": {"updated_at": 7}}),
+                Some("conversations")
+            ),
+            Some(7)
+        );
         assert_eq!(f(json!({"updated_at": 9}), Some("conversations")), Some(9));
         assert_eq!(
-            f(json!({"use_global_cursor": true, "state": {"updated_at": 3}, "parent_state": {"conversations": {"updated_at": 2}}}), Some("conversations")),
+            f(
+                json!({"use_global_cursor": true, "state": {"updated_at": 3}, "parent_state": {"conversations": {"updated_at": 2}}}),
+                Some("conversations")
+            ),
             Some(2)
         );
         assert_eq!(f(json!({"state": {"updated_at": "3"}}), None), Some(3));
         assert_eq!(f(json!({"__ab_no_cursor_state_message": true}), None), None);
         assert_eq!(f(json!({"updated_at": null}), None), None);
-        let e = saved_position("contacts", Some(&json!({"updated_at": "yesterday"})), "updated_at", None).unwrap_err();
+        let e = saved_position(
+            "contacts",
+            Some(&json!({"updated_at": "yesterday"})),
+            "updated_at",
+            None,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("contacts") && e.to_string().contains("yesterday"));
     }
 
@@ -169,7 +209,10 @@ mod tests {
         // Lookback applies once, not below start_date.
         let c = Cursor::new(Some(1_000_000), 0, 2, now, 0);
         assert_eq!(c.lower(), 1_000_000 - 2 * 86_400);
-        assert_eq!(Cursor::new(Some(100_000), 50_000, 2, now, 0).lower(), 50_000);
+        assert_eq!(
+            Cursor::new(Some(100_000), 50_000, 2, now, 0).lower(),
+            50_000
+        );
         // Never backwards, never past now - lag.
         let mut c = Cursor::new(Some(5000), 0, 1, now, 3600);
         c.observe(4000);

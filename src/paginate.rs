@@ -48,7 +48,9 @@ impl Pages {
     ) -> Pages {
         match paging {
             Paging::None => {}
-            Paging::PageNumber { per_page } => first = first.query("per_page", per_page.to_string()),
+            Paging::PageNumber { per_page } => {
+                first = first.query("per_page", per_page.to_string())
+            }
             Paging::SearchCursor { per_page } => {
                 if let Some(body) = first.body.as_mut() {
                     body["pagination"] = serde_json::json!({ "per_page": per_page });
@@ -107,7 +109,11 @@ impl Pages {
 
 /// What identifies a page request: its URL, plus the search cursor for POSTs.
 fn page_key(req: &ApiRequest) -> String {
-    match req.body.as_ref().and_then(|b| b.pointer("/pagination/starting_after")) {
+    match req
+        .body
+        .as_ref()
+        .and_then(|b| b.pointer("/pagination/starting_after"))
+    {
         Some(c) => format!("{} starting_after={c}", req.describe()),
         None => req.describe(),
     }
@@ -265,13 +271,23 @@ mod tests {
 
     #[test]
     fn search_cursor_goes_into_the_body() {
-        let req = ApiRequest::post("/contacts/search", json!({"query": {}, "pagination": {"per_page": 150}}));
+        let req = ApiRequest::post(
+            "/contacts/search",
+            json!({"query": {}, "pagination": {"per_page": 150}}),
+        );
         let body = json!({"pages": {"next": {"page": 2, "starting_after": "abc"}}});
         let n = next_search_page(&req, &body).unwrap().unwrap();
-        assert_eq!(n.body.as_ref().unwrap()["pagination"], json!({"per_page": 150, "starting_after": "abc"}));
+        assert_eq!(
+            n.body.as_ref().unwrap()["pagination"],
+            json!({"per_page": 150, "starting_after": "abc"})
+        );
         assert_ne!(page_key(&n), page_key(&req));
-        assert!(next_search_page(&req, &json!({"pages": {"page": 3}})).unwrap().is_none());
-        assert!(next_search_page(&req, &json!({"pages": {"next": {"starting_after": 5}}})).is_err());
+        assert!(next_search_page(&req, &json!({"pages": {"page": 3}}))
+            .unwrap()
+            .is_none());
+        assert!(
+            next_search_page(&req, &json!({"pages": {"next": {"starting_after": 5}}})).is_err()
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Integration tests: the real connector binary against the fake Intercom workspace
 //! over HTTP on 127.0.0.1.
 
-mod support;
 #[path = "suite/incremental.rs"]
 mod incremental;
+mod support;
 
 use std::collections::BTreeMap;
 
@@ -52,24 +52,40 @@ fn expected_counts(env: &Env) -> BTreeMap<String, usize> {
                 w.companies.len() + w.company_segments.len() + w.tags.len(),
             ),
             ("contacts".to_string(), w.contacts.len()),
-            ("leads".to_string(), w.contacts.iter().filter(|c| c["role"] == "lead").count()),
-            ("users".to_string(), w.contacts.iter().filter(|c| c["role"] == "user").count()),
+            (
+                "leads".to_string(),
+                w.contacts.iter().filter(|c| c["role"] == "lead").count(),
+            ),
+            (
+                "users".to_string(),
+                w.contacts.iter().filter(|c| c["role"] == "user").count(),
+            ),
             ("companies".to_string(), w.companies.len()),
             (
                 "company_segments".to_string(),
-                w.companies.iter().map(|c| c["segments"]["segments"].as_array().map_or(0, Vec::len)).sum(),
+                w.companies
+                    .iter()
+                    .map(|c| c["segments"]["segments"].as_array().map_or(0, Vec::len))
+                    .sum(),
             ),
             ("conversations".to_string(), w.conversations.len()),
             (
                 "conversation_parts".to_string(),
                 w.conversations
                     .iter()
-                    .map(|c| c["conversation_parts"]["conversation_parts"].as_array().map_or(0, |p| p.len().min(500)))
+                    .map(|c| {
+                        c["conversation_parts"]["conversation_parts"]
+                            .as_array()
+                            .map_or(0, |p| p.len().min(500))
+                    })
                     .sum(),
             ),
             ("tickets".to_string(), w.tickets.len()),
             ("activity_logs".to_string(), w.activity_logs.len()),
-            ("deleted_conversations".to_string(), w.deleted_conversations.len()),
+            (
+                "deleted_conversations".to_string(),
+                w.deleted_conversations.len(),
+            ),
         ])
     })
 }
@@ -550,6 +566,7 @@ fn a_forbidden_stream_fails_alone_and_names_the_permission_problem() {
         body: json!({"type": "error.list", "errors": [{"code": "forbidden", "message": "Missing scope: read_teams"}]}),
         headers: vec![],
         times: 100,
+        ..Default::default()
     });
     let run = env.read(
         &env.config(),
@@ -587,6 +604,7 @@ fn server_errors_are_retried() {
         body: json!({"type": "error.list", "errors": [{"code": "service_unavailable", "message": "try later"}]}),
         headers: vec![],
         times: 2,
+        ..Default::default()
     });
     let run = env.read(
         &env.config(),
@@ -619,6 +637,7 @@ fn persistent_server_errors_fail_the_stream_as_transient() {
         body: json!({"type": "error.list", "errors": [{"code": "server_error", "message": "boom"}]}),
         headers: vec![],
         times: 100,
+        ..Default::default()
     });
     let run = env.read(
         &env.config(),
@@ -693,6 +712,7 @@ fn a_429_is_waited_out_until_the_reset() {
             ("X-RateLimit-Reset".into(), reset),
         ],
         times: 2,
+        ..Default::default()
     });
     let run = env.read(
         &env.config(),
@@ -737,6 +757,7 @@ fn malformed_answers_are_system_errors_naming_the_endpoint() {
         body: json!({"type": "list", "data": {"not": "a list"}}),
         headers: vec![],
         times: 1,
+        ..Default::default()
     });
     let run = env.read(
         &env.config(),

@@ -25,6 +25,9 @@ fn main() {
         "contacts" => &ws.contacts,
         "companies" => &ws.companies,
         "conversations" => &ws.conversations,
+        "tickets" => &ws.tickets,
+        "activity_logs" => &ws.activity_logs,
+        "deleted_conversations" => &ws.deleted_conversations,
         "app" => std::slice::from_ref(&ws.app),
         other => {
             eprintln!("unknown kind {other}");

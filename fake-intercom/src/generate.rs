@@ -19,8 +19,8 @@ pub const GENERATION_START: i64 = 1_672_531_200;
 /// `created_at`/`updated_at` is later than this.
 pub const GENERATION_END: i64 = 1_780_272_000;
 
-const DAY: i64 = 86_400;
-const HOUR: i64 = 3_600;
+pub(crate) const DAY: i64 = 86_400;
+pub(crate) const HOUR: i64 = 3_600;
 
 /// A whole Intercom workspace: every object the fake server can return.
 ///
@@ -51,27 +51,42 @@ pub struct Workspace {
     /// `(contact id, person segment id)` memberships.
     pub contact_segments: Vec<(String, String)>,
     pub companies: Vec<Value>,
-    /// Full conversations, each with all its parts under `conversation_parts`.
+    /// Full conversations, each with all its parts under `conversation_parts`
+    /// (`GET /conversations/{id}` returns at most the most recent
+    /// `max_parts_returned` of them).
     pub conversations: Vec<Value>,
+    /// Tickets (2.11 shape: `ticket_state` is a string), sorted by `created_at`.
+    pub tickets: Vec<Value>,
+    /// Admin activity logs, sorted by `created_at` (served newest first).
+    pub activity_logs: Vec<Value>,
+    /// Deleted conversations as `GET /conversations/deleted` lists them:
+    /// `{"type":"conversation","id":..,"deleted_at":..,"metrics_retained":..}`.
+    pub deleted_conversations: Vec<Value>,
+    /// Seed of ids made by `add_*` methods.
+    pub(crate) id_seed: u64,
+    /// How many objects the `add_*` methods made so far.
+    pub(crate) serial: u64,
+    /// The next conversation part id for `add_conversation_part`.
+    pub(crate) next_part_id: i64,
 }
 
 /// What later generation steps need to know about an admin.
 #[derive(Clone)]
-struct AdminRef {
-    id: i64,
-    name: String,
-    email: String,
+pub(crate) struct AdminRef {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) email: String,
 }
 
 /// What later generation steps need to know about a contact.
 #[derive(Clone)]
-struct ContactRef {
-    id: String,
-    external_id: Option<String>,
-    role: &'static str,
-    name: Option<String>,
-    email: Option<String>,
-    created_at: i64,
+pub(crate) struct ContactRef {
+    pub(crate) id: String,
+    pub(crate) external_id: Option<String>,
+    pub(crate) role: &'static str,
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) created_at: i64,
 }
 
 /// Base name number `i` of a list, made unique by a numeric suffix once the list
@@ -155,7 +170,12 @@ fn html_paragraphs(rng: &mut Rng, lines: &[&'static str], paragraphs: usize) -> 
     out
 }
 
-fn addressable_list(kind: &str, url_prefix: &str, ids: &[String], list_url: String) -> Value {
+pub(crate) fn addressable_list(
+    kind: &str,
+    url_prefix: &str,
+    ids: &[String],
+    list_url: String,
+) -> Value {
     let shown: Vec<Value> = ids
         .iter()
         .take(10)
@@ -388,12 +408,33 @@ impl Workspace {
             &subscription_types,
             &admin_refs,
         );
-        let conversations =
+        let mut conversations =
             g.conversations(seed, &contact_refs, &admin_refs, &teams, &tags, &articles);
+        let timezone_offset_secs = -5 * HOUR;
+        let mut contacts = contacts;
+        crate::generate_more::contacts_near_day_boundaries(
+            seed,
+            &mut contacts,
+            timezone_offset_secs,
+        );
+        crate::generate_more::add_updated_ties(seed, "contact-ties", &mut contacts);
+        crate::generate_more::add_updated_ties(seed, "conversation-ties", &mut conversations);
+        let more = crate::generate_more::More {
+            seed,
+            cfg: config,
+            app_code: &g.app_code,
+            admins: &admin_refs,
+            contacts: &contact_refs,
+            teams: &teams,
+        };
+        let tickets = more.tickets();
+        let activity_logs = more.activity_logs();
+        let deleted_conversations = more.deleted_conversations(&conversations);
+        let next_part_id = crate::generate_more::max_part_id(&conversations) + 1;
 
         Workspace {
             app,
-            timezone_offset_secs: -5 * HOUR,
+            timezone_offset_secs,
             admins,
             teams,
             tags,
@@ -410,6 +451,12 @@ impl Workspace {
             contact_segments,
             companies,
             conversations,
+            tickets,
+            activity_logs,
+            deleted_conversations,
+            id_seed: crate::rng::mix64(seed ^ 0xADD_0B1EC7),
+            serial: 0,
+            next_part_id,
         }
     }
 
@@ -2100,7 +2147,8 @@ impl ConversationBuilder<'_> {
             "last_closed_by_id": stats.last_closed_by.map(|a| a.to_string()),
             "count_reopens": stats.count_reopens,
             "count_assignments": stats.count_assignments,
-            "count_conversation_parts": n_parts,
+            // Intercom counts the source message as a part too.
+            "count_conversation_parts": n_parts + 1,
         });
 
         let custom = custom_attributes(rng, CONVERSATION_CUSTOM, 0.5, false, created);
@@ -2194,6 +2242,8 @@ mod tests {
             "collections": w.collections, "articles": w.articles, "contacts": w.contacts,
             "contact_segments": w.contact_segments, "companies": w.companies,
             "conversations": w.conversations, "tz": w.timezone_offset_secs,
+            "tickets": w.tickets, "activity_logs": w.activity_logs,
+            "deleted_conversations": w.deleted_conversations,
         });
         v.to_string()
     }
@@ -2278,7 +2328,7 @@ mod tests {
             );
             assert_eq!(
                 conv["statistics"]["count_conversation_parts"],
-                json!(parts.len())
+                json!(parts.len() + 1)
             );
         }
     }

@@ -2,9 +2,29 @@
 //! object shapes) for testing and benchmarking the `source-intercom` connector.
 //!
 //! This module owns the public API: [`FakeConfig`], the running server handle
-//! [`FakeIntercom`], the request log entries [`RecordedRequest`] and injected
-//! [`Fault`]s. The workspace data lives in [`generate`], HTTP behaviour in
-//! `server`.
+//! [`FakeIntercom`], the request log entries [`RecordedRequest`], injected
+//! [`Fault`]s and the request hook. The workspace data lives in [`generate`]
+//! (changed by the [`Workspace`] `add_*`/`touch_*`/`delete_*` methods), HTTP
+//! behaviour in `server`, search semantics in [`search`], the companies scroll
+//! in [`scroll`].
+//!
+//! Endpoints (every error is `{"type":"error.list","request_id":..,"errors":[{"code","message"}]}`):
+//!
+//! | endpoint | answer | errors |
+//! | --- | --- | --- |
+//! | `GET /me`, `/admins`, `/teams`, `/tags`, `/segments`, `/data_attributes`, `/subscription_types` | lists | 400 `parameter_invalid` |
+//! | `GET /help_center/help_centers`, `/help_center/collections`, `/articles`, `/counts` | page-number lists | 400 `parameter_invalid` |
+//! | `POST /contacts/search` | `{"type":"list","data","total_count","pages"}` | see [`search`] |
+//! | `POST /conversations/search` | `{"type":"conversation.list","conversations" (no parts),"total_count","pages"}` | see [`search`] |
+//! | `POST /tickets/search` | `{"type":"ticket.list","tickets","total_count","pages"}` | see [`search`] |
+//! | `GET /companies/scroll[?scroll_param=&per_page=]` | `{"type":"list","data","pages":null,"total_count":null,"scroll_param"}` | 400 `scroll_exists`, 404 `not_found` |
+//! | `GET /companies/{id}/segments` | `{"type":"list","data":[segments]}` | 404 `company_not_found` |
+//! | `GET /conversations/{id}` | the conversation with its `max_parts_returned` most recent parts | 404 `not_found` |
+//! | `GET /conversations/deleted` (2.16+) | `{"type":"conversations.list","conversations","total_count","pages"}` | 404 `not_found` before 2.16, 400 `parameter_invalid` |
+//! | `GET /admins/activity_logs?created_at_after=` | `{"type":"activity_log.list","activity_logs","pages"}` | 400 `parameter_not_found` / `parameter_invalid` |
+//!
+//! Any request: 401 `unauthorized` without the token, 429 `rate_limit_exceeded`
+//! over the rate limit, 404 `not_found` for unknown paths.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -16,10 +36,14 @@
 pub mod counts;
 pub mod error;
 pub mod generate;
+mod generate_more;
+mod mutate;
 pub mod pagination;
 pub mod query;
 pub mod ratelimit;
 pub mod rng;
+pub mod scroll;
+pub mod search;
 mod server;
 mod words;
 
@@ -30,9 +54,15 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 pub use generate::{Workspace, GENERATION_END, GENERATION_START};
+pub use generate_more::day_start;
 pub use server::{
-    version_at_least, ARTICLES_PER_PAGE, COLLECTIONS_PER_PAGE, HELP_CENTERS_PER_PAGE,
+    version_at_least, ACTIVITY_LOGS_MAX_PER_PAGE, ACTIVITY_LOGS_PER_PAGE, ARTICLES_PER_PAGE,
+    COLLECTIONS_PER_PAGE, DELETED_CONVERSATIONS_MAX_PER_PAGE, DELETED_CONVERSATIONS_PER_PAGE,
+    HELP_CENTERS_PER_PAGE,
 };
+
+/// A request hook (see [`FakeIntercom::set_request_hook`]).
+pub type RequestHook = dyn Fn(&RecordedRequest, &mut Workspace) + Send + Sync + 'static;
 
 /// Sizes, seed and server behaviour of a fake workspace.
 #[derive(Clone, Debug)]
@@ -73,6 +103,30 @@ pub struct FakeConfig {
     pub requests_per_minute: u32,
     /// Rate-limit window length in milliseconds (default 10 000).
     pub window_ms: u64,
+    /// Tickets, served by `POST /tickets/search` (default 30).
+    pub tickets: usize,
+    /// Admin activity logs, served by `GET /admins/activity_logs` (default 200).
+    pub activity_logs: usize,
+    /// Deleted conversations, served by `GET /conversations/deleted` (default 5).
+    pub deleted_conversations: usize,
+    /// A contact is left out of `POST /contacts/search` until the wall clock
+    /// reaches its `updated_at` plus this many seconds, like Intercom's
+    /// search indexing delay. `0` or less disables the delay (default 0).
+    /// Can be changed while running with
+    /// [`FakeIntercom::set_search_index_delay_secs`].
+    pub search_index_delay_secs: i64,
+    /// Apply the index delay to new contacts only: hide a contact until the
+    /// wall clock reaches its `created_at` (instead of `updated_at`) plus
+    /// `search_index_delay_secs`, so that updates to older contacts are
+    /// searchable at once (Intercom documents a "contact creation delay").
+    /// Default false.
+    pub search_index_delay_create_only: bool,
+    /// An idle companies scroll expires after this many milliseconds
+    /// (default 60 000, Intercom's one minute).
+    pub scroll_expiry_ms: u64,
+    /// `GET /conversations/{id}` returns at most this many parts, the most
+    /// recent ones (default 500, Intercom's hard limit).
+    pub max_parts_returned: usize,
 }
 
 impl Default for FakeConfig {
@@ -96,6 +150,13 @@ impl Default for FakeConfig {
             latency_ms: 0,
             requests_per_minute: 10_000,
             window_ms: 10_000,
+            tickets: 30,
+            activity_logs: 200,
+            deleted_conversations: 5,
+            search_index_delay_secs: 0,
+            search_index_delay_create_only: false,
+            scroll_expiry_ms: 60_000,
+            max_parts_returned: 500,
         }
     }
 }
@@ -117,18 +178,60 @@ pub struct RecordedRequest {
     pub status: u16,
 }
 
-/// A queued failure: the next `times` requests matching `method` + `path`
-/// (after auth and rate limiting) get `status`, `body` and `headers`.
-#[derive(Clone, Debug)]
+/// A queued failure: of the requests matching `method` + `path` (counted
+/// after auth and rate limiting), the first `after` are answered normally and
+/// the next `times` get `status`, `body` and `headers`; then the fault is gone.
+///
+/// Faults are checked in the order queued. A request a fault skips (while
+/// its `after` count runs down) may still be answered by a later fault; a
+/// request a fault answers is not seen by the faults after it.
+///
+/// A 404 or 5xx fault on a `GET /companies/scroll` page whose `scroll_param`
+/// is the active scroll's ends that scroll (like an expired or failed scroll),
+/// so a client can start a new one at once.
+///
+/// ```
+/// # use fake_intercom::Fault;
+/// // The 3rd and 4th conversation fetches fail with a 500.
+/// let f = Fault {
+///     method: "GET".into(),
+///     path: "/conversations/*".into(),
+///     status: 500,
+///     after: 2,
+///     times: 2,
+///     ..Fault::default()
+/// };
+/// # let _ = f;
+/// ```
+#[derive(Clone, Debug, Default)]
 pub struct Fault {
-    /// `"GET"`, `"POST"`, ... or `"*"` for any method.
+    /// `"GET"`, `"POST"`, ... (any case); `""` or `"*"` for any method.
     pub method: String,
-    /// Exact path, e.g. `"/admins"`.
+    /// Exact path, e.g. `"/admins"`, or a prefix ending in `*`, e.g.
+    /// `"/conversations/*"` (`"*"` alone matches every path).
     pub path: String,
+    /// The status to answer (an invalid one such as 0 answers 500).
     pub status: u16,
     pub body: serde_json::Value,
     pub headers: Vec<(String, String)>,
+    /// How many matching requests get the fault.
     pub times: usize,
+    /// How many matching requests to let through first.
+    pub after: usize,
+}
+
+impl Fault {
+    /// Whether this fault applies to `method` `path`.
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        let method_ok = self.method.is_empty()
+            || self.method == "*"
+            || self.method.eq_ignore_ascii_case(method);
+        let path_ok = match self.path.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => self.path == path,
+        };
+        method_ok && path_ok
+    }
 }
 
 /// A running fake Intercom server. Dropping it stops the server.
@@ -247,19 +350,25 @@ impl FakeIntercom {
         self.shared.config.token.clone()
     }
 
-    /// The configuration the server was started with.
+    /// The configuration the server was started with (with the current
+    /// search index delay).
     pub fn config(&self) -> FakeConfig {
-        self.shared.config.clone()
+        let mut c = self.shared.config.clone();
+        c.search_index_delay_secs = self.shared.index_delay_secs();
+        c
+    }
+
+    /// Change [`FakeConfig::search_index_delay_secs`] from now on (e.g. `0`:
+    /// the search index has caught up).
+    pub fn set_search_index_delay_secs(&self, secs: i64) {
+        self.shared
+            .index_delay
+            .store(secs, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Run `f` with mutable access to the workspace.
     pub fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
-        let mut ws = self
-            .shared
-            .workspace
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        f(&mut ws)
+        self.shared.write_ws(f)
     }
 
     /// Every request received so far, in arrival order.
@@ -287,6 +396,44 @@ impl FakeIntercom {
     pub fn clear_faults(&self) {
         let mut faults = self.shared.faults.lock().unwrap_or_else(|e| e.into_inner());
         faults.clear();
+    }
+
+    /// Call `hook` for every authenticated request (valid bearer token), once,
+    /// before rate limiting, faults and the endpoint compute the answer. It
+    /// gets the request as recorded (status 0) and the workspace, write-locked,
+    /// so it can change objects while a sync runs, e.g. update a contact when
+    /// the 2nd contact search arrives. Replaces any previous hook.
+    ///
+    /// The hook runs on a server thread and must not call back into this
+    /// [`FakeIntercom`] (its workspace lock is held).
+    pub fn set_request_hook(
+        &self,
+        hook: impl Fn(&RecordedRequest, &mut Workspace) + Send + Sync + 'static,
+    ) {
+        let mut h = self.shared.hook.write().unwrap_or_else(|e| e.into_inner());
+        *h = Some(Arc::new(hook));
+    }
+
+    /// Remove the request hook.
+    pub fn clear_request_hook(&self) {
+        let mut h = self.shared.hook.write().unwrap_or_else(|e| e.into_inner());
+        *h = None;
+    }
+
+    /// The active companies scroll expires now: its `scroll_param` answers
+    /// 404 and a new scroll may start at once (this also ends an
+    /// [`occupy_scroll`](Self::occupy_scroll)).
+    pub fn expire_scroll(&self) {
+        self.shared.scroll_state().expire();
+    }
+
+    /// Simulate another client holding the workspace's one companies scroll
+    /// for `for_ms` milliseconds from now: until then a scroll request without
+    /// `scroll_param` gets 400 `scroll_exists`. A scroll this client already
+    /// has open keeps working.
+    pub fn occupy_scroll(&self, for_ms: u64) {
+        let until = server::now_ms().saturating_add(for_ms);
+        self.shared.scroll_state().occupy_until(until);
     }
 }
 

@@ -45,6 +45,18 @@ struct Args {
     /// Rate-limit window length in milliseconds.
     #[arg(long)]
     window_ms: Option<u64>,
+    /// Number of tickets.
+    #[arg(long)]
+    tickets: Option<usize>,
+    /// Number of admin activity logs.
+    #[arg(long)]
+    activity_logs: Option<usize>,
+    /// Seconds after its updated_at before a contact shows in contact search.
+    #[arg(long, allow_negative_numbers = true)]
+    search_index_delay_secs: Option<i64>,
+    /// Milliseconds after which an idle companies scroll expires.
+    #[arg(long)]
+    scroll_expiry_ms: Option<u64>,
 }
 
 impl Args {
@@ -79,6 +91,18 @@ impl Args {
         }
         if let Some(v) = self.window_ms {
             c.window_ms = v;
+        }
+        if let Some(v) = self.tickets {
+            c.tickets = v;
+        }
+        if let Some(v) = self.activity_logs {
+            c.activity_logs = v;
+        }
+        if let Some(v) = self.search_index_delay_secs {
+            c.search_index_delay_secs = v;
+        }
+        if let Some(v) = self.scroll_expiry_ms {
+            c.scroll_expiry_ms = v;
         }
         c
     }

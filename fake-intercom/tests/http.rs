@@ -238,6 +238,7 @@ async fn faults_replace_answers_then_expire() {
         body: json!({"type": "error.list", "errors": [{"code": "service_unavailable", "message": "Try later"}]}),
         headers: vec![("Retry-After".into(), "1".into())],
         times: 2,
+        after: 0,
     });
     fake.inject_fault(Fault {
         method: "*".into(),
@@ -246,6 +247,7 @@ async fn faults_replace_answers_then_expire() {
         body: json!({"type": "error.list", "errors": [{"code": "rate_limit_exceeded", "message": "x"}]}),
         headers: vec![("X-RateLimit-Remaining".into(), "0".into())],
         times: 1,
+        after: 0,
     });
     for _ in 0..2 {
         let r = get(&fake, "/admins").await;

@@ -43,7 +43,8 @@ pub async fn run(
     for p in plan.iter_mut() {
         if p.mode == SyncMode::Incremental {
             if let Some(key) = p.def.state_key() {
-                p.saved = saved_position(p.def.name, state.get(p.def.name), key, p.def.state_parent())?;
+                p.saved =
+                    saved_position(p.def.name, state.get(p.def.name), key, p.def.state_parent())?;
             }
         }
     }
@@ -118,7 +119,11 @@ pub fn plan_streams(catalog: &ConfiguredCatalog) -> Result<Vec<Planned>> {
             )))
             }
         };
-        plan.push(Planned { def, mode, saved: None });
+        plan.push(Planned {
+            def,
+            mode,
+            saved: None,
+        });
     }
     // Parents before children (companies before company_segments), in table order.
     plan.sort_by_key(|p| streams::STREAMS.iter().position(|s| std::ptr::eq(s, p.def)));
@@ -136,7 +141,13 @@ fn cursor_for(ctx: &ReadContext, p: &Planned) -> Option<Cursor> {
     };
     let c = &ctx.config;
     match p.mode {
-        SyncMode::Incremental => Some(Cursor::new(p.saved, c.start_date, c.lookback_window_days, ctx.now, lag)),
+        SyncMode::Incremental => Some(Cursor::new(
+            p.saved,
+            c.start_date,
+            c.lookback_window_days,
+            ctx.now,
+            lag,
+        )),
         SyncMode::FullRefresh => None,
     }
 }
@@ -148,7 +159,10 @@ async fn read_stream(ctx: &ReadContext, p: &Planned, output: &Output) -> Result<
     output.emit(&Message::stream_status(name, StreamStatus::Running))?;
     let mut emitter = reader::Emitter::new(output.clone(), name);
     if let Some(saved) = p.saved {
-        tracing::info!("stream {name}: resuming from {} = {saved}", p.def.state_key().unwrap_or("cursor"));
+        tracing::info!(
+            "stream {name}: resuming from {} = {saved}",
+            p.def.state_key().unwrap_or("cursor")
+        );
     }
     reader::read_stream(ctx, p.def, cursor_for(ctx, p), &mut emitter).await?;
     output.emit(&Message::stream_status(name, StreamStatus::Complete))?;

@@ -264,8 +264,7 @@ impl Client {
                         Ok(b) => b,
                         Err(e) => {
                             // The body broke off mid-way: as good as no answer.
-                            match classify(&Outcome::Transport, attempts, &policy, now_ms)
-                            {
+                            match classify(&Outcome::Transport, attempts, &policy, now_ms) {
                                 Decision::RetryAfter(wait) => {
                                     tracing::warn!(
                                         "reading the answer to {} failed ({}); retrying in {} ms",
@@ -320,28 +319,26 @@ impl Client {
                         }
                     }
                 }
-                Err(e) => {
-                    match classify(&Outcome::Transport, attempts, &policy, now_ms) {
-                        Decision::RetryAfter(wait) => {
-                            attempts.errors += 1;
-                            tracing::warn!(
-                                "{} failed ({}); retry {} of {} in {} ms",
-                                req.describe(),
-                                transport_message(&e),
-                                attempts.errors,
-                                policy.max_error_retries,
-                                wait.as_millis()
-                            );
-                            tokio::time::sleep(wait).await;
-                        }
-                        _ => {
-                            return Err(Error::Transport {
-                                endpoint: req.describe(),
-                                message: transport_message(&e),
-                            })
-                        }
+                Err(e) => match classify(&Outcome::Transport, attempts, &policy, now_ms) {
+                    Decision::RetryAfter(wait) => {
+                        attempts.errors += 1;
+                        tracing::warn!(
+                            "{} failed ({}); retry {} of {} in {} ms",
+                            req.describe(),
+                            transport_message(&e),
+                            attempts.errors,
+                            policy.max_error_retries,
+                            wait.as_millis()
+                        );
+                        tokio::time::sleep(wait).await;
                     }
-                }
+                    _ => {
+                        return Err(Error::Transport {
+                            endpoint: req.describe(),
+                            message: transport_message(&e),
+                        })
+                    }
+                },
             }
         }
     }

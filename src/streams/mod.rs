@@ -274,14 +274,20 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("leads"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
-        source: Source::Search(Search { role: Some("lead"), ..CONTACT_SEARCH }),
+        source: Source::Search(Search {
+            role: Some("lead"),
+            ..CONTACT_SEARCH
+        }),
     },
     StreamDef {
         name: "users",
         schema: schema!("users"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
-        source: Source::Search(Search { role: Some("user"), ..CONTACT_SEARCH }),
+        source: Source::Search(Search {
+            role: Some("user"),
+            ..CONTACT_SEARCH
+        }),
     },
     StreamDef {
         name: "companies",

@@ -57,7 +57,11 @@ impl ReadSettings {
     /// `SOURCE_INTERCOM_SCROLL_BUSY_MAX_MS` where set to a number.
     pub fn from_env() -> ReadSettings {
         let mut s = ReadSettings::default();
-        let num = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        let num = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
         if let Some(v) = num("SOURCE_INTERCOM_CONCURRENCY") {
             s.concurrency = v.clamp(1, 64) as usize;
         }
@@ -104,7 +108,10 @@ impl ReadContext {
     }
 
     fn cached_companies(&self) -> Option<Arc<Vec<CompanyRef>>> {
-        self.companies.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.companies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn cache_companies(&self, refs: Vec<CompanyRef>) -> Arc<Vec<CompanyRef>> {
@@ -154,8 +161,11 @@ impl Emitter {
         if self.since_state == 0 && self.last_state.as_ref() == Some(&stream_state) {
             return Ok(());
         }
-        self.output
-            .emit(&Message::state(self.stream, stream_state.clone(), self.since_state))?;
+        self.output.emit(&Message::state(
+            self.stream,
+            stream_state.clone(),
+            self.since_state,
+        ))?;
         self.since_state = 0;
         self.last_state = Some(stream_state);
         Ok(())
@@ -194,7 +204,12 @@ pub fn cursor_value(record: &Value, field: &str) -> Option<i64> {
 
 /// Read a stream. `cursor` is the stream's cursor state for this read (None for a
 /// full refresh without cursor); the final STATE is emitted here.
-pub async fn read_stream(ctx: &ReadContext, def: &'static StreamDef, cursor: Option<Cursor>, out: &mut Emitter) -> Result<()> {
+pub async fn read_stream(
+    ctx: &ReadContext,
+    def: &'static StreamDef,
+    cursor: Option<Cursor>,
+    out: &mut Emitter,
+) -> Result<()> {
     let mut pos = match (cursor, def.cursor) {
         (Some(cursor), Some(field)) => Some(Position {
             cursor,
@@ -213,7 +228,9 @@ pub async fn read_stream(ctx: &ReadContext, def: &'static StreamDef, cursor: Opt
         Source::Search(search) => read_search(ctx, search, pos.as_mut(), out).await?,
         Source::CompaniesScroll => read_companies(ctx, pos.as_mut(), out).await?,
         Source::CompanySegments => read_company_segments(ctx, pos.as_mut(), out).await?,
-        Source::ConversationParts(search) => read_conversation_parts(ctx, search, pos.as_mut(), out).await?,
+        Source::ConversationParts(search) => {
+            read_conversation_parts(ctx, search, pos.as_mut(), out).await?
+        }
         Source::ActivityLogs => read_activity_logs(ctx, pos.as_mut(), out).await?,
     }
     let final_state = match &pos {
@@ -242,12 +259,20 @@ fn check_object(record: &Value, endpoint: &str) -> Result<()> {
     } else {
         Err(Error::Decode {
             endpoint: endpoint.to_string(),
-            message: format!("a record is {}, not an object", crate::config::json_kind(record)),
+            message: format!(
+                "a record is {}, not an object",
+                crate::config::json_kind(record)
+            ),
         })
     }
 }
 
-async fn read_endpoint(client: &Client, ep: &Endpoint, mut pos: Option<&mut Position>, out: &mut Emitter) -> Result<()> {
+async fn read_endpoint(
+    client: &Client,
+    ep: &Endpoint,
+    mut pos: Option<&mut Position>,
+    out: &mut Emitter,
+) -> Result<()> {
     let mut first = ApiRequest::get(ep.path).version(ep.version);
     for (k, v) in ep.query {
         first = first.query(k, *v);
@@ -277,7 +302,11 @@ fn search_body(search: &Search, lower: i64) -> Value {
     // record of lower's day and after, in any time zone. Conversation and ticket search
     // compare to the second, where `>` is documented as "greater (or equal)"; `> lower - 1`
     // is right under either reading. Records before `lower` are filtered out client-side.
-    let from = if search.day_granular { lower - 86_400 } else { lower - 1 };
+    let from = if search.day_granular {
+        lower - 86_400
+    } else {
+        lower - 1
+    };
     let updated = json!({"field": "updated_at", "operator": ">", "value": from});
     let query = match search.role {
         Some(role) => json!({"operator": "AND", "value": [
@@ -289,11 +318,23 @@ fn search_body(search: &Search, lower: i64) -> Value {
     json!({"query": query, "sort": {"field": "updated_at", "order": "ascending"}})
 }
 
-async fn read_search(ctx: &ReadContext, search: &Search, mut pos: Option<&mut Position>, out: &mut Emitter) -> Result<()> {
-    let lower = pos.as_ref().map_or(ctx.config.start_date, |p| p.cursor.lower());
+async fn read_search(
+    ctx: &ReadContext,
+    search: &Search,
+    mut pos: Option<&mut Position>,
+    out: &mut Emitter,
+) -> Result<()> {
+    let lower = pos
+        .as_ref()
+        .map_or(ctx.config.start_date, |p| p.cursor.lower());
     let req = ApiRequest::post(search.path, search_body(search, lower));
     let endpoint = req.describe();
-    let mut pages = Pages::new(ctx.client.clone(), req, Paging::SearchCursor { per_page: 150 }, search.records);
+    let mut pages = Pages::new(
+        ctx.client.clone(),
+        req,
+        Paging::SearchCursor { per_page: 150 },
+        search.records,
+    );
     while let Some(mut body) = pages.next_page().await? {
         for r in take_records(&mut body, search.records, &endpoint)? {
             check_object(&r, &endpoint)?;
@@ -311,15 +352,27 @@ async fn read_search(ctx: &ReadContext, search: &Search, mut pos: Option<&mut Po
     Ok(())
 }
 
-async fn read_conversation_parts(ctx: &ReadContext, search: &Search, mut pos: Option<&mut Position>, out: &mut Emitter) -> Result<()> {
-    let lower = pos.as_ref().map_or(ctx.config.start_date, |p| p.cursor.lower());
+async fn read_conversation_parts(
+    ctx: &ReadContext,
+    search: &Search,
+    mut pos: Option<&mut Position>,
+    out: &mut Emitter,
+) -> Result<()> {
+    let lower = pos
+        .as_ref()
+        .map_or(ctx.config.start_date, |p| p.cursor.lower());
     let mut truncated = 0usize;
     let mut missing = 0usize;
     let concurrency = ctx.settings.concurrency;
     let client = ctx.client.clone();
     let req = ApiRequest::post(search.path, search_body(search, lower));
     let endpoint = req.describe();
-    let mut pages = Pages::new(client.clone(), req, Paging::SearchCursor { per_page: 150 }, search.records);
+    let mut pages = Pages::new(
+        client.clone(),
+        req,
+        Paging::SearchCursor { per_page: 150 },
+        search.records,
+    );
     while let Some(mut body) = pages.next_page().await? {
         let conversations = take_records(&mut body, search.records, &endpoint)?;
         let wanted: Vec<(String, Option<i64>)> = conversations
@@ -395,7 +448,10 @@ fn parts_of(conversation: &Value, id: &str) -> Result<(Vec<Value>, bool)> {
             other => {
                 return Err(Error::Decode {
                     endpoint,
-                    message: format!("`conversation_parts.conversation_parts` is {}, not a list", crate::config::json_kind(&other)),
+                    message: format!(
+                        "`conversation_parts.conversation_parts` is {}, not a list",
+                        crate::config::json_kind(&other)
+                    ),
                 })
             }
         },
@@ -415,8 +471,14 @@ fn parts_of(conversation: &Value, id: &str) -> Result<(Vec<Value>, bool)> {
             total - parts.len()
         );
     }
-    let created = conversation.get("created_at").cloned().unwrap_or(Value::Null);
-    let updated = conversation.get("updated_at").cloned().unwrap_or(Value::Null);
+    let created = conversation
+        .get("created_at")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let updated = conversation
+        .get("updated_at")
+        .cloned()
+        .unwrap_or(Value::Null);
     let mut out = Vec::with_capacity(parts.len());
     for mut p in parts {
         let Some(obj) = p.as_object_mut() else {
@@ -445,7 +507,10 @@ fn id_string(v: &Value) -> Option<String> {
 
 /// Read the whole companies scroll, calling `on_company` once per company (even across
 /// scroll restarts), and return every company's id and `updated_at`.
-async fn scroll_companies(ctx: &ReadContext, mut on_company: impl FnMut(Value) -> Result<()>) -> Result<Vec<CompanyRef>> {
+async fn scroll_companies(
+    ctx: &ReadContext,
+    mut on_company: impl FnMut(Value) -> Result<()>,
+) -> Result<Vec<CompanyRef>> {
     let mut seen: HashSet<String> = HashSet::new();
     let mut refs: Vec<CompanyRef> = Vec::new();
     let mut restarts = 0u32;
@@ -453,25 +518,34 @@ async fn scroll_companies(ctx: &ReadContext, mut on_company: impl FnMut(Value) -
         let mut param: Option<String> = None;
         let mut busy_waited = Duration::ZERO;
         loop {
-            let mut req = ApiRequest::get("/companies/scroll").query("per_page", "150").no_error_retries();
+            let mut req = ApiRequest::get("/companies/scroll")
+                .query("per_page", "150")
+                .no_error_retries();
             if let Some(p) = &param {
                 req = req.query("scroll_param", p.clone());
             }
             let body = match ctx.client.json(&req).await {
                 Ok(b) => b,
-                Err(Error::Api { status: 400, code: Some(ref c), .. }) if c == "scroll_exists" && param.is_none() => {
+                Err(Error::Api {
+                    status: 400,
+                    code: Some(ref c),
+                    ..
+                }) if c == "scroll_exists" && param.is_none() => {
                     if busy_waited >= ctx.settings.scroll_busy_max {
                         return Err(Error::Api {
                             endpoint: req.describe(),
                             status: 400,
                             code: Some("scroll_exists".into()),
                             detail: format!(
-                                "another client holds this workspace's one companies scroll, and it was still open after {} s of waiting. Stop other tools that export companies from this workspace (or wait a few minutes), then retry",
-                                busy_waited.as_secs()
+                                "scroll_exists: another client holds this workspace's one companies scroll, and it was still open after {:.1} s of waiting. Stop other tools that export companies from this workspace (or wait a few minutes), then retry",
+                                busy_waited.as_secs_f64()
                             ),
                         });
                     }
-                    let wait = ctx.settings.scroll_busy_wait.min(ctx.settings.scroll_busy_max - busy_waited);
+                    let wait = ctx
+                        .settings
+                        .scroll_busy_wait
+                        .min(ctx.settings.scroll_busy_max - busy_waited);
                     tracing::warn!(
                         "another client is scrolling this workspace's companies (scroll_exists); waiting {} ms for its scroll to expire",
                         wait.as_millis()
@@ -480,7 +554,9 @@ async fn scroll_companies(ctx: &ReadContext, mut on_company: impl FnMut(Value) -
                     busy_waited += wait.max(Duration::from_millis(1));
                     continue;
                 }
-                Err(e @ Error::Api { status, .. }) if param.is_some() && (status == 404 || status >= 500) => {
+                Err(e @ Error::Api { status, .. })
+                    if param.is_some() && (status == 404 || status >= 500) =>
+                {
                     restarts += 1;
                     if restarts > ctx.settings.scroll_max_restarts {
                         return Err(e);
@@ -540,13 +616,21 @@ async fn scroll_companies(ctx: &ReadContext, mut on_company: impl FnMut(Value) -
     Ok(refs)
 }
 
-async fn read_companies(ctx: &ReadContext, mut pos: Option<&mut Position>, out: &mut Emitter) -> Result<()> {
+async fn read_companies(
+    ctx: &ReadContext,
+    mut pos: Option<&mut Position>,
+    out: &mut Emitter,
+) -> Result<()> {
     let refs = scroll_companies(ctx, |c| emit_filtered(c, pos.as_deref_mut(), out)).await?;
     ctx.cache_companies(refs);
     Ok(())
 }
 
-async fn read_company_segments(ctx: &ReadContext, mut pos: Option<&mut Position>, out: &mut Emitter) -> Result<()> {
+async fn read_company_segments(
+    ctx: &ReadContext,
+    mut pos: Option<&mut Position>,
+    out: &mut Emitter,
+) -> Result<()> {
     // The scroll is read in full before any segment request: a scroll left idle expires.
     let refs = match ctx.cached_companies() {
         Some(r) => r,
@@ -574,7 +658,10 @@ async fn read_company_segments(ctx: &ReadContext, mut pos: Option<&mut Position>
         let mut body = match res {
             Ok(b) => b,
             Err(Error::Api { status: 404, .. }) => {
-                tracing::warn!("company {} was deleted during the sync; skipping its segments", company.id);
+                tracing::warn!(
+                    "company {} was deleted during the sync; skipping its segments",
+                    company.id
+                );
                 continue;
             }
             Err(e) => return Err(e),
@@ -592,8 +679,14 @@ async fn read_company_segments(ctx: &ReadContext, mut pos: Option<&mut Position>
     Ok(())
 }
 
-async fn read_activity_logs(ctx: &ReadContext, mut pos: Option<&mut Position>, out: &mut Emitter) -> Result<()> {
-    let lower = pos.as_ref().map_or(ctx.config.start_date, |p| p.cursor.lower());
+async fn read_activity_logs(
+    ctx: &ReadContext,
+    mut pos: Option<&mut Position>,
+    out: &mut Emitter,
+) -> Result<()> {
+    let lower = pos
+        .as_ref()
+        .map_or(ctx.config.start_date, |p| p.cursor.lower());
     let step = i64::from(ctx.config.activity_logs_time_step_days) * 86_400;
     let mut from = lower;
     while from <= ctx.now {
@@ -603,7 +696,12 @@ async fn read_activity_logs(ctx: &ReadContext, mut pos: Option<&mut Position>, o
             .query("created_at_after", from.to_string())
             .query("created_at_before", to.to_string());
         let endpoint = req.describe();
-        let mut pages = Pages::new(ctx.client.clone(), req, Paging::PageNumber { per_page: 150 }, &["activity_logs"]);
+        let mut pages = Pages::new(
+            ctx.client.clone(),
+            req,
+            Paging::PageNumber { per_page: 150 },
+            &["activity_logs"],
+        );
         while let Some(mut body) = pages.next_page().await? {
             for r in take_records(&mut body, &["activity_logs"], &endpoint)? {
                 check_object(&r, &endpoint)?;
@@ -637,11 +735,27 @@ mod tests {
         };
         let b = search_body(&contacts, 1_700_000_000);
         assert_eq!(b["query"]["operator"], "AND");
-        assert_eq!(b["query"]["value"][0], json!({"field": "role", "operator": "=", "value": "lead"}));
-        assert_eq!(b["query"]["value"][1], json!({"field": "updated_at", "operator": ">", "value": 1_700_000_000 - 86_400}));
-        assert_eq!(b["sort"], json!({"field": "updated_at", "order": "ascending"}));
-        let conv = Search { role: None, day_granular: false, ..contacts };
-        assert_eq!(search_body(&conv, 100)["query"], json!({"field": "updated_at", "operator": ">", "value": 99}));
+        assert_eq!(
+            b["query"]["value"][0],
+            json!({"field": "role", "operator": "=", "value": "lead"})
+        );
+        assert_eq!(
+            b["query"]["value"][1],
+            json!({"field": "updated_at", "operator": ">", "value": 1_700_000_000 - 86_400})
+        );
+        assert_eq!(
+            b["sort"],
+            json!({"field": "updated_at", "order": "ascending"})
+        );
+        let conv = Search {
+            role: None,
+            day_granular: false,
+            ..contacts
+        };
+        assert_eq!(
+            search_body(&conv, 100)["query"],
+            json!({"field": "updated_at", "operator": ">", "value": 99})
+        );
     }
 
     #[test]
@@ -658,7 +772,11 @@ mod tests {
             "conversation_parts": {"conversation_parts": [{"id": "a"}], "total_count": 1}});
         let (_, truncated) = parts_of(&big, "8").unwrap();
         assert!(truncated);
-        assert!(parts_of(&json!({"conversation_parts": {"conversation_parts": 5}}), "9").is_err());
+        assert!(parts_of(
+            &json!({"conversation_parts": {"conversation_parts": 5}}),
+            "9"
+        )
+        .is_err());
     }
 
     #[test]
@@ -670,7 +788,11 @@ mod tests {
         e.record(json!({"id": 1})).unwrap();
         e.checkpoint(json!({"updated_at": 1})).unwrap();
         e.checkpoint(json!({"updated_at": 2})).unwrap();
-        let states: Vec<_> = cap.messages().into_iter().filter(|m| m["type"] == "STATE").collect();
+        let states: Vec<_> = cap
+            .messages()
+            .into_iter()
+            .filter(|m| m["type"] == "STATE")
+            .collect();
         assert_eq!(states.len(), 3);
         assert_eq!(states[1]["state"]["sourceStats"]["recordCount"], 1.0);
         assert_eq!(states[2]["state"]["sourceStats"]["recordCount"], 0.0);
