@@ -559,15 +559,13 @@ fn a_rejected_token_stops_the_read_with_a_config_error() {
 #[test]
 fn a_forbidden_stream_fails_alone_and_names_the_permission_problem() {
     let env = Env::start();
-    env.fake.inject_fault(Fault {
-        method: "GET".into(),
-        path: "/teams".into(),
-        status: 403,
-        body: json!({"type": "error.list", "errors": [{"code": "forbidden", "message": "Missing scope: read_teams"}]}),
-        headers: vec![],
-        times: 100,
-        ..Default::default()
-    });
+    env.fake.inject_fault(error_fault(
+        "/teams",
+        403,
+        "forbidden",
+        "Missing scope: read_teams",
+        100,
+    ));
     let run = env.read(
         &env.config(),
         &env.catalog(&["teams", "admins"], "full_refresh"),
@@ -597,15 +595,13 @@ fn a_forbidden_stream_fails_alone_and_names_the_permission_problem() {
 #[test]
 fn server_errors_are_retried() {
     let env = Env::start();
-    env.fake.inject_fault(Fault {
-        method: "GET".into(),
-        path: "/admins".into(),
-        status: 503,
-        body: json!({"type": "error.list", "errors": [{"code": "service_unavailable", "message": "try later"}]}),
-        headers: vec![],
-        times: 2,
-        ..Default::default()
-    });
+    env.fake.inject_fault(error_fault(
+        "/admins",
+        503,
+        "service_unavailable",
+        "try later",
+        2,
+    ));
     let run = env.read(
         &env.config(),
         &env.catalog(&["admins"], "full_refresh"),
@@ -630,15 +626,8 @@ fn server_errors_are_retried() {
 #[test]
 fn persistent_server_errors_fail_the_stream_as_transient() {
     let env = Env::start();
-    env.fake.inject_fault(Fault {
-        method: "GET".into(),
-        path: "/admins".into(),
-        status: 500,
-        body: json!({"type": "error.list", "errors": [{"code": "server_error", "message": "boom"}]}),
-        headers: vec![],
-        times: 100,
-        ..Default::default()
-    });
+    env.fake
+        .inject_fault(error_fault("/admins", 500, "server_error", "boom", 100));
     let run = env.read(
         &env.config(),
         &env.catalog(&["admins"], "full_refresh"),

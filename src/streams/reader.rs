@@ -318,23 +318,32 @@ fn search_body(search: &Search, lower: i64) -> Value {
     json!({"query": query, "sort": {"field": "updated_at", "order": "ascending"}})
 }
 
+/// Where a read starts: the cursor's lower bound, or `start_date` for a full refresh.
+fn lower_bound(ctx: &ReadContext, pos: Option<&Position>) -> i64 {
+    pos.map_or(ctx.config.start_date, |p| p.cursor.lower())
+}
+
+/// The pages of a search from `lower`, 150 per page, and its description for errors.
+fn search_pages(ctx: &ReadContext, search: &Search, lower: i64) -> (Pages, String) {
+    let req = ApiRequest::post(search.path, search_body(search, lower));
+    let endpoint = req.describe();
+    let pages = Pages::new(
+        ctx.client.clone(),
+        req,
+        Paging::SearchCursor { per_page: 150 },
+        search.records,
+    );
+    (pages, endpoint)
+}
+
 async fn read_search(
     ctx: &ReadContext,
     search: &Search,
     mut pos: Option<&mut Position>,
     out: &mut Emitter,
 ) -> Result<()> {
-    let lower = pos
-        .as_ref()
-        .map_or(ctx.config.start_date, |p| p.cursor.lower());
-    let req = ApiRequest::post(search.path, search_body(search, lower));
-    let endpoint = req.describe();
-    let mut pages = Pages::new(
-        ctx.client.clone(),
-        req,
-        Paging::SearchCursor { per_page: 150 },
-        search.records,
-    );
+    let lower = lower_bound(ctx, pos.as_deref());
+    let (mut pages, endpoint) = search_pages(ctx, search, lower);
     while let Some(mut body) = pages.next_page().await? {
         for r in take_records(&mut body, search.records, &endpoint)? {
             check_object(&r, &endpoint)?;
@@ -358,21 +367,12 @@ async fn read_conversation_parts(
     mut pos: Option<&mut Position>,
     out: &mut Emitter,
 ) -> Result<()> {
-    let lower = pos
-        .as_ref()
-        .map_or(ctx.config.start_date, |p| p.cursor.lower());
+    let lower = lower_bound(ctx, pos.as_deref());
     let mut truncated = 0usize;
     let mut missing = 0usize;
     let concurrency = ctx.settings.concurrency;
     let client = ctx.client.clone();
-    let req = ApiRequest::post(search.path, search_body(search, lower));
-    let endpoint = req.describe();
-    let mut pages = Pages::new(
-        client.clone(),
-        req,
-        Paging::SearchCursor { per_page: 150 },
-        search.records,
-    );
+    let (mut pages, endpoint) = search_pages(ctx, search, lower);
     while let Some(mut body) = pages.next_page().await? {
         let conversations = take_records(&mut body, search.records, &endpoint)?;
         let wanted: Vec<(String, Option<i64>)> = conversations
@@ -684,9 +684,7 @@ async fn read_activity_logs(
     mut pos: Option<&mut Position>,
     out: &mut Emitter,
 ) -> Result<()> {
-    let lower = pos
-        .as_ref()
-        .map_or(ctx.config.start_date, |p| p.cursor.lower());
+    let lower = lower_bound(ctx, pos.as_deref());
     let step = i64::from(ctx.config.activity_logs_time_step_days) * 86_400;
     let mut from = lower;
     while from <= ctx.now {

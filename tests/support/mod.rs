@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use fake_intercom::{FakeConfig, FakeIntercom};
+use fake_intercom::{FakeConfig, FakeIntercom, Fault};
 use serde_json::{json, Value};
 
 pub const TOKEN: &str = "tok_7e1f0c_secret_value_x9";
@@ -58,6 +58,18 @@ pub fn check_protocol_line(line: &str) -> Value {
         "{t} without its payload: {line}"
     );
     v
+}
+
+/// A fault answering `times` GETs of `path` with Intercom's error body.
+pub fn error_fault(path: &str, status: u16, code: &str, message: &str, times: usize) -> Fault {
+    Fault {
+        method: "GET".into(),
+        path: path.into(),
+        status,
+        body: json!({"type": "error.list", "errors": [{"code": code, "message": message}]}),
+        times,
+        ..Default::default()
+    }
 }
 
 /// One finished run of the connector.
