@@ -2,9 +2,9 @@
 # The demo: build, start a fake Intercom workspace, then run spec, check, discover
 # and a full read of every stream against it, and print records per stream.
 #
-#   ./demo.sh [extra fake-intercom flags, e.g. --contacts 5000 --seed 7]
+#   scripts/demo.sh [extra fake-intercom flags, e.g. --contacts 5000 --seed 7]
 set -euo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "$0")/.."
 
 echo "== building (release)"
 cargo build --release --workspace --quiet

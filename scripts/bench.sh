@@ -2,10 +2,10 @@
 # Benchmark: a full read of every stream against a large fake workspace with network-like
 # latency, measuring wall time, records per second and the connector's peak memory.
 #
-#   ./bench.sh [fake-intercom flags]     default: --contacts 50000 --companies 5000
+#   scripts/bench.sh [fake-intercom flags]     default: --contacts 50000 --companies 5000
 #       --conversations 5000 --parts-per-conversation 10 --latency-ms 20
 set -euo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "$0")/.."
 cargo build --release --workspace --quiet
 
 flags=("$@")
