@@ -410,6 +410,38 @@ fn cat_discovery() {
 
 // ---------------------------------------------------------------- basic read
 
+/// `ignored_fields` of a test: stream name to the fields left out of comparisons (volatile values).
+fn ignored_fields(t: &Value) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if let Some(map) = t["ignored_fields"].as_object() {
+        for (stream, fields) in map {
+            for f in fields.as_array().into_iter().flatten() {
+                assert!(
+                    f["bypass_reason"].is_string(),
+                    "ignored field without bypass_reason"
+                );
+                out.entry(stream.clone())
+                    .or_default()
+                    .push(f["name"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    out
+}
+
+fn without_ignored(
+    stream: &str,
+    mut data: Value,
+    ignored: &BTreeMap<String, Vec<String>>,
+) -> Value {
+    for f in ignored.get(stream).into_iter().flatten() {
+        if let Some(obj) = data.as_object_mut() {
+            obj.remove(f);
+        }
+    }
+    data
+}
+
 /// Records keyed by stream and primary key.
 fn by_key(lines: impl Iterator<Item = (String, Value)>) -> BTreeMap<(String, String), Value> {
     let pks: BTreeMap<String, Vec<String>> = discovered_streams()
