@@ -479,54 +479,36 @@ impl Workspace {
     pub fn contact_mut(&mut self, id: &str) -> Option<&mut Value> {
         self.contacts
             .iter_mut()
-            .find(|c| c.get("id").and_then(Value::as_str) == Some(id))
+            .find(|c| crate::mutate::has_id(c, id))
     }
 
     /// The conversation with this id, mutably.
     pub fn conversation_mut(&mut self, id: &str) -> Option<&mut Value> {
         self.conversations
             .iter_mut()
-            .find(|c| c.get("id").and_then(Value::as_str) == Some(id))
+            .find(|c| crate::mutate::has_id(c, id))
     }
 
     /// The company with this (Intercom) id, mutably.
     pub fn company_mut(&mut self, id: &str) -> Option<&mut Value> {
         self.companies
             .iter_mut()
-            .find(|c| c.get("id").and_then(Value::as_str) == Some(id))
+            .find(|c| crate::mutate::has_id(c, id))
     }
 
     /// Set a contact's `updated_at`; false if there is no such contact.
     pub fn touch_contact(&mut self, id: &str, updated_at: i64) -> bool {
-        match self.contact_mut(id) {
-            Some(c) => {
-                c["updated_at"] = json!(updated_at);
-                true
-            }
-            None => false,
-        }
+        crate::mutate::touch_in(&mut self.contacts, id, updated_at)
     }
 
     /// Set a conversation's `updated_at`; false if there is no such conversation.
     pub fn touch_conversation(&mut self, id: &str, updated_at: i64) -> bool {
-        match self.conversation_mut(id) {
-            Some(c) => {
-                c["updated_at"] = json!(updated_at);
-                true
-            }
-            None => false,
-        }
+        crate::mutate::touch_in(&mut self.conversations, id, updated_at)
     }
 
     /// Set a company's `updated_at`; false if there is no such company.
     pub fn touch_company(&mut self, id: &str, updated_at: i64) -> bool {
-        match self.company_mut(id) {
-            Some(c) => {
-                c["updated_at"] = json!(updated_at);
-                true
-            }
-            None => false,
-        }
+        crate::mutate::touch_in(&mut self.companies, id, updated_at)
     }
 }
 

@@ -9,12 +9,12 @@ use serde_json::{json, Map, Value};
 use crate::generate::{addressable_list, Workspace};
 use crate::rng::{mix64, Rng};
 
-fn has_id(v: &Value, id: &str) -> bool {
+pub(crate) fn has_id(v: &Value, id: &str) -> bool {
     v.get("id").and_then(Value::as_str) == Some(id)
 }
 
 /// Set `updated_at` of the object with this id in `list`.
-fn touch_in(list: &mut [Value], id: &str, updated_at: i64) -> bool {
+pub(crate) fn touch_in(list: &mut [Value], id: &str, updated_at: i64) -> bool {
     match list.iter_mut().find(|v| has_id(v, id)) {
         Some(v) => {
             v["updated_at"] = json!(updated_at);
