@@ -405,7 +405,7 @@ async fn read_conversation_parts(
                 }
                 Err(e) => return Err(e),
             };
-            let (parts, was_truncated) = parts_of(&conversation, &id)?;
+            let (parts, was_truncated) = parts_of(conversation, &id)?;
             if was_truncated {
                 truncated += 1;
             }
@@ -438,9 +438,8 @@ const PARTS_CAP: usize = 500;
 
 /// The parts of a fetched conversation, each with its conversation's id, timestamps and part
 /// count; and whether Intercom truncated the list.
-fn parts_of(conversation: &Value, id: &str) -> Result<(Vec<Value>, bool)> {
+fn parts_of(mut conversation: Value, id: &str) -> Result<(Vec<Value>, bool)> {
     let endpoint = format!("GET /conversations/{id}");
-    let mut conversation = conversation.clone();
     let parts = match conversation.pointer_mut("/conversation_parts/conversation_parts") {
         Some(v) => match v.take() {
             Value::Array(a) => a,
@@ -761,17 +760,17 @@ mod tests {
         let conv = json!({"id": "7", "created_at": 1, "updated_at": 9,
             "statistics": {"count_conversation_parts": 3},
             "conversation_parts": {"conversation_parts": [{"id": "a"}, {"id": "b"}], "total_count": 2}});
-        let (parts, truncated) = parts_of(&conv, "7").unwrap();
+        let (parts, truncated) = parts_of(conv, "7").unwrap();
         assert!(!truncated, "count includes the source message");
         assert_eq!(parts[0]["conversation_id"], "7");
         assert_eq!(parts[1]["conversation_updated_at"], 9);
         assert_eq!(parts[1]["conversation_total_parts"], 2);
         let big = json!({"id": "8", "statistics": {"count_conversation_parts": 601},
             "conversation_parts": {"conversation_parts": [{"id": "a"}], "total_count": 1}});
-        let (_, truncated) = parts_of(&big, "8").unwrap();
+        let (_, truncated) = parts_of(big, "8").unwrap();
         assert!(truncated);
         assert!(parts_of(
-            &json!({"conversation_parts": {"conversation_parts": 5}}),
+            json!({"conversation_parts": {"conversation_parts": 5}}),
             "9"
         )
         .is_err());
