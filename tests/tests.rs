@@ -875,3 +875,49 @@ fn data_attributes_carry_their_model() {
     );
     let _ = Value::Null;
 }
+
+/// The README's stream table says what `discover` says: every stream, its sync modes,
+/// cursor and primary key.
+#[test]
+fn readme_stream_table_matches_discover() {
+    let readme = include_str!("../README.md");
+    let mut rows: BTreeMap<String, (String, String, String)> = BTreeMap::new();
+    for line in readme.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if cells.len() != 5 || !cells[2].contains("full refresh") {
+            continue;
+        }
+        let plain = |s: &str| s.replace('`', "");
+        rows.insert(
+            plain(cells[0]),
+            (cells[2].to_string(), plain(cells[3]), plain(cells[4])),
+        );
+    }
+    let streams = discovered()["streams"].as_array().unwrap();
+    assert_eq!(rows.len(), streams.len(), "README rows: {:?}", rows.keys());
+    for s in streams {
+        let name = s["name"].as_str().unwrap();
+        let (modes, cursor, pk) = rows
+            .get(name)
+            .unwrap_or_else(|| panic!("README lacks {name}"));
+        let incremental = s["supported_sync_modes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("incremental"));
+        let want_modes = if incremental {
+            "full refresh, incremental"
+        } else {
+            "full refresh"
+        };
+        assert_eq!(modes, want_modes, "{name}: sync modes");
+        let want_cursor = s["default_cursor_field"][0].as_str().unwrap_or("");
+        assert_eq!(cursor, want_cursor, "{name}: cursor");
+        let want_pk: Vec<&str> = s["source_defined_primary_key"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[0].as_str().unwrap())
+            .collect();
+        assert_eq!(pk, &want_pk.join(", "), "{name}: primary key");
+    }
+}
