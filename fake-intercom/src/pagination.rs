@@ -22,8 +22,17 @@ pub struct PageRequest {
 impl PageRequest {
     /// Read `page` (default 1) and `per_page` (default `default_per_page`, max 150).
     pub fn from_query(q: &QueryParams, default_per_page: usize) -> Result<PageRequest, ApiError> {
+        PageRequest::from_query_with_max(q, default_per_page, MAX_PER_PAGE)
+    }
+
+    /// The same, for endpoints whose `per_page` cap differs from 150.
+    pub fn from_query_with_max(
+        q: &QueryParams,
+        default_per_page: usize,
+        max_per_page: u64,
+    ) -> Result<PageRequest, ApiError> {
         let per_page = q
-            .get_positive("per_page", MAX_PER_PAGE)?
+            .get_positive("per_page", max_per_page)?
             .map(|n| n as usize)
             .unwrap_or(default_per_page);
         let page = q

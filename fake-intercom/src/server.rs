@@ -813,14 +813,11 @@ async fn deleted_conversations(State(s): S, ctx: Ctx) -> Response {
             return Err(ApiError::not_found());
         }
         let q = &ctx.query;
-        let per_page = q
-            .get_positive("per_page", DELETED_CONVERSATIONS_MAX_PER_PAGE)?
-            .map(|n| n as usize)
-            .unwrap_or(DELETED_CONVERSATIONS_PER_PAGE);
-        let page = q
-            .get_positive("page", u32::MAX as u64)?
-            .map(|n| n as usize)
-            .unwrap_or(1);
+        let req = PageRequest::from_query_with_max(
+            q,
+            DELETED_CONVERSATIONS_PER_PAGE,
+            DELETED_CONVERSATIONS_MAX_PER_PAGE,
+        )?;
         let descending = match q.get("order") {
             None | Some("desc") => true,
             Some("asc") => false,
@@ -836,9 +833,8 @@ async fn deleted_conversations(State(s): S, ctx: Ctx) -> Response {
         if descending {
             items.reverse();
         }
-        let req = PageRequest { page, per_page };
         let total = items.len();
-        let data: Vec<&Value> = items[page_range(total, page, per_page)].to_vec();
+        let data: Vec<&Value> = items[page_range(total, req.page, req.per_page)].to_vec();
         let next = next_url(req, total, &ctx.base_url(&s), &ctx.path, q);
         Ok(json!({
             "type": "conversations.list",
@@ -860,14 +856,11 @@ async fn activity_logs(State(s): S, ctx: Ctx) -> Response {
             )
         })?;
         let before = timestamp_param(q, "created_at_before")?;
-        let per_page = q
-            .get_positive("per_page", ACTIVITY_LOGS_MAX_PER_PAGE)?
-            .map(|n| n as usize)
-            .unwrap_or(ACTIVITY_LOGS_PER_PAGE);
-        let page = q
-            .get_positive("page", u32::MAX as u64)?
-            .map(|n| n as usize)
-            .unwrap_or(1);
+        let req = PageRequest::from_query_with_max(
+            q,
+            ACTIVITY_LOGS_PER_PAGE,
+            ACTIVITY_LOGS_MAX_PER_PAGE,
+        )?;
         let ws = s.read_ws();
         let mut items: Vec<&Value> = ws
             .activity_logs
@@ -886,9 +879,8 @@ async fn activity_logs(State(s): S, ctx: Ctx) -> Response {
                     .to_string(),
             ))
         });
-        let req = PageRequest { page, per_page };
         let total = items.len();
-        let data: Vec<&Value> = items[page_range(total, page, per_page)].to_vec();
+        let data: Vec<&Value> = items[page_range(total, req.page, req.per_page)].to_vec();
         let next = next_url(req, total, &ctx.base_url(&s), &ctx.path, q);
         Ok(json!({
             "type": "activity_log.list",
