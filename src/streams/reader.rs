@@ -175,10 +175,6 @@ impl Emitter {
     pub fn total(&self) -> u64 {
         self.total
     }
-
-    pub fn stream(&self) -> &'static str {
-        self.stream
-    }
 }
 
 /// One stream's read position, when it reads incrementally.
@@ -517,13 +513,12 @@ async fn scroll_companies(
         let mut param: Option<String> = None;
         let mut busy_waited = Duration::ZERO;
         loop {
-            let mut req = ApiRequest::get("/companies/scroll")
-                .query("per_page", "150")
-                .no_error_retries();
+            let mut req = ApiRequest::get("/companies/scroll").query("per_page", "150");
             if let Some(p) = &param {
-                req = req.query("scroll_param", p.clone());
+                // Mid-scroll, a 5xx means "restart the scroll": repeating the call won't help.
+                req = req.query("scroll_param", p.clone()).no_error_retries();
             }
-            let body = match ctx.client.json(&req).await {
+            let mut body = match ctx.client.json(&req).await {
                 Ok(b) => b,
                 Err(Error::Api {
                     status: 400,
@@ -544,13 +539,14 @@ async fn scroll_companies(
                     let wait = ctx
                         .settings
                         .scroll_busy_wait
-                        .min(ctx.settings.scroll_busy_max - busy_waited);
+                        .min(ctx.settings.scroll_busy_max - busy_waited)
+                        .max(Duration::from_millis(1));
                     tracing::warn!(
                         "another client is scrolling this workspace's companies (scroll_exists); waiting {} ms for its scroll to expire",
                         wait.as_millis()
                     );
-                    tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
-                    busy_waited += wait.max(Duration::from_millis(1));
+                    tokio::time::sleep(wait).await;
+                    busy_waited += wait;
                     continue;
                 }
                 Err(e @ Error::Api { status, .. })
@@ -566,18 +562,8 @@ async fn scroll_companies(
                     );
                     continue 'scroll;
                 }
-                Err(e @ Error::Api { status, .. }) if status >= 500 => {
-                    restarts += 1;
-                    if restarts > ctx.settings.scroll_max_restarts {
-                        return Err(e);
-                    }
-                    tracing::warn!("opening the companies scroll failed ({e}); retrying");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue 'scroll;
-                }
                 Err(e) => return Err(e),
             };
-            let mut body = body;
             let endpoint = req.describe();
             let companies = take_records(&mut body, &["data"], &endpoint)?;
             if companies.is_empty() {
