@@ -165,12 +165,7 @@ fn full_read_of_every_stream_matches_the_workspace() {
     discovered_names.sort();
     assert_eq!(discovered_names, streams, "the test covers every stream");
     let names: Vec<&str> = streams.iter().map(String::as_str).collect();
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&names, "full_refresh"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&names, "full_refresh");
     assert_eq!(run.code, 0, "{:?}\n{}", run.error_traces(), run.stderr);
 
     // Counts per stream equal what the fake holds.
@@ -248,12 +243,7 @@ fn count_tables_agree_with_the_workspace() {
         "user_segment_tag_counts",
         "segments",
     ];
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&names, "full_refresh"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&names, "full_refresh");
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     let (users, leads) = env.fake.with_workspace(|w| {
         let users = w.contacts.iter().filter(|c| c["role"] == "user").count();
@@ -317,12 +307,7 @@ fn articles_follow_every_page() {
         articles: 401,
         ..FakeConfig::default()
     });
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["articles"], "full_refresh"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&["articles"], "full_refresh");
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert_eq!(run.records("articles").len(), 401);
     let mut ids: Vec<&str> = run
@@ -519,12 +504,7 @@ fn unknown_stream_or_sync_mode_fails_before_any_request() {
 #[test]
 fn incremental_on_a_full_refresh_stream_reads_it_in_full() {
     let env = Env::start();
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["admins"], "incremental"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&["admins"], "incremental");
     assert_eq!(run.code, 0);
     assert_eq!(
         run.records("admins").len(),
@@ -568,12 +548,7 @@ fn a_forbidden_stream_fails_alone_and_names_the_permission_problem() {
         "Missing scope: read_teams",
         100,
     ));
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["teams", "admins"], "full_refresh"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&["teams", "admins"], "full_refresh");
     assert_eq!(run.code, 1);
     let errs = run.error_traces();
     assert_eq!(errs.len(), 1);
@@ -604,12 +579,7 @@ fn server_errors_are_retried() {
         "try later",
         2,
     ));
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["admins"], "full_refresh"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&["admins"], "full_refresh");
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert_eq!(
         run.records("admins").len(),
@@ -667,12 +637,7 @@ fn rate_limits_are_waited_out_and_nothing_is_lost() {
         "help_centers",
         "data_attributes",
     ];
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&names, "full_refresh"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&names, "full_refresh");
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     let want = expected_counts(&env);
     for s in names {
@@ -705,12 +670,7 @@ fn a_429_is_waited_out_until_the_reset() {
         times: 2,
         ..Default::default()
     });
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["admins"], "full_refresh"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&["admins"], "full_refresh");
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert_eq!(
         run.records("admins").len(),
@@ -750,12 +710,7 @@ fn malformed_answers_are_system_errors_naming_the_endpoint() {
         times: 1,
         ..Default::default()
     });
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["tags"], "full_refresh"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&["tags"], "full_refresh");
     assert_eq!(run.code, 1);
     let errs = run.error_traces();
     assert_eq!(errs[0]["failure_type"], "system_error");
@@ -857,12 +812,7 @@ fn broken_pipe_exits_quietly() {
 #[test]
 fn data_attributes_carry_their_model() {
     let env = Env::start();
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["data_attributes"], "full_refresh"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&["data_attributes"], "full_refresh");
     assert_eq!(run.code, 0);
     let models: std::collections::BTreeSet<&str> = run
         .records("data_attributes")

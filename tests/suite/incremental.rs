@@ -538,12 +538,7 @@ fn truncated_conversations_are_reported() {
     });
     let long = counts.iter().filter(|&&n| n > 500).count();
     assert!(long > 0, "the fake holds long conversations: {counts:?}");
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["conversation_parts"], "full_refresh"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&["conversation_parts"], "full_refresh");
     assert_eq!(run.code, 0);
     let expected: usize = counts.iter().map(|&n| n.min(500)).sum();
     assert_eq!(run.records("conversation_parts").len(), expected);
@@ -571,12 +566,7 @@ fn a_conversation_deleted_mid_sync_is_skipped_with_a_warning() {
             w.delete_conversation(&v, 1_700_000_000);
         }
     });
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["conversation_parts"], "full_refresh"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&["conversation_parts"], "full_refresh");
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert!(
         run.logs()
@@ -656,12 +646,7 @@ fn an_expired_or_failed_scroll_restarts_without_duplicates() {
         if status == 404 {
             env.fake.expire_scroll();
         }
-        let run = env.read(
-            &env.config(),
-            &env.catalog(&["companies", "company_segments"], "incremental"),
-            None,
-            &[],
-        );
+        let run = env.read_streams(&["companies", "company_segments"], "incremental");
         assert_eq!(run.code, 0, "{status}: {:?}", run.error_traces());
         let ids: Vec<&str> = run
             .records("companies")
@@ -808,12 +793,7 @@ fn a_malformed_cursor_in_state_is_a_config_error() {
 #[test]
 fn leads_and_users_split_contacts_by_role() {
     let env = Env::start();
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["contacts", "leads", "users"], "incremental"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&["contacts", "leads", "users"], "incremental");
     assert_eq!(run.code, 0);
     assert!(run.records("leads").iter().all(|c| c["role"] == "lead"));
     assert!(run.records("users").iter().all(|c| c["role"] == "user"));
@@ -830,12 +810,7 @@ fn leads_and_users_split_contacts_by_role() {
 #[test]
 fn deleted_conversations_use_api_2_16() {
     let env = Env::start();
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["deleted_conversations"], "incremental"),
-        None,
-        &[],
-    );
+    let run = env.read_streams(&["deleted_conversations"], "incremental");
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert_eq!(
         run.records("deleted_conversations").len(),

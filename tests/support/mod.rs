@@ -252,6 +252,11 @@ impl Env {
             .write_json("catalog.json", &configured_catalog(streams, mode))
     }
 
+    /// Read these streams in `mode` with the default config and no state.
+    pub fn read_streams(&self, streams: &[&str], mode: &str) -> Run {
+        self.read(&self.config(), &self.catalog(streams, mode), None, &[])
+    }
+
     pub fn read(
         &self,
         config: &Path,
