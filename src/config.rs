@@ -23,6 +23,12 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `Bearer <secret>` as a header value. The config has checked that it is one.
+    pub fn header_value(&self) -> Result<reqwest::header::HeaderValue> {
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.0))
+            .map_err(|_| Error::Config("`access_token` can't be sent as an HTTP header".into()))
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -102,7 +108,7 @@ impl Config {
         })?;
 
         let access_token = match opt_string(obj, "access_token")? {
-            Some(t) if !t.trim().is_empty() => Secret::new(t.trim()),
+            Some(t) if !t.trim().is_empty() => Secret::new(check_token(t.trim())?),
             Some(_) => return Err(Error::Config("`access_token` is empty".into())),
             None => {
                 return Err(Error::Config(
@@ -111,6 +117,7 @@ impl Config {
                 ))
             }
         };
+        crate::redact::register_secret(access_token.expose());
 
         let start_date = match opt_string(obj, "start_date")? {
             Some(s) => parse_start_date(&s)?,
@@ -143,29 +150,153 @@ impl Config {
         let base_url = match opt_string(obj, "base_url")?.as_deref().map(str::trim) {
             None | Some("") => Url::parse(region.base_url())
                 .map_err(|e| Error::Internal(format!("bad built-in host: {e}")))?,
-            Some(u) => {
-                let url = Url::parse(u).map_err(|e| {
-                    Error::Config(format!("`base_url` is not a valid URL ({e}): {u:?}"))
-                })?;
-                if url.scheme() != "http" && url.scheme() != "https" {
-                    return Err(Error::Config(format!(
-                        "`base_url` must start with http:// or https://, got {u:?}"
-                    )));
-                }
-                url
-            }
+            Some(u) => check_base_url(u)?,
         };
+
+        let client_id = opt_string(obj, "client_id")?.map(Secret::new);
+        let client_secret = opt_string(obj, "client_secret")?.map(Secret::new);
+        for s in client_id.iter().chain(client_secret.iter()) {
+            crate::redact::register_secret(s.expose());
+        }
 
         Ok(Config {
             access_token,
             start_date,
-            client_id: opt_string(obj, "client_id")?.map(Secret::new),
-            client_secret: opt_string(obj, "client_secret")?.map(Secret::new),
+            client_id,
+            client_secret,
             lookback_window_days,
             activity_logs_time_step_days,
             region,
             base_url,
         })
+    }
+}
+
+/// A token must be something an `Authorization` header can carry: visible ASCII with no
+/// spaces. (A newline would otherwise fail every request as a "network error".) The
+/// message never repeats the token.
+fn check_token(t: &str) -> Result<&str> {
+    if let Some((i, c)) = t.char_indices().find(|(_, c)| !c.is_ascii_graphic()) {
+        let what = match c {
+            ' ' | '\t' => "a space",
+            c if c.is_control() => "a control character (such as a line break)",
+            _ => "a character outside printable ASCII",
+        };
+        return Err(Error::Config(format!(
+            "`access_token` contains {what} at position {}; paste the token alone, as Intercom shows it",
+            i + 1
+        )));
+    }
+    if t.len() < 8 {
+        return Err(Error::Config(format!(
+            "`access_token` is only {} characters long; Intercom tokens are much longer",
+            t.len()
+        )));
+    }
+    Ok(t)
+}
+
+/// Validate `base_url`: http(s) without user info; https unless the host is loopback
+/// (a local proxy or test server); never a link-local or cloud metadata address. The
+/// messages never print the URL's user info.
+pub fn check_base_url(u: &str) -> Result<Url> {
+    let url = Url::parse(u).map_err(|e| {
+        Error::Config(format!(
+            "`base_url` is not a valid URL ({e}); expected e.g. https://api.intercom.io"
+        ))
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(
+            "`base_url` must not contain a user name or password (user:pass@host); the connector authenticates with `access_token` only".into(),
+        ));
+    }
+    let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(Error::Config(format!(
+            "`base_url` must start with https://, got {shown}"
+        )));
+    }
+    let host = url
+        .host()
+        .ok_or_else(|| Error::Config("`base_url` has no host".into()))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "`base_url` must not have a query or fragment: {shown}"
+        )));
+    }
+    if let Some(why) = forbidden_host(&host) {
+        return Err(Error::Config(format!(
+            "`base_url` points at {shown}, {why}; the access token must only go to Intercom (or your own proxy)"
+        )));
+    }
+    if url.scheme() == "http" && !is_loopback(&host) {
+        return Err(Error::Config(format!(
+            "`base_url` must use https:// ({shown} would send the access token unencrypted); plain http is allowed only for loopback hosts"
+        )));
+    }
+    Ok(url)
+}
+
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// Why a host is refused, if it is: link-local and cloud metadata addresses, where a
+/// token would be handed to the machine's own infrastructure.
+pub fn forbidden_host(host: &url::Host<&str>) -> Option<&'static str> {
+    const METADATA_NAMES: &[&str] = &[
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+    ];
+    match host {
+        url::Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            METADATA_NAMES
+                .contains(&d.as_str())
+                .then_some("a cloud metadata service")
+        }
+        url::Host::Ipv4(ip) => forbidden_ip(&std::net::IpAddr::V4(*ip)),
+        url::Host::Ipv6(ip) => forbidden_ip(&std::net::IpAddr::V6(*ip)),
+    }
+}
+
+/// Why an address is refused, if it is (also applied to every address DNS returns).
+pub fn forbidden_ip(ip: &std::net::IpAddr) -> Option<&'static str> {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let o = v4.octets();
+            if v4.is_link_local() {
+                Some("a link-local address (cloud metadata services live there)")
+            } else if o == [100, 100, 100, 200] || o == [192, 0, 0, 192] {
+                Some("a cloud metadata service")
+            } else if v4.is_unspecified() || v4.is_broadcast() {
+                Some("not a host")
+            } else {
+                None
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return forbidden_ip(&std::net::IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            if seg[0] & 0xffc0 == 0xfe80 {
+                Some("a link-local address (cloud metadata services live there)")
+            } else if seg == [0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254] {
+                Some("a cloud metadata service")
+            } else if v6.is_unspecified() {
+                Some("not a host")
+            } else {
+                None
+            }
+        }
     }
 }
 
@@ -258,7 +389,7 @@ mod tests {
     use serde_json::json;
 
     fn base() -> Value {
-        json!({"access_token": "tok-123", "start_date": "2020-11-16T00:00:00Z"})
+        json!({"access_token": "tok-12345", "start_date": "2020-11-16T00:00:00Z"})
     }
 
     #[test]
@@ -269,7 +400,7 @@ mod tests {
         assert_eq!(c.activity_logs_time_step_days, 30);
         assert_eq!(c.region, Region::Us);
         assert_eq!(c.base_url.as_str(), "https://api.intercom.io/");
-        assert!(!format!("{c:?}").contains("tok-123"));
+        assert!(!format!("{c:?}").contains("tok-12345"));
     }
 
     #[test]
@@ -285,6 +416,14 @@ mod tests {
             Config::from_value(&v).unwrap().base_url.as_str(),
             "http://127.0.0.1:9999/"
         );
+        for ok in [
+            "https://proxy.example.com/intercom",
+            "http://localhost:8080",
+            "http://[::1]:9",
+        ] {
+            v["base_url"] = json!(ok);
+            assert!(Config::from_value(&v).is_ok(), "{ok}");
+        }
         v["region"] = json!("mars");
         let e = Config::from_value(&v).unwrap_err().to_string();
         assert!(e.contains("`region`"), "{e}");
@@ -297,13 +436,16 @@ mod tests {
                 json!({"start_date": "2020-11-16T00:00:00Z"}),
                 "`access_token` is required",
             ),
-            (json!({"access_token": "t"}), "`start_date` is required"),
             (
-                json!({"access_token": "t", "start_date": "2020-11-16"}),
+                json!({"access_token": "tok-12345678"}),
+                "`start_date` is required",
+            ),
+            (
+                json!({"access_token": "tok-12345678", "start_date": "2020-11-16"}),
                 "`start_date` must be",
             ),
             (
-                json!({"access_token": "t", "start_date": "2020-13-16T00:00:00Z"}),
+                json!({"access_token": "tok-12345678", "start_date": "2020-13-16T00:00:00Z"}),
                 "`start_date` must be",
             ),
             (
@@ -311,26 +453,73 @@ mod tests {
                 "`access_token` must be a string",
             ),
             (
-                json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "lookback_window": -1}),
+                json!({"access_token": "tok-12345678", "start_date": "2020-11-16T00:00:00Z", "lookback_window": -1}),
                 "`lookback_window` must be between",
             ),
             (
-                json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "activity_logs_time_step": 92}),
+                json!({"access_token": "tok-12345678", "start_date": "2020-11-16T00:00:00Z", "activity_logs_time_step": 92}),
                 "`activity_logs_time_step` must be between",
             ),
             (
-                json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "activity_logs_time_step": "ten"}),
+                json!({"access_token": "tok-12345678", "start_date": "2020-11-16T00:00:00Z", "activity_logs_time_step": "ten"}),
                 "`activity_logs_time_step` must be an integer",
             ),
             (
-                json!({"access_token": "t", "start_date": "2020-11-16T00:00:00Z", "base_url": "ftp://x"}),
+                json!({"access_token": "tok-12345678", "start_date": "2020-11-16T00:00:00Z", "base_url": "ftp://x"}),
                 "`base_url` must start",
+            ),
+            (
+                json!({"access_token": "tok\nen-12345", "start_date": "2020-11-16T00:00:00Z"}),
+                "contains a control character (such as a line break) at position 4",
+            ),
+            (
+                json!({"access_token": "tok en-12345", "start_date": "2020-11-16T00:00:00Z"}),
+                "contains a space",
+            ),
+            (
+                json!({"access_token": "tokén-12345", "start_date": "2020-11-16T00:00:00Z"}),
+                "outside printable ASCII",
+            ),
+            (
+                json!({"access_token": "short", "start_date": "2020-11-16T00:00:00Z"}),
+                "only 5 characters",
             ),
             (json!([1]), "must be a JSON object"),
         ];
         for (v, want) in cases {
             let e = Config::from_value(&v).unwrap_err().to_string();
             assert!(e.contains(want), "{v}: {e}");
+        }
+    }
+
+    #[test]
+    fn base_urls_that_could_leak_the_token_are_refused() {
+        let cases = [
+            (
+                "https://user:hunter2@api.intercom.io",
+                "user name or password",
+            ),
+            ("https://user@api.intercom.io", "user name or password"),
+            ("http://api.intercom.io", "must use https://"),
+            ("http://10.0.0.5:8080", "must use https://"),
+            ("https://169.254.169.254/latest", "link-local"),
+            ("http://169.254.169.254", "link-local"),
+            ("https://[fe80::1]/", "link-local"),
+            ("https://[::ffff:169.254.169.254]/", "link-local"),
+            ("https://[fd00:ec2::254]/", "metadata"),
+            ("https://metadata.google.internal/", "metadata"),
+            ("https://100.100.100.200/", "metadata"),
+            ("https://0.0.0.0/", "not a host"),
+            ("https://api.intercom.io/?x=1", "query or fragment"),
+            ("not a url", "not a valid URL"),
+        ];
+        for (u, want) in cases {
+            let mut v = base();
+            v["base_url"] = json!(u);
+            let e = Config::from_value(&v).unwrap_err().to_string();
+            assert!(e.contains(want), "{u}: {e}");
+            assert!(!e.contains("hunter2"), "{e}");
+            assert!(e.contains("`base_url`"), "{e}");
         }
     }
 

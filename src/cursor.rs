@@ -15,23 +15,90 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 
-/// A timestamp in a state blob: an integer, a float, a numeric string or an RFC 3339 string.
-pub fn parse_timestamp(v: &Value) -> Option<i64> {
+/// The last second of year 9999: no epoch-seconds cursor can be later.
+pub const MAX_EPOCH_SECONDS: i64 = 253_402_300_799;
+
+/// Why a value is not an epoch-seconds timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadTimestamp {
+    /// Not a number, numeric string or RFC 3339 date-time.
+    NotATime,
+    /// NaN or infinite.
+    NotFinite,
+    /// Has a fractional part.
+    NotWhole,
+    /// After year 9999; `millis` when it would be a plausible time in milliseconds.
+    TooLate { millis: bool },
+}
+
+impl BadTimestamp {
+    /// The explanation, for an error message.
+    pub fn explain(&self) -> &'static str {
+        match self {
+            BadTimestamp::NotATime => "not a timestamp (epoch seconds or an RFC 3339 date-time)",
+            BadTimestamp::NotFinite => "not a finite number",
+            BadTimestamp::NotWhole => "not a whole number of seconds",
+            BadTimestamp::TooLate { millis: true } => {
+                "after the year 9999 in epoch seconds; it looks like milliseconds (divide by 1000)"
+            }
+            BadTimestamp::TooLate { millis: false } => "after the year 9999 in epoch seconds",
+        }
+    }
+}
+
+fn check_range(secs: i64) -> Result<i64, BadTimestamp> {
+    if secs > MAX_EPOCH_SECONDS {
+        let millis = secs / 1000 <= MAX_EPOCH_SECONDS;
+        return Err(BadTimestamp::TooLate { millis });
+    }
+    Ok(secs)
+}
+
+fn from_f64(f: f64) -> Result<i64, BadTimestamp> {
+    if !f.is_finite() {
+        return Err(BadTimestamp::NotFinite);
+    }
+    if f.fract() != 0.0 {
+        return Err(BadTimestamp::NotWhole);
+    }
+    if f > MAX_EPOCH_SECONDS as f64 {
+        let millis = f / 1000.0 <= MAX_EPOCH_SECONDS as f64;
+        return Err(BadTimestamp::TooLate { millis });
+    }
+    // Whole and at most MAX: the cast is exact (very negative values saturate, and
+    // negative positions are clamped to start_date by the cursor anyway).
+    Ok(f as i64)
+}
+
+/// A timestamp as epoch seconds, from an integer, a float with no fraction, a numeric
+/// string or an RFC 3339 string; anything else says why not.
+pub fn epoch_seconds(v: &Value) -> Result<i64, BadTimestamp> {
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => check_range(i),
+            // u64 beyond i64, or a float.
+            None => from_f64(n.as_f64().ok_or(BadTimestamp::NotATime)?),
+        },
         Value::String(s) => {
             let s = s.trim();
-            s.parse::<i64>()
-                .ok()
-                .or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
-                .or_else(|| {
-                    chrono::DateTime::parse_from_rfc3339(s)
-                        .ok()
-                        .map(|d| d.timestamp())
-                })
+            if let Ok(i) = s.parse::<i64>() {
+                return check_range(i);
+            }
+            if let Ok(f) = s.parse::<f64>() {
+                return from_f64(f);
+            }
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|d| d.timestamp())
+                .map_err(|_| BadTimestamp::NotATime)
+                .and_then(check_range)
         }
-        _ => None,
+        _ => Err(BadTimestamp::NotATime),
     }
+}
+
+/// A timestamp as epoch seconds, if it is one (see [`epoch_seconds`]).
+pub fn parse_timestamp(v: &Value) -> Option<i64> {
+    epoch_seconds(v).ok()
 }
 
 /// Read a stream's saved cursor from its state blob.
@@ -65,10 +132,12 @@ pub fn saved_position(
         if v.is_null() {
             continue;
         }
-        return match parse_timestamp(v) {
-            Some(t) => Ok(Some(t)),
-            None => Err(Error::State(format!(
-                "the state of stream `{stream}` has `{path}` = {v}, which is not a timestamp (epoch seconds)"
+        return match epoch_seconds(v) {
+            Ok(t) => Ok(Some(t)),
+            Err(why) => Err(Error::State(format!(
+                "the state of stream `{stream}` has `{path}` = {}, which is {}. Fix or remove this stream's state (reset the stream) to continue",
+                crate::redact::server_text(&v.to_string(), 60),
+                why.explain()
             ))),
         };
     }
@@ -98,15 +167,20 @@ impl Cursor {
         now: i64,
         lag: i64,
     ) -> Cursor {
+        // Saturating everywhere: a saved position far in the past (or negative) plus a
+        // lookback must not wrap around.
         let lower = match saved {
-            Some(s) => (s - i64::from(lookback_days) * 86_400).max(start_date),
+            Some(s) => s
+                .saturating_sub(i64::from(lookback_days).saturating_mul(86_400))
+                .max(start_date),
             None => start_date,
         };
-        let floor = saved.unwrap_or(start_date);
+        // A position before start_date (negative, say) is clamped to it.
+        let floor = saved.map_or(start_date, |s| s.max(start_date));
         Cursor {
             lower,
             floor,
-            ceiling: now - lag.max(0),
+            ceiling: now.saturating_sub(lag.max(0)),
             max_seen: None,
         }
     }
@@ -152,11 +226,52 @@ mod tests {
         assert_eq!(parse_timestamp(&json!(1676462031)), Some(1676462031));
         assert_eq!(parse_timestamp(&json!(1676462031.0)), Some(1676462031));
         assert_eq!(parse_timestamp(&json!("1676286387")), Some(1676286387));
+        assert_eq!(parse_timestamp(&json!(" 1676286387.0 ")), Some(1676286387));
         assert_eq!(
             parse_timestamp(&json!("2023-02-13T10:00:00Z")),
             Some(1676282400)
         );
+        assert_eq!(parse_timestamp(&json!(-5)), Some(-5));
+        assert_eq!(
+            parse_timestamp(&json!(MAX_EPOCH_SECONDS)),
+            Some(MAX_EPOCH_SECONDS)
+        );
         assert_eq!(parse_timestamp(&json!("soon")), None);
+    }
+
+    #[test]
+    fn impossible_timestamps_say_why() {
+        use BadTimestamp::*;
+        let cases = [
+            (json!(1_676_462_031_000i64), TooLate { millis: true }),
+            (json!("1676462031000"), TooLate { millis: true }),
+            (json!(1.676462031e12), TooLate { millis: true }),
+            (json!(1e30), TooLate { millis: false }),
+            (json!(u64::MAX), TooLate { millis: false }),
+            (json!("1e30"), TooLate { millis: false }),
+            (json!("inf"), NotFinite),
+            (json!("NaN"), NotFinite),
+            (json!(1676462031.5), NotWhole),
+            (json!("10000-01-01T00:00:00Z"), NotATime),
+            (json!(true), NotATime),
+            (json!({"a": 1}), NotATime),
+        ];
+        for (v, want) in cases {
+            assert_eq!(epoch_seconds(&v), Err(want.clone()), "{v}");
+        }
+        let e = saved_position(
+            "contacts",
+            Some(&json!({"updated_at": 1_676_462_031_000i64})),
+            "updated_at",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.failure_type(), crate::protocol::FailureType::ConfigError);
+        let s = e.to_string();
+        assert!(
+            s.contains("contacts") && s.contains("1676462031000") && s.contains("milliseconds"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -219,6 +334,12 @@ mod tests {
         assert_eq!(c.position(), 5000);
         c.observe(now - 10);
         assert_eq!(c.position(), now - 3600);
+        // Negative and huge lookbacks saturate; a negative position clamps to start_date.
+        let c = Cursor::new(Some(i64::MIN + 5), 1000, 36_500, now, 0);
+        assert_eq!(c.lower(), 1000);
+        assert_eq!(c.position(), 1000);
+        let c = Cursor::new(Some(-86_400 * 365), 1000, 1, i64::MIN, i64::MAX);
+        assert_eq!(c.position(), 1000);
         // A future saved state is kept.
         let mut c = Cursor::new(Some(7_626_086_649), 0, 0, now, 0);
         c.observe(now);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::http::retry::retriable_status;
 use crate::protocol::FailureType;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -38,10 +39,13 @@ impl ApiErrorBody {
         self.errors.first().and_then(|e| e.code.as_deref())
     }
 
-    /// "code: message; code: message", or "" when the body said nothing.
+    /// "code: message; code: message", or "" when the body said nothing. Server text:
+    /// cleaned, bounded and with credentials masked ([`crate::redact::server_text`]).
     pub fn summary(&self) -> String {
-        self.errors
+        let joined = self
+            .errors
             .iter()
+            .take(5)
             .map(|e| match (&e.code, &e.message) {
                 (Some(c), Some(m)) => format!("{c}: {m}"),
                 (Some(c), None) => c.clone(),
@@ -50,7 +54,8 @@ impl ApiErrorBody {
             })
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
-            .join("; ")
+            .join("; ");
+        crate::redact::server_text(&joined, 300)
     }
 }
 
@@ -105,13 +110,54 @@ pub enum Error {
         detail: String,
     },
 
-    /// The request never got an HTTP answer (DNS, connect, TLS, timeout, reset).
+    /// Intercom (or something in between) answered with a redirect, which is not followed:
+    /// a redirect could send the token to another host.
+    #[error("{endpoint} answered HTTP {status}, a redirect{}; redirects are not followed. Check `region` and `base_url`: the connector must talk to the Intercom API host directly (or a proxy that forwards, not redirects).", location_suffix(location))]
+    Redirect {
+        endpoint: String,
+        status: u16,
+        /// Scheme and host of the `Location`, if any.
+        location: Option<String>,
+    },
+
+    /// The request never got a whole HTTP answer (DNS, connect, TLS, timeout, reset,
+    /// a body that broke off).
     #[error("could not reach Intercom at {endpoint}: {message}")]
     Transport { endpoint: String, message: String },
 
     /// Intercom answered 2xx with a body this connector can't use.
     #[error("unexpected response from Intercom on {endpoint}: {message}")]
     Decode { endpoint: String, message: String },
+
+    /// An answer was larger than the configured cap.
+    #[error("the answer to {endpoint} is larger than {limit_mib} MiB (after decompression), the limit set by SOURCE_INTERCOM_MAX_BODY_MB; raise it if this workspace really has objects this large")]
+    BodyTooLarge { endpoint: String, limit_mib: u64 },
+
+    /// Pagination that would skip or repeat records: a repeated `next` link or cursor,
+    /// a page past the last, a scroll page with nothing new, more pages than can exist.
+    #[error("pagination of {endpoint} went wrong: {message}. The stream stops here without saving its position, so the next sync reads it again")]
+    Pagination { endpoint: String, message: String },
+
+    /// Too many children of a parent page answered 404 for it to be deletions.
+    #[error("{missing} of {asked} requests for {what} answered 404 (not found). A few deletions during a sync are normal; this many means the requests go to the wrong place. Check `region` (the token's workspace must be on that region's host), any proxy in `base_url`, and that the token belongs to this workspace")]
+    ChildrenMissing {
+        what: String,
+        missing: usize,
+        asked: usize,
+    },
+
+    /// A request kept failing with retriable errors until its retry budget was spent.
+    #[error("{source} (gave up after {attempts} attempts in {elapsed_secs} s)")]
+    GaveUp {
+        attempts: u32,
+        elapsed_secs: u64,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// The process was asked to stop (SIGTERM, SIGINT).
+    #[error("the sync was interrupted by {signal} before it finished; streams not marked COMPLETE resume from their last saved state next time")]
+    Interrupted { signal: &'static str },
 
     /// Writing to stdout failed (other than a broken pipe, which ends the run quietly).
     #[error("could not write to stdout: {0}")]
@@ -124,6 +170,13 @@ pub enum Error {
     /// A bug or an impossible state in the connector itself.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn location_suffix(location: &Option<String>) -> String {
+    match location {
+        Some(l) => format!(" to {l}"),
+        None => String::new(),
+    }
 }
 
 fn detail_suffix(detail: &str) -> String {
@@ -144,26 +197,51 @@ impl Error {
             | Error::Catalog(_)
             | Error::State(_)
             | Error::Unauthorized { .. }
-            | Error::Forbidden { .. } => FailureType::ConfigError,
-            Error::Api { status, .. } if *status == 429 || *status == 408 || *status >= 500 => {
-                FailureType::TransientError
-            }
+            | Error::Forbidden { .. }
+            | Error::Redirect { .. }
+            | Error::ChildrenMissing { .. } => FailureType::ConfigError,
+            Error::Api { status, .. } if retriable_status(*status) => FailureType::TransientError,
             // A 4xx other than the above means we sent something Intercom doesn't accept: our bug,
             // or a workspace feature the user has to enable. Both need a human, not a retry.
             Error::Api { .. } => FailureType::SystemError,
-            Error::Transport { .. } => FailureType::TransientError,
-            Error::Decode { .. } | Error::Output(_) | Error::BrokenPipe | Error::Internal(_) => {
-                FailureType::SystemError
-            }
+            Error::Transport { .. } | Error::Interrupted { .. } => FailureType::TransientError,
+            Error::GaveUp { source, .. } => source.failure_type(),
+            Error::Decode { .. }
+            | Error::BodyTooLarge { .. }
+            | Error::Pagination { .. }
+            | Error::Output(_)
+            | Error::BrokenPipe
+            | Error::Internal(_) => FailureType::SystemError,
         }
     }
 
     /// Whether sending the same request again could succeed.
     pub fn is_retriable(&self) -> bool {
         match self {
-            Error::Api { status, .. } => *status == 429 || *status == 408 || *status >= 500,
-            Error::Transport { .. } => true,
+            Error::Api { status, .. } => retriable_status(*status),
+            Error::Transport { .. } | Error::Decode { .. } => true,
             _ => false,
+        }
+    }
+
+    /// The error under any [`Error::GaveUp`] wrapping.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::GaveUp { source, .. } => source.root(),
+            other => other,
+        }
+    }
+
+    /// Whether Intercom answered 404 (the object is gone, or the path is wrong).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.root(), Error::Api { status: 404, .. })
+    }
+
+    /// Intercom's error code (`errors[0].code`), for answers that carried one.
+    pub fn api_code(&self) -> Option<&str> {
+        match self.root() {
+            Error::Api { code, .. } => code.as_deref(),
+            _ => None,
         }
     }
 
@@ -171,7 +249,10 @@ impl Error {
     pub fn is_fatal_for_sync(&self) -> bool {
         matches!(
             self,
-            Error::Unauthorized { .. } | Error::Output(_) | Error::BrokenPipe
+            Error::Unauthorized { .. }
+                | Error::Output(_)
+                | Error::BrokenPipe
+                | Error::Interrupted { .. }
         )
     }
 

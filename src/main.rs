@@ -4,10 +4,11 @@ use clap::Parser;
 use source_intercom::cli::Cli;
 use source_intercom::error::Error;
 use source_intercom::output::Output;
-use source_intercom::{logging, report};
+use source_intercom::{install_panic_hook, logging, report};
 
 fn main() {
     let output = Output::stdout();
+    install_panic_hook(output.clone());
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

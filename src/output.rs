@@ -1,7 +1,8 @@
 //! The only owner of stdout. Every Airbyte message goes through [`Output::emit`], which
-//! serialises it to one line and writes that line whole under a lock, so lines from
-//! concurrent streams and from the logging layer never interleave. The writer is
-//! buffered and flushed after checkpoints (STATE, TRACE, status messages) and at exit.
+//! serialises it to one line, masks secrets in it ([`crate::redact`]), and writes that
+//! line whole under a lock, so lines from concurrent streams and from the logging layer
+//! never interleave and none is ever cut. The writer is buffered and flushed after
+//! checkpoints (STATE, TRACE, status messages), after WARN and ERROR logs, and at exit.
 
 use std::io::{BufWriter, Write};
 use std::sync::{Arc, Mutex};
@@ -44,8 +45,43 @@ impl Output {
     pub fn emit(&self, message: &Message) -> Result<()> {
         let mut line = serde_json::to_vec(message)
             .map_err(|e| Error::Internal(format!("could not serialise a message: {e}")))?;
+        if let Some(masked) = crate::redact::mask_secrets(&line) {
+            line = masked;
+        }
+        // Records are the customer's data and are passed through; everything else may
+        // hold text from a server answer.
+        if !matches!(message, Message::Record { .. }) {
+            if let Some(masked) = crate::redact::mask_credentials(&line) {
+                line = masked;
+            }
+        }
         line.push(b'\n');
-        self.write_line(&line, message.is_checkpoint())
+        self.write_line(&line, message.should_flush())
+    }
+
+    /// Write a line (already one whole serialised message) if the writer is free right
+    /// now, and flush. For the panic hook: a panic while this thread holds the writer
+    /// must not deadlock, so it gives up instead of waiting.
+    pub fn try_emit_now(&self, message: &Message) -> bool {
+        let Ok(mut line) = serde_json::to_vec(message) else {
+            return false;
+        };
+        if let Some(masked) = crate::redact::mask_secrets(&line) {
+            line = masked;
+        }
+        if let Some(masked) = crate::redact::mask_credentials(&line) {
+            line = masked;
+        }
+        line.push(b'\n');
+        let mut inner = match self.inner.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return false,
+        };
+        if inner.broken {
+            return false;
+        }
+        inner.sink.write_all(&line).is_ok() && inner.sink.flush().is_ok()
     }
 
     fn write_line(&self, line: &[u8], flush: bool) -> Result<()> {

@@ -1,19 +1,31 @@
 //! Pagination kinds, and [`Pages`], which walks one endpoint page by page.
 //!
 //! A page is fetched only when the previous one has been handed on, so memory stays
-//! at one page whatever the stream's size. Walking stops when Intercom gives no next
-//! page, when a page holds no records, or when a next link repeats (a loop).
+//! at one page whatever the stream's size. Walking ends when Intercom gives no next
+//! page, or when a page holds no records.
+//!
+//! Pagination cannot lie: a next link or search cursor that repeats one already
+//! followed, a next link to another endpoint, a page number past `total_pages`, or
+//! more pages than the reported total can fill is an [`Error::Pagination`] for the
+//! stream (which then saves no final state), never a quiet stop: a quiet stop would
+//! be a silent gap.
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::http::client::Expect;
 use crate::http::{ApiRequest, Client};
 
 /// Upper bound on pages for one endpoint walk: far above any real workspace
 /// (15 million records at 150 per page), low enough to stop a runaway loop.
 pub const MAX_PAGES: usize = 100_000;
+
+/// Records move between pages while a search is walked (an update moves a record to
+/// the end), so a walk may take more pages than `total_count` suggests, but not twice
+/// as many plus this slack.
+const PAGE_SLACK: usize = 10;
 
 /// How an endpoint pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +48,8 @@ pub struct Pages {
     next: Option<ApiRequest>,
     requested: HashSet<String>,
     pages: usize,
+    /// The most pages this walk can take, once the first page has said how many records there are.
+    max_pages: usize,
 }
 
 impl Pages {
@@ -46,6 +60,9 @@ impl Pages {
         paging: Paging,
         records_path: &'static [&'static str],
     ) -> Pages {
+        if !records_path.is_empty() {
+            first = first.expect(Expect::List(records_path));
+        }
         match paging {
             Paging::None => {}
             Paging::PageNumber { per_page } => {
@@ -64,6 +81,7 @@ impl Pages {
             next: Some(first),
             requested: HashSet::new(),
             pages: 0,
+            max_pages: MAX_PAGES,
         }
     }
 
@@ -72,27 +90,35 @@ impl Pages {
         let Some(req) = self.next.take() else {
             return Ok(None);
         };
-        if self.pages >= MAX_PAGES {
-            return Err(Error::Internal(format!(
-                "{} went on for more than {MAX_PAGES} pages; stopping to avoid an endless loop",
-                req.describe()
-            )));
+        if self.pages >= self.max_pages {
+            return Err(Error::Pagination {
+                endpoint: req.describe(),
+                message: format!(
+                    "it went on for more than {} pages, more than the records it reported can fill",
+                    self.max_pages
+                ),
+            });
         }
         self.requested.insert(page_key(&req));
         let body = self.client.json(&req).await?;
         self.pages += 1;
+        if self.pages == 1 {
+            self.max_pages = page_limit(&body, self.paging);
+        }
         let empty = records_at(&body, self.records_path).is_some_and(|r| r.is_empty());
         if !empty {
             self.next = self.following(&req, &body)?;
         }
         if let Some(n) = &self.next {
-            if self.requested.contains(&page_key(n)) {
-                tracing::warn!(
-                    "{} links back to a page already read ({}); stopping there (the next sync resumes from the saved cursor)",
-                    req.describe(),
-                    page_key(n)
-                );
-                self.next = None;
+            let key = page_key(n);
+            if self.requested.contains(&key) {
+                return Err(Error::Pagination {
+                    endpoint: req.describe(),
+                    message: format!(
+                        "its next page is one already read ({}), so later pages can't be reached",
+                        crate::redact::server_text(&key, 200)
+                    ),
+                });
             }
         }
         Ok(Some(body))
@@ -104,6 +130,40 @@ impl Pages {
             Paging::PageNumber { per_page } => next_page_number(req, body, per_page),
             Paging::SearchCursor { .. } => next_search_page(req, body),
         }
+    }
+}
+
+/// The most pages a walk may take, from what its first page says about the total:
+/// `total_pages` for page numbers, `total_count` for searches; [`MAX_PAGES`] otherwise.
+fn page_limit(first: &Value, paging: Paging) -> usize {
+    let (expected, per_page) = match paging {
+        Paging::None => return 1,
+        Paging::PageNumber { .. } => {
+            let pages = first.get("pages").map(|p| match p.get("pages") {
+                Some(inner) if inner.is_object() => inner,
+                _ => p,
+            });
+            (
+                pages
+                    .and_then(|p| p.get("total_pages"))
+                    .and_then(Value::as_u64),
+                1,
+            )
+        }
+        Paging::SearchCursor { per_page } => (
+            first.get("total_count").and_then(Value::as_u64),
+            u64::from(per_page.max(1)),
+        ),
+    };
+    match expected {
+        Some(n) => {
+            let pages = n.div_ceil(per_page).min(MAX_PAGES as u64) as usize;
+            pages
+                .saturating_mul(2)
+                .saturating_add(PAGE_SLACK)
+                .min(MAX_PAGES)
+        }
+        None => MAX_PAGES,
     }
 }
 
@@ -189,6 +249,12 @@ fn next_page_number(req: &ApiRequest, body: &Value, per_page: u32) -> Result<Opt
     let page = pages.get("page").and_then(Value::as_u64);
     let total = pages.get("total_pages").and_then(Value::as_u64);
     if let (Some(page), Some(total)) = (page, total) {
+        if page > total && total > 0 {
+            return Err(Error::Pagination {
+                endpoint: req.describe(),
+                message: format!("the answer says it is page {page} of {total}"),
+            });
+        }
         if page >= total {
             return Ok(None);
         }
@@ -211,12 +277,31 @@ fn next_page_number(req: &ApiRequest, body: &Value, per_page: u32) -> Result<Opt
                     })
                 }
             };
+            // A link is followed only to the same endpoint (on our own host, see the client).
+            let link_path = path_and_query.split('?').next().unwrap_or_default();
+            let this_path = req.path.split('?').next().unwrap_or_default();
+            if link_path != this_path {
+                return Err(Error::Pagination {
+                    endpoint: req.describe(),
+                    message: format!(
+                        "`pages.next` leads to another endpoint ({})",
+                        crate::redact::server_text(link_path, 100)
+                    ),
+                });
+            }
             let mut next = req.clone();
             next.path = path_and_query;
             next.query.clear();
             Ok(Some(next))
         }
         Some(obj @ Value::Object(_)) => match obj.get("page").and_then(Value::as_u64) {
+            Some(p) if total.is_some_and(|t| p > t) => Err(Error::Pagination {
+                endpoint: req.describe(),
+                message: format!(
+                    "`pages.next` asks for page {p} of {}",
+                    total.unwrap_or_default()
+                ),
+            }),
             Some(p) => {
                 let mut next = req.clone();
                 next.query.retain(|(k, _)| k != "page" && k != "per_page");
@@ -251,8 +336,9 @@ mod tests {
         let none = json!({"pages": {"page": 1, "total_pages": 1}});
         assert!(next_page_number(&req, &none, 150).unwrap().is_none());
         let nested = json!({"pages": {"pages": {"page": 1, "total_pages": 2, "next": "https://x/counts?type=company&count=user&page=2"}}});
+        let counts = ApiRequest::get("/counts").query("type", "company");
         assert_eq!(
-            next_page_number(&req, &nested, 150)
+            next_page_number(&counts, &nested, 150)
                 .unwrap()
                 .unwrap()
                 .describe(),
@@ -267,6 +353,39 @@ mod tests {
             "GET /articles?page=2&per_page=150"
         );
         assert!(next_page_number(&req, &json!({"pages": {"next": 5}}), 150).is_err());
+    }
+
+    #[test]
+    fn page_numbers_cannot_lie() {
+        let req = ApiRequest::get("/articles").query("per_page", "150");
+        let past =
+            json!({"pages": {"page": 4, "total_pages": 3, "next": "https://x/articles?page=5"}});
+        let e = next_page_number(&req, &past, 150).unwrap_err();
+        assert!(e.to_string().contains("page 4 of 3"), "{e}");
+        let beyond = json!({"pages": {"page": 1, "total_pages": 2, "next": {"page": 7}}});
+        assert!(next_page_number(&req, &beyond, 150).is_err());
+        let elsewhere = json!({"pages": {"page": 1, "total_pages": 2, "next": "https://x/admins/../me?page=2"}});
+        let e = next_page_number(&req, &elsewhere, 150).unwrap_err();
+        assert!(e.to_string().contains("another endpoint"), "{e}");
+    }
+
+    #[test]
+    fn page_limits_follow_reported_totals() {
+        let search = Paging::SearchCursor { per_page: 150 };
+        assert_eq!(page_limit(&json!({"total_count": 300}), search), 2 * 2 + 10);
+        assert_eq!(page_limit(&json!({"total_count": 0}), search), 10);
+        assert_eq!(page_limit(&json!({}), search), MAX_PAGES);
+        assert_eq!(
+            page_limit(&json!({"total_count": u64::MAX}), search),
+            MAX_PAGES
+        );
+        let pages = Paging::PageNumber { per_page: 150 };
+        assert_eq!(page_limit(&json!({"pages": {"total_pages": 3}}), pages), 16);
+        assert_eq!(
+            page_limit(&json!({"pages": {"pages": {"total_pages": 1}}}), pages),
+            12
+        );
+        assert_eq!(page_limit(&json!({}), Paging::None), 1);
     }
 
     #[test]

@@ -181,6 +181,25 @@ pub enum FailureType {
 pub struct StreamStatusTrace {
     pub stream_descriptor: StreamDescriptor,
     pub status: StreamStatus,
+    /// Why the stream is in this status (only `RATE_LIMITED` exists in the protocol).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<StreamStatusReason>,
+}
+
+/// A reason attached to a stream status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamStatusReason {
+    #[serde(rename = "type")]
+    pub reason_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limited: Option<RateLimitedReason>,
+}
+
+/// The `rate_limited` detail of a `RATE_LIMITED` reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateLimitedReason {
+    /// Epoch milliseconds when the API quota resets.
+    pub quota_reset: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -216,6 +235,29 @@ impl Message {
                 stream_status: Some(StreamStatusTrace {
                     stream_descriptor: StreamDescriptor::new(stream),
                     status,
+                    reasons: Vec::new(),
+                }),
+            },
+        }
+    }
+
+    /// RUNNING with the `RATE_LIMITED` reason: the stream waits for Intercom's quota,
+    /// which resets at `quota_reset_ms` (epoch milliseconds).
+    pub fn rate_limited(stream: &str, quota_reset_ms: i64) -> Message {
+        Message::Trace {
+            trace: Trace {
+                trace_type: TraceType::StreamStatus,
+                emitted_at: now_ms() as f64,
+                error: None,
+                stream_status: Some(StreamStatusTrace {
+                    stream_descriptor: StreamDescriptor::new(stream),
+                    status: StreamStatus::Running,
+                    reasons: vec![StreamStatusReason {
+                        reason_type: "RATE_LIMITED",
+                        rate_limited: Some(RateLimitedReason {
+                            quota_reset: quota_reset_ms,
+                        }),
+                    }],
                 }),
             },
         }
@@ -247,10 +289,17 @@ impl Message {
         }
     }
 
-    /// Whether the writer should flush right after this message: checkpoints and
-    /// anything a human or the platform waits for.
-    pub fn is_checkpoint(&self) -> bool {
-        !matches!(self, Message::Record { .. } | Message::Log { .. })
+    /// Whether the writer should flush right after this message: checkpoints, and
+    /// anything a human or the platform waits for (traces, warnings and errors).
+    pub fn should_flush(&self) -> bool {
+        match self {
+            Message::Record { .. } => false,
+            Message::Log { log } => matches!(
+                log.level,
+                LogLevel::Fatal | LogLevel::Error | LogLevel::Warn
+            ),
+            _ => true,
+        }
     }
 }
 
@@ -303,6 +352,13 @@ mod tests {
         let v = serde_json::to_value(Message::stream_status("x", StreamStatus::Running)).unwrap();
         assert_eq!(v["trace"]["type"], "STREAM_STATUS");
         assert_eq!(v["trace"]["stream_status"]["status"], "RUNNING");
+        assert!(v["trace"]["stream_status"].get("reasons").is_none());
+
+        let v = serde_json::to_value(Message::rate_limited("x", 1_700_000_001_000)).unwrap();
+        assert_eq!(
+            v["trace"]["stream_status"]["reasons"],
+            json!([{"type": "RATE_LIMITED", "rate_limited": {"quota_reset": 1_700_000_001_000i64}}])
+        );
     }
 
     #[test]

@@ -699,22 +699,47 @@ fn chrono_now_secs() -> u64 {
 }
 
 #[test]
-fn malformed_answers_are_system_errors_naming_the_endpoint() {
+fn malformed_answers_are_retried_then_fail_naming_the_endpoint() {
     let env = Env::start();
-    env.fake.inject_fault(Fault {
+    let bad = |times| Fault {
         method: "GET".into(),
         path: "/tags".into(),
         status: 200,
         body: json!({"type": "list", "data": {"not": "a list"}}),
-        headers: vec![],
-        times: 1,
+        times,
         ..Default::default()
-    });
+    };
+    // Once: retried like a 5xx, and every tag arrives.
+    env.fake.inject_fault(bad(1));
     let run = env.read_streams(&["tags"], "full_refresh");
+    assert_eq!(run.code, 0, "{:?}", run.error_traces());
+    let tags = env.fake.with_workspace(|w| w.tags.len());
+    assert_eq!(run.records("tags").len(), tags);
+    assert!(run
+        .logs()
+        .iter()
+        .any(|l| l.contains("GET /tags") && l.contains("should be a list") && l.contains("retry 1 of")));
+    // Every time: the stream fails, naming the endpoint and what was wrong.
+    env.fake.inject_fault(bad(100));
+    let run = env.read(
+        &env.config(),
+        &env.catalog(&["tags"], "full_refresh"),
+        None,
+        &[("SOURCE_INTERCOM_MAX_RETRIES", "2")],
+    );
     assert_eq!(run.code, 1);
     let errs = run.error_traces();
+    assert_eq!(errs.len(), 1);
     assert_eq!(errs[0]["failure_type"], "system_error");
-    assert!(errs[0]["message"].as_str().unwrap().contains("GET /tags"));
+    let msg = errs[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("Stream `tags` failed")
+            && msg.contains("GET /tags")
+            && msg.contains("should be a list")
+            && msg.contains("gave up after 3 attempts"),
+        "{msg}"
+    );
+    assert!(run.states("tags").is_empty());
 }
 
 #[test]

@@ -35,6 +35,11 @@ pub async fn run(
     output: &Output,
 ) -> Result<Ended> {
     let config = Config::from_file(config)?;
+    // Tests exercise the panic hook through this (debug builds only).
+    #[cfg(debug_assertions)]
+    if std::env::var_os("SOURCE_INTERCOM_DEBUG_PANIC").is_some() {
+        panic!("deliberate panic (SOURCE_INTERCOM_DEBUG_PANIC) with Authorization: Bearer leaked-in-panic");
+    }
     let mut plan = plan(catalog)?;
     let state = match state {
         Some(p) => InputState::from_file(p)?,
@@ -48,7 +53,18 @@ pub async fn run(
             }
         }
     }
-    let client = Client::new(&config, HttpSettings::from_env())?;
+    let listener_output = output.clone();
+    let client = Client::with_listener(
+        &config,
+        HttpSettings::from_env(),
+        Some(Box::new(move |stream, reset_ms, _wait| {
+            // The platform's heartbeat and the user both see why nothing moves.
+            let _ = match stream {
+                Some(s) => listener_output.emit(&Message::rate_limited(s, reset_ms)),
+                None => listener_output.flush(),
+            };
+        })),
+    )?;
     let ctx = ReadContext::new(client, config, ReadSettings::from_env());
 
     let mut failed = 0;
@@ -119,6 +135,9 @@ pub fn plan_streams(catalog: &ConfiguredCatalog) -> Result<Vec<Planned>> {
             )))
             }
         };
+        if mode == SyncMode::Incremental {
+            check_cursor_field(def, cs.cursor_field.as_deref())?;
+        }
         plan.push(Planned {
             def,
             mode,
@@ -128,6 +147,44 @@ pub fn plan_streams(catalog: &ConfiguredCatalog) -> Result<Vec<Planned>> {
     // Parents before children (companies before company_segments), in table order.
     plan.sort_by_key(|p| streams::STREAMS.iter().position(|s| std::ptr::eq(s, p.def)));
     Ok(plan)
+}
+
+/// A configured `cursor_field` must be a field of the stream. Our cursors are
+/// source-defined: one naming another field the stream has (the official connector's
+/// catalogs carry `updated_at` for conversation_parts and company_segments) is read
+/// with our own cursor, with a warning; one naming no field of the stream is an error.
+fn check_cursor_field(def: &StreamDef, configured: Option<&[String]>) -> Result<()> {
+    let (Some(ours), Some(path)) = (def.cursor, configured) else {
+        return Ok(());
+    };
+    if path.is_empty() || (path.len() == 1 && path[0] == ours) {
+        return Ok(());
+    }
+    let schema = def.json_schema().map_err(Error::Internal)?;
+    let mut node = &schema;
+    let mut exists = true;
+    for key in path {
+        match node.get("properties").and_then(|p| p.get(key)) {
+            Some(inner) => node = inner,
+            None => {
+                exists = false;
+                break;
+            }
+        }
+    }
+    let shown = path.join(".");
+    let shown = crate::redact::server_text(&shown, 80);
+    if !exists {
+        return Err(Error::Catalog(format!(
+            "stream `{}` has cursor_field `{shown}`, which is not a field of this stream; its cursor is `{ours}` (source-defined): set cursor_field to [\"{ours}\"] or leave it empty",
+            def.name
+        )));
+    }
+    tracing::warn!(
+        "stream {}: the catalog's cursor_field `{shown}` is not this stream's cursor; reading incrementally by `{ours}`, which the connector defines",
+        def.name
+    );
+    Ok(())
 }
 
 /// The cursor of a planned stream: incremental reads resume from the saved position;
@@ -159,10 +216,20 @@ async fn read_stream(ctx: &ReadContext, p: &Planned, output: &Output) -> Result<
     output.emit(&Message::stream_status(name, StreamStatus::Running))?;
     let mut emitter = reader::Emitter::new(output.clone(), name);
     if let Some(saved) = p.saved {
-        tracing::info!(
-            "stream {name}: resuming from {} = {saved}",
-            p.def.state_key().unwrap_or("cursor")
-        );
+        let key = p.def.state_key().unwrap_or("cursor");
+        tracing::info!("stream {name}: resuming from {key} = {saved}");
+        if saved > ctx.now {
+            tracing::warn!(
+                "stream {name}: the saved {key} = {saved} ({}) is in the future, so there is nothing newer to read and no records will be emitted; the state is kept. Reset the stream if the saved state is wrong",
+                chrono::DateTime::from_timestamp(saved, 0)
+                    .map(|d| d.to_rfc3339())
+                    .unwrap_or_default()
+            );
+        } else if saved < ctx.config.start_date {
+            tracing::info!(
+                "stream {name}: the saved {key} is before start_date; reading from start_date"
+            );
+        }
     }
     reader::read_stream(ctx, p.def, cursor_for(ctx, p), &mut emitter).await?;
     output.emit(&Message::stream_status(name, StreamStatus::Complete))?;

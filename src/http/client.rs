@@ -2,33 +2,48 @@
 //! with bearer auth, the `Intercom-Version` header on every call, timeouts, the shared
 //! rate budget and retries. Answers are mapped to [`Error`] variants that say what
 //! to fix; the token never appears in an error.
+//!
+//! One request, as [`Client::json`] runs it (the order is deliberate):
+//! 1. wait for the shared rate budget (every attempt counts against Intercom's limit);
+//! 2. send with the whole-request timeout; redirects are never followed;
+//! 3. record the `X-RateLimit-*` headers;
+//! 4. read the body up to the size cap, parse it and check it has what the endpoint
+//!    always has ([`Expect`]), so a cut-off, HTML or empty answer counts as a failed
+//!    attempt, not as data;
+//! 5. ask [`classify`] what to do: done, wait and retry, or give up.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, LOCATION, USER_AGENT};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
 use super::ratelimit::RateBudget;
 use super::retry::{classify, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
-use crate::config::{Config, Secret};
+use crate::config::Config;
 use crate::error::{ApiErrorBody, Error, Result};
+use crate::redact;
 
 /// The API version sent unless a stream pins another.
 pub const DEFAULT_VERSION: &str = "2.11";
+
+/// Error bodies are read up to this size: enough for any message, no more.
+const ERROR_BODY_CAP: usize = 64 * 1024;
 
 /// Tunables. Defaults suit the real API; tests shorten the waits through the
 /// `SOURCE_INTERCOM_*` environment variables read by [`HttpSettings::from_env`].
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub retry: RetryPolicy,
-    /// Whole-request timeout.
+    /// Whole-request timeout (one attempt).
     pub timeout: Duration,
     pub connect_timeout: Duration,
     /// The proactive budget (Intercom's private-app limit is 10,000 per minute).
     pub requests_per_minute: u32,
+    /// The largest answer accepted, after decompression.
+    pub max_body_bytes: u64,
 }
 
 impl Default for HttpSettings {
@@ -38,37 +53,92 @@ impl Default for HttpSettings {
             timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(15),
             requests_per_minute: 10_000,
+            max_body_bytes: 256 * 1024 * 1024,
         }
     }
+}
+
+/// A number from the environment, if set to one.
+pub fn env_number(key: &str) -> Option<u64> {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 impl HttpSettings {
     /// Defaults, overridden by `SOURCE_INTERCOM_REQUESTS_PER_MINUTE`,
     /// `SOURCE_INTERCOM_MAX_RETRIES`, `SOURCE_INTERCOM_BACKOFF_BASE_MS`,
-    /// `SOURCE_INTERCOM_BACKOFF_MAX_MS` and `SOURCE_INTERCOM_TIMEOUT_MS` where set to a number.
+    /// `SOURCE_INTERCOM_BACKOFF_MAX_MS`, `SOURCE_INTERCOM_TIMEOUT_MS`,
+    /// `SOURCE_INTERCOM_MAX_REQUEST_SECS` and `SOURCE_INTERCOM_MAX_BODY_MB` where set to a number.
     pub fn from_env() -> HttpSettings {
         let mut s = HttpSettings::default();
-        let num = |k: &str| {
-            std::env::var(k)
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        };
-        if let Some(v) = num("SOURCE_INTERCOM_REQUESTS_PER_MINUTE") {
+        if let Some(v) = env_number("SOURCE_INTERCOM_REQUESTS_PER_MINUTE") {
             s.requests_per_minute = v.clamp(1, u32::MAX as u64) as u32;
         }
-        if let Some(v) = num("SOURCE_INTERCOM_MAX_RETRIES") {
+        if let Some(v) = env_number("SOURCE_INTERCOM_MAX_RETRIES") {
             s.retry.max_error_retries = v.min(100) as u32;
         }
-        if let Some(v) = num("SOURCE_INTERCOM_BACKOFF_BASE_MS") {
+        if let Some(v) = env_number("SOURCE_INTERCOM_BACKOFF_BASE_MS") {
             s.retry.backoff_base = Duration::from_millis(v);
         }
-        if let Some(v) = num("SOURCE_INTERCOM_BACKOFF_MAX_MS") {
+        if let Some(v) = env_number("SOURCE_INTERCOM_BACKOFF_MAX_MS") {
             s.retry.backoff_max = Duration::from_millis(v);
         }
-        if let Some(v) = num("SOURCE_INTERCOM_TIMEOUT_MS") {
+        if let Some(v) = env_number("SOURCE_INTERCOM_TIMEOUT_MS") {
             s.timeout = Duration::from_millis(v.max(1));
         }
+        if let Some(v) = env_number("SOURCE_INTERCOM_MAX_REQUEST_SECS") {
+            s.retry.max_elapsed = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_MAX_BODY_MB") {
+            s.max_body_bytes = v.clamp(1, 64 * 1024).saturating_mul(1024 * 1024);
+        }
         s
+    }
+}
+
+/// What a successful answer must hold to be used. An answer without it is a failed
+/// attempt (retried), not an empty page.
+#[derive(Debug, Clone, Copy)]
+pub enum Expect {
+    /// A JSON object.
+    Object,
+    /// A JSON object with a list (or `null`, Intercom's empty list on some endpoints)
+    /// at this key path.
+    List(&'static [&'static str]),
+    /// A JSON object this row hook accepts.
+    Rows(fn(&Value) -> std::result::Result<Vec<Value>, String>),
+}
+
+impl Expect {
+    /// Why `body` doesn't meet the expectation, if it doesn't.
+    pub fn check(&self, body: &Value) -> std::result::Result<(), String> {
+        if !body.is_object() {
+            return Err(format!(
+                "the answer is {}, not a JSON object",
+                crate::config::json_kind(body)
+            ));
+        }
+        match self {
+            Expect::Object => Ok(()),
+            Expect::List(path) => {
+                let mut v = body;
+                for key in path.iter() {
+                    v = v
+                        .get(key)
+                        .ok_or_else(|| format!("the answer has no `{}` list", path.join(".")))?;
+                }
+                match v {
+                    Value::Array(_) | Value::Null => Ok(()),
+                    other => Err(format!(
+                        "`{}` should be a list, got {}",
+                        path.join("."),
+                        crate::config::json_kind(other)
+                    )),
+                }
+            }
+            Expect::Rows(hook) => hook(body).map(|_| ()),
+        }
     }
 }
 
@@ -82,9 +152,13 @@ pub struct ApiRequest {
     pub body: Option<Value>,
     /// `Intercom-Version` for this call.
     pub version: &'static str,
-    /// Retry 5xx answers and transport errors. Off where the caller must react to them
-    /// itself (a companies scroll that fails mid-way has to restart, not repeat a call).
+    /// Retry 5xx answers, bad bodies and transport errors. Off where the caller must react
+    /// to them itself (a companies scroll that fails mid-way has to restart, not repeat a call).
     pub retry_errors: bool,
+    /// What the answer must hold.
+    pub expect: Expect,
+    /// The stream this request reads for (named when it waits on the rate limit).
+    pub stream: Option<&'static str>,
 }
 
 impl ApiRequest {
@@ -96,6 +170,8 @@ impl ApiRequest {
             body: None,
             version: DEFAULT_VERSION,
             retry_errors: true,
+            expect: Expect::Object,
+            stream: None,
         }
     }
 
@@ -122,6 +198,16 @@ impl ApiRequest {
         self
     }
 
+    pub fn expect(mut self, expect: Expect) -> ApiRequest {
+        self.expect = expect;
+        self
+    }
+
+    pub fn for_stream(mut self, stream: &'static str) -> ApiRequest {
+        self.stream = Some(stream);
+        self
+    }
+
     /// `GET /path?query` for messages (no host, no token).
     pub fn describe(&self) -> String {
         let mut s = format!("{} {}", self.method, self.path);
@@ -134,6 +220,10 @@ impl ApiRequest {
     }
 }
 
+/// Told when a stream is about to wait for Intercom's rate limit: the stream (if the
+/// request named one), when the quota resets (epoch ms), and the wait.
+pub type RateLimitListener = dyn Fn(Option<&'static str>, i64, Duration) + Send + Sync;
+
 /// The shared Intercom client. Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
@@ -143,13 +233,31 @@ pub struct Client {
 struct Inner {
     http: reqwest::Client,
     base: Url,
-    token: Secret,
+    authorization: HeaderValue,
     budget: RateBudget,
     retry: RetryPolicy,
+    max_body_bytes: u64,
+    on_rate_limit: Option<Box<RateLimitListener>>,
+}
+
+/// What one attempt produced: the outcome for [`classify`], and what the caller gets
+/// if this attempt is the last.
+struct Attempted {
+    outcome: Outcome,
+    result: Result<Value>,
 }
 
 impl Client {
     pub fn new(config: &Config, settings: HttpSettings) -> Result<Client> {
+        Client::with_listener(config, settings, None)
+    }
+
+    /// A client that tells `on_rate_limit` about every wait for the rate limit.
+    pub fn with_listener(
+        config: &Config,
+        settings: HttpSettings,
+        on_rate_limit: Option<Box<RateLimitListener>>,
+    ) -> Result<Client> {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(
@@ -160,23 +268,27 @@ impl Client {
                 " (Airbyte source; Rust)"
             )),
         );
+        let mut authorization = config.access_token.header_value()?;
+        authorization.set_sensitive(true);
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(50))
+            // A redirect could carry the token to another host: never follow one.
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(GuardedResolver))
             .build()
             .map_err(|e| Error::Internal(format!("could not build the HTTP client: {e}")))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base: config.base_url.clone(),
-                token: config.access_token.clone(),
-                budget: RateBudget::new(
-                    settings.requests_per_minute,
-                    settings.retry.max_rate_limit_wait,
-                ),
+                authorization,
+                budget: RateBudget::new(settings.requests_per_minute),
                 retry: settings.retry,
+                max_body_bytes: settings.max_body_bytes,
+                on_rate_limit,
             }),
         })
     }
@@ -186,7 +298,7 @@ impl Client {
         &self.inner.base
     }
 
-    fn url_for(&self, req: &ApiRequest) -> Result<Url> {
+    fn url_for(&self, req: &ApiRequest) -> Url {
         // Relative to the base, so a `pages.next` link from Intercom (absolute, maybe naming
         // another host) is followed on the host we were configured with.
         let mut url = self.inner.base.clone();
@@ -203,28 +315,29 @@ impl Client {
                 pairs.append_pair(k, v);
             }
         }
-        Ok(url)
+        url
     }
 
-    /// Send a request (with rate limiting and retries) and parse the JSON answer.
-    pub async fn json(&self, req: &ApiRequest) -> Result<Value> {
-        let (status, bytes) = self.send(req).await?;
-        if status == StatusCode::NO_CONTENT || bytes.is_empty() {
-            return Err(Error::Decode {
-                endpoint: req.describe(),
-                message: "the answer had no body".into(),
-            });
+    fn notify_rate_limit(&self, req: &ApiRequest, wait: Duration) {
+        let reset_ms = crate::protocol::now_ms()
+            .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+        tracing::info!(
+            "rate limited by Intercom{}: waiting {:.1} s for the quota to reset before {}",
+            req.stream
+                .map(|s| format!(" (stream {s})"))
+                .unwrap_or_default(),
+            wait.as_secs_f64(),
+            req.describe()
+        );
+        if let Some(listener) = &self.inner.on_rate_limit {
+            listener(req.stream, reset_ms, wait);
         }
-        serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-            endpoint: req.describe(),
-            message: format!("the body is not valid JSON ({e})"),
-        })
     }
 
-    /// Send with retries; return the successful status and body, or the error.
-    pub async fn send(&self, req: &ApiRequest) -> Result<(StatusCode, bytes::Bytes)> {
-        let url = self.url_for(req)?;
-        let mut attempts = Attempts::default();
+    /// Send a request (with rate limiting and retries) and return its JSON answer, which
+    /// meets the request's [`Expect`].
+    pub async fn json(&self, req: &ApiRequest) -> Result<Value> {
+        let url = self.url_for(req);
         let policy = if req.retry_errors {
             self.inner.retry.clone()
         } else {
@@ -233,115 +346,231 @@ impl Client {
                 ..self.inner.retry.clone()
             }
         };
+        let started = Instant::now();
+        let mut attempts = Attempts::default();
         loop {
-            self.inner.budget.acquire().await;
-            let mut builder = self
-                .inner
-                .http
-                .request(req.method.clone(), url.clone())
-                .header(
-                    AUTHORIZATION,
-                    format!("Bearer {}", self.inner.token.expose()),
-                )
-                .header("Intercom-Version", req.version);
-            if let Some(body) = &req.body {
-                builder = builder.json(body);
-            }
-            let result = builder.send().await;
+            self.inner
+                .budget
+                .acquire(|wait| self.notify_rate_limit(req, wait))
+                .await;
+            let Attempted { outcome, result } = self.attempt(req, &url).await;
+            attempts.elapsed = started.elapsed();
             let now_ms = chrono::Utc::now().timestamp_millis();
-            match result {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let rate = rate_info(resp.headers());
-                    let retry_after = resp
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    self.inner.budget.observe(rate);
-                    let body = match resp.bytes().await {
-                        Ok(b) => b,
-                        Err(e) => {
-                            // The body broke off mid-way: as good as no answer.
-                            match classify(&Outcome::Transport, attempts, &policy, now_ms) {
-                                Decision::RetryAfter(wait) => {
-                                    tracing::warn!(
-                                        "reading the answer to {} failed ({}); retrying in {} ms",
-                                        req.describe(),
-                                        transport_message(&e),
-                                        wait.as_millis()
-                                    );
-                                    attempts.errors += 1;
-                                    tokio::time::sleep(wait).await;
-                                    continue;
-                                }
-                                _ => {
-                                    return Err(Error::Transport {
-                                        endpoint: req.describe(),
-                                        message: transport_message(&e),
-                                    })
-                                }
-                            }
+            match classify(&outcome, attempts, &policy, now_ms, fastrand::f64()) {
+                Decision::Done => return result,
+                Decision::Fail => {
+                    let e = result.err().unwrap_or_else(|| {
+                        Error::Internal(format!("{} failed without an error", req.describe()))
+                    });
+                    let tried = attempts.errors + attempts.rate_limited + 1;
+                    return Err(if tried > 1 {
+                        Error::GaveUp {
+                            attempts: tried,
+                            elapsed_secs: attempts.elapsed.as_secs(),
+                            source: Box::new(e),
                         }
-                    };
-                    let outcome = Outcome::Status {
-                        status: status.as_u16(),
-                        rate,
-                        retry_after,
-                    };
-                    match classify(&outcome, attempts, &policy, now_ms) {
-                        Decision::Done if status.is_success() => return Ok((status, body)),
-                        Decision::Done | Decision::Fail => {
-                            return Err(status_error(req, status.as_u16(), &body))
-                        }
-                        Decision::RetryAfter(wait) => {
-                            if status.as_u16() == 429 {
-                                attempts.rate_limited += 1;
-                                tracing::info!(
-                                    "rate limited by Intercom on {}; waiting {} ms",
-                                    req.describe(),
-                                    wait.as_millis()
-                                );
-                            } else {
-                                attempts.errors += 1;
-                                tracing::warn!(
-                                    "{} answered HTTP {} ({}); retry {} of {} in {} ms",
-                                    req.describe(),
-                                    status.as_u16(),
-                                    ApiErrorBody::parse(&body).summary(),
-                                    attempts.errors,
-                                    policy.max_error_retries,
-                                    wait.as_millis()
-                                );
-                            }
-                            tokio::time::sleep(wait).await;
-                        }
-                    }
+                    } else {
+                        e
+                    });
                 }
-                Err(e) => match classify(&Outcome::Transport, attempts, &policy, now_ms) {
-                    Decision::RetryAfter(wait) => {
+                Decision::RetryAfter(wait) => {
+                    if matches!(outcome, Outcome::Status { status: 429, .. }) {
+                        attempts.rate_limited += 1;
+                        self.notify_rate_limit(req, wait);
+                    } else {
                         attempts.errors += 1;
+                        let why = result.err().map(|e| e.to_string()).unwrap_or_default();
                         tracing::warn!(
-                            "{} failed ({}); retry {} of {} in {} ms",
-                            req.describe(),
-                            transport_message(&e),
+                            "{why}; retry {} of {} in {} ms",
                             attempts.errors,
                             policy.max_error_retries,
                             wait.as_millis()
                         );
-                        tokio::time::sleep(wait).await;
                     }
-                    _ => {
-                        return Err(Error::Transport {
-                            endpoint: req.describe(),
-                            message: transport_message(&e),
-                        })
-                    }
-                },
+                    tokio::time::sleep(wait).await;
+                }
             }
         }
     }
+
+    /// One attempt: send, read and check the answer.
+    async fn attempt(&self, req: &ApiRequest, url: &Url) -> Attempted {
+        let endpoint = || req.describe();
+        let transport = |message: String| Attempted {
+            outcome: Outcome::Transport,
+            result: Err(Error::Transport {
+                endpoint: endpoint(),
+                message,
+            }),
+        };
+        let mut builder = self
+            .inner
+            .http
+            .request(req.method.clone(), url.clone())
+            .header(AUTHORIZATION, self.inner.authorization.clone())
+            .header("Intercom-Version", req.version);
+        if let Some(body) = &req.body {
+            builder = builder.json(body);
+        }
+        let resp = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => return transport(transport_message(&e)),
+        };
+        let status = resp.status();
+        let rate = rate_info(resp.headers());
+        self.inner.budget.observe(rate);
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .map(|v| location_origin(&String::from_utf8_lossy(v.as_bytes())));
+        let outcome = Outcome::Status {
+            status: status.as_u16(),
+            rate,
+            retry_after,
+        };
+        if !status.is_success() {
+            // An error body that breaks off still says something: use what arrived.
+            let body = match read_capped(resp, ERROR_BODY_CAP as u64).await {
+                Ok(b) | Err(ReadError::TooLarge(b)) => b,
+                Err(ReadError::Broken(_)) => Vec::new(),
+            };
+            let result = Err(if status.is_redirection() {
+                Error::Redirect {
+                    endpoint: endpoint(),
+                    status: status.as_u16(),
+                    location: location.flatten(),
+                }
+            } else {
+                status_error(req, status.as_u16(), &body)
+            });
+            return Attempted { outcome, result };
+        }
+        let body = match read_capped(resp, self.inner.max_body_bytes).await {
+            Ok(b) => b,
+            Err(ReadError::Broken(e)) => {
+                return transport(format!("the answer broke off ({})", transport_message(&e)))
+            }
+            Err(ReadError::TooLarge(_)) => {
+                return Attempted {
+                    // Sending it again brings the same answer.
+                    outcome,
+                    result: Err(Error::BodyTooLarge {
+                        endpoint: endpoint(),
+                        limit_mib: self.inner.max_body_bytes / (1024 * 1024),
+                    }),
+                };
+            }
+        };
+        match decode(&body, status, req.expect) {
+            Ok(v) => Attempted {
+                outcome,
+                result: Ok(v),
+            },
+            Err(message) => Attempted {
+                outcome: Outcome::BadBody,
+                result: Err(Error::Decode {
+                    endpoint: endpoint(),
+                    message,
+                }),
+            },
+        }
+    }
+}
+
+/// Name resolution that refuses link-local and metadata addresses, so that a host name
+/// pointed at them (or rebound to them) never receives the token.
+struct GuardedResolver;
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let all: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<std::net::SocketAddr> = all
+                .iter()
+                .copied()
+                .filter(|a| crate::config::forbidden_ip(&a.ip()).is_none())
+                .collect();
+            if allowed.is_empty() && !all.is_empty() {
+                return Err(format!(
+                    "{host} resolves only to refused addresses (link-local or cloud metadata)"
+                )
+                .into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// Parse and check a successful answer; say what is wrong with it otherwise.
+fn decode(body: &[u8], status: StatusCode, expect: Expect) -> std::result::Result<Value, String> {
+    if status == StatusCode::NO_CONTENT || body.is_empty() {
+        return Err("the answer had no body".into());
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        let start = String::from_utf8_lossy(&body[..body.len().min(200)]).to_string();
+        if start.trim_start().starts_with('<') {
+            format!(
+                "the answer is an HTML page, not JSON (a proxy or load balancer error page?): {}",
+                redact::server_text(&start, 120)
+            )
+        } else if e.is_eof() {
+            format!("the answer is cut off after {} bytes ({e})", body.len())
+        } else {
+            format!("the body is not valid JSON ({e})")
+        }
+    })?;
+    expect.check(&v)?;
+    Ok(v)
+}
+
+enum ReadError {
+    /// The body broke off (reset, timeout, bad chunking or compression).
+    Broken(reqwest::Error),
+    /// More than the cap arrived; the bytes read so far.
+    TooLarge(Vec<u8>),
+}
+
+/// Read a body chunk by chunk (decompressed), stopping past `cap` bytes.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: u64,
+) -> std::result::Result<Vec<u8>, ReadError> {
+    let hint = resp.content_length().unwrap_or(0).min(cap).min(16 << 20) as usize;
+    let mut buf = Vec::with_capacity(hint);
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if buf.len() as u64 + chunk.len() as u64 > cap {
+                    let room = (cap as usize).saturating_sub(buf.len());
+                    buf.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                    return Err(ReadError::TooLarge(buf));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(buf),
+            Err(e) => return Err(ReadError::Broken(e)),
+        }
+    }
+}
+
+/// Scheme and host of a `Location` header (server text: the path and query, which could
+/// hold anything, are left out).
+fn location_origin(location: &str) -> Option<String> {
+    let u = Url::parse(location.trim()).ok()?;
+    let host = u.host_str()?;
+    Some(redact::server_text(
+        &format!("{}://{}", u.scheme(), host),
+        120,
+    ))
 }
 
 fn rate_info(headers: &HeaderMap) -> RateInfo {
@@ -376,21 +605,16 @@ fn transport_message(e: &reqwest::Error) -> String {
         msg.push_str(&s.to_string());
         source = s.source();
     }
-    msg
+    redact::server_text(&msg, 300)
 }
 
-/// Map a non-success answer to the error that says what to fix.
-pub fn status_error(req: &ApiRequest, status: u16, body: &[u8]) -> Error {
+/// Map a non-success answer to an error, with Intercom's error codes and messages
+/// (server text: cleaned, bounded, credentials masked).
+fn status_error(req: &ApiRequest, status: u16, body: &[u8]) -> Error {
     let parsed = ApiErrorBody::parse(body);
     let mut detail = parsed.summary();
     if detail.is_empty() && !body.is_empty() {
-        let text = String::from_utf8_lossy(body);
-        detail = text
-            .chars()
-            .take(200)
-            .collect::<String>()
-            .trim()
-            .to_string();
+        detail = redact::server_text(&String::from_utf8_lossy(body), 200);
     }
     let endpoint = req.describe();
     match status {
@@ -405,6 +629,21 @@ pub fn status_error(req: &ApiRequest, status: u16, body: &[u8]) -> Error {
     }
 }
 
+/// An id from Intercom as one path segment: percent-encoded so that nothing in it
+/// (a `/`, `?`, `#`, `%`) can change the path. Ids that would still move the path
+/// (`.`, `..`, empty) are refused.
+pub fn path_segment(id: &str) -> std::result::Result<String, String> {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
+    if id.is_empty() || id.chars().all(|c| c == '.') {
+        return Err(format!(
+            "the id {:?} can't be used in a request path",
+            redact::server_text(id, 40)
+        ));
+    }
+    Ok(utf8_percent_encode(id, SEGMENT).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,7 +651,7 @@ mod tests {
 
     fn client(base: &str) -> Client {
         let cfg = Config::from_value(&json!({
-            "access_token": "t", "start_date": "2020-01-01T00:00:00Z", "base_url": base
+            "access_token": "tok-1234", "start_date": "2020-01-01T00:00:00Z", "base_url": base
         }))
         .unwrap();
         Client::new(&cfg, HttpSettings::default()).unwrap()
@@ -421,13 +660,9 @@ mod tests {
     #[test]
     fn urls_keep_base_path_and_follow_next_links_on_our_host() {
         let c = client("http://127.0.0.1:1/proxy");
-        let u = c
-            .url_for(&ApiRequest::get("/articles").query("per_page", "150"))
-            .unwrap();
+        let u = c.url_for(&ApiRequest::get("/articles").query("per_page", "150"));
         assert_eq!(u.as_str(), "http://127.0.0.1:1/proxy/articles?per_page=150");
-        let u = c
-            .url_for(&ApiRequest::get("/articles?page=2&per_page=150"))
-            .unwrap();
+        let u = c.url_for(&ApiRequest::get("/articles?page=2&per_page=150"));
         assert_eq!(
             u.as_str(),
             "http://127.0.0.1:1/proxy/articles?page=2&per_page=150"
@@ -435,7 +670,27 @@ mod tests {
     }
 
     #[test]
-    fn status_errors_carry_intercom_codes() {
+    fn ids_stay_one_path_segment() {
+        let c = client("http://127.0.0.1:1/proxy");
+        for (id, want) in [
+            ("123", "/proxy/conversations/123"),
+            ("5f1e-ab_c", "/proxy/conversations/5f1e-ab_c"),
+            ("../../x", "/proxy/conversations/%2E%2E%2F%2E%2E%2Fx"),
+            ("a/b?c#d", "/proxy/conversations/a%2Fb%3Fc%23d"),
+            ("%2e%2e", "/proxy/conversations/%252e%252e"),
+        ] {
+            let seg = path_segment(id).unwrap();
+            let u = c.url_for(&ApiRequest::get(format!("/conversations/{seg}")));
+            assert_eq!(u.path(), want, "{id}");
+            assert!(u.query().is_none() && u.fragment().is_none(), "{id}");
+        }
+        for bad in ["", ".", ".."] {
+            assert!(path_segment(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn status_errors_carry_intercom_codes_and_mask_credentials() {
         let req = ApiRequest::get("/admins");
         let e = status_error(&req, 403, br#"{"type":"error.list","errors":[{"code":"api_plan_restricted","message":"Active subscription needed."}]}"#);
         let s = e.to_string();
@@ -445,5 +700,45 @@ mod tests {
         );
         let e = status_error(&req, 500, b"oops");
         assert!(e.to_string().contains("HTTP 500 on GET /admins: oops"));
+        let e = status_error(
+            &req,
+            400,
+            br#"{"errors":[{"code":"bad","message":"you sent Authorization: Bearer abc123"}]}"#,
+        );
+        assert!(!e.to_string().contains("abc123"), "{e}");
+        let e = status_error(&req, 502, "<html>\n\n<h1>Bad\tGateway</h1>".as_bytes());
+        assert!(
+            e.to_string().ends_with("<html> <h1>Bad Gateway</h1>"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bodies_are_checked_against_what_the_endpoint_always_has() {
+        let ok = StatusCode::OK;
+        let list = Expect::List(&["data"]);
+        assert!(decode(br#"{"data":[1]}"#, ok, list).is_ok());
+        assert!(decode(br#"{"data":null}"#, ok, list).is_ok());
+        let cases: [(&[u8], &str); 6] = [
+            (b"", "no body"),
+            (br#"{"data":[1,"#, "cut off"),
+            (b"<html><body>502 Bad Gateway</body></html>", "HTML page"),
+            (br#"{"type":"list"}"#, "no `data` list"),
+            (br#"{"data":{}}"#, "should be a list"),
+            (b"[1,2]", "not a JSON object"),
+        ];
+        for (body, want) in cases {
+            let e = decode(body, ok, list).unwrap_err();
+            assert!(e.contains(want), "{:?}: {e}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn redirect_locations_show_only_their_origin() {
+        assert_eq!(
+            location_origin("http://169.254.169.254/latest/meta-data/?x=Bearer%20t"),
+            Some("http://169.254.169.254".into())
+        );
+        assert_eq!(location_origin("/relative"), None);
     }
 }

@@ -15,40 +15,40 @@ use super::retry::RateInfo;
 pub struct RateBudget {
     limiter: DefaultDirectRateLimiter,
     window: Mutex<RateInfo>,
-    max_wait: Duration,
 }
 
 impl RateBudget {
     /// A budget of `requests_per_minute`, spread evenly (bursts of at most one 10-second share).
-    pub fn new(requests_per_minute: u32, max_wait: Duration) -> RateBudget {
+    pub fn new(requests_per_minute: u32) -> RateBudget {
         let rpm = NonZeroU32::new(requests_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new((requests_per_minute / 6).max(1)).unwrap_or(NonZeroU32::MIN);
         RateBudget {
             limiter: RateLimiter::direct(Quota::per_minute(rpm).allow_burst(burst)),
             window: Mutex::new(RateInfo::default()),
-            max_wait,
         }
     }
 
-    /// Wait until one more request may be sent.
-    pub async fn acquire(&self) {
+    /// Wait until one more request may be sent. If Intercom said the window is spent,
+    /// `on_wait(wait)` is told first (to show the user why nothing moves) and the wait
+    /// is returned, so that it counts against the request's time budget.
+    pub async fn acquire(&self, on_wait: impl FnOnce(Duration)) -> Duration {
+        let mut waited = Duration::ZERO;
         if let Some(wait) = self.window_wait(chrono::Utc::now().timestamp_millis()) {
-            tracing::info!(
-                "Intercom's rate-limit window is spent; waiting {} ms for it to reset",
-                wait.as_millis()
-            );
+            on_wait(wait);
             tokio::time::sleep(wait).await;
+            waited = wait;
         }
         self.limiter.until_ready().await;
+        waited
     }
 
-    /// How long to wait for the window, if Intercom said it is spent and it hasn't reset yet.
+    /// How long to wait for the window, if Intercom said it is spent and it hasn't reset
+    /// yet. An implausible reset (past, or over an hour ahead) is not waited for here:
+    /// the 429 it leads to is handled by the retry decision's backoff.
     fn window_wait(&self, now_ms: i64) -> Option<Duration> {
         let w = *self.window.lock().unwrap_or_else(|p| p.into_inner());
-        match (w.remaining, w.reset_epoch) {
-            (Some(0), Some(reset)) if reset * 1000 > now_ms => {
-                Some(Duration::from_millis((reset * 1000 - now_ms) as u64).min(self.max_wait))
-            }
+        match w.remaining {
+            Some(0) => w.plausible_wait(now_ms).filter(|d| !d.is_zero()),
             _ => None,
         }
     }
@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn waits_only_when_window_spent() {
-        let b = RateBudget::new(600, Duration::from_secs(70));
+        let b = RateBudget::new(600);
         let now = 1_700_000_000_000;
         assert_eq!(b.window_wait(now), None);
         b.observe(RateInfo {
@@ -115,5 +115,15 @@ mod tests {
             reset_epoch: Some(1_700_000_012),
         });
         assert_eq!(b.window_wait(now), None);
+        // A reset far in the future, or one that overflows, is not waited for.
+        for reset in [1_700_009_000, i64::MAX, i64::MIN] {
+            let b = RateBudget::new(600);
+            b.observe(RateInfo {
+                limit: Some(10),
+                remaining: Some(0),
+                reset_epoch: Some(reset),
+            });
+            assert_eq!(b.window_wait(now), None, "{reset}");
+        }
     }
 }

@@ -1,8 +1,24 @@
-//! The retry decision, as a pure function: given what one attempt produced and how
-//! many attempts came before, [`classify`] says whether we are done, should wait and
-//! retry, or must fail. No I/O and no clock here, so it is tested as a table.
+//! The retry decision, as a pure function: given what one attempt produced, the
+//! attempts before it and the time spent on the request so far, [`classify`] says
+//! whether we are done, should wait and retry, or must fail. No I/O, no clock and no
+//! randomness of its own (the caller passes the time and a jitter draw), so it is
+//! tested as a table.
+//!
+//! The rules:
+//! - a 2xx whose body is usable is done; a 2xx whose body is not (cut off, not JSON,
+//!   an HTML page from a load balancer, no records list) is retried like a 5xx;
+//! - 408, 5xx and transport failures (connect, timeout, reset, a body that broke off)
+//!   are retried with exponential backoff and full jitter, a bounded number of times;
+//! - 429 waits until Intercom's `X-RateLimit-Reset` (or `Retry-After`) when that is
+//!   plausible (less than [`BOGUS_RESET_AFTER`] ahead), else backs off like an error;
+//! - every other status is done (the caller turns it into an error);
+//! - no wait may take a request past its total time budget: then it fails.
 
 use std::time::Duration;
+
+/// A reset or `Retry-After` further ahead than this is not believed: Intercom's windows
+/// are 10 seconds long.
+pub const BOGUS_RESET_AFTER: Duration = Duration::from_secs(3600);
 
 /// Rate-limit headers of one response (`X-RateLimit-*`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -15,52 +31,86 @@ pub struct RateInfo {
     pub reset_epoch: Option<i64>,
 }
 
+impl RateInfo {
+    /// Milliseconds from `now_ms` until the window resets, if the reset is plausible:
+    /// not in the past and not more than [`BOGUS_RESET_AFTER`] ahead.
+    pub fn plausible_wait(&self, now_ms: i64) -> Option<Duration> {
+        let reset_ms = self.reset_epoch?.checked_mul(1000)?;
+        let ahead = reset_ms.checked_sub(now_ms)?;
+        if ahead < 0 || ahead as u128 > BOGUS_RESET_AFTER.as_millis() {
+            return None;
+        }
+        Some(Duration::from_millis(ahead as u64))
+    }
+}
+
 /// What one attempt produced.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// An HTTP answer.
+    /// An HTTP answer with a usable body (or a non-2xx status, whatever its body).
     Status {
         status: u16,
         rate: RateInfo,
         /// `Retry-After` in seconds, if sent.
         retry_after: Option<Duration>,
     },
-    /// No HTTP answer: connect error, timeout, reset.
+    /// A 2xx whose body cannot be used: cut off, not JSON, HTML, or without the list
+    /// the endpoint always has.
+    BadBody,
+    /// No complete HTTP answer: connect error, timeout, reset, a body that broke off.
     Transport,
 }
 
-/// Attempts made so far for one request, by kind.
-#[derive(Debug, Clone, Copy, Default)]
+impl Outcome {
+    /// Whether this outcome is a failure that sending the same request again may cure.
+    /// The one definition of a retriable status lives in [`retriable_status`].
+    pub fn is_retriable(&self) -> bool {
+        match *self {
+            Outcome::Status { status, .. } => retriable_status(status),
+            Outcome::BadBody | Outcome::Transport => true,
+        }
+    }
+}
+
+/// The statuses worth sending again: 408, 429 and every 5xx.
+pub fn retriable_status(status: u16) -> bool {
+    status == 408 || status == 429 || (500..600).contains(&status)
+}
+
+/// The attempts made so far for one request, and the time it has taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Attempts {
-    /// Attempts that failed with a retriable error (5xx, 408, transport).
+    /// Attempts that failed with a retriable error (5xx, 408, bad body, transport).
     pub errors: u32,
     /// Attempts answered with 429.
     pub rate_limited: u32,
+    /// Time since the first attempt was sent, waits included.
+    pub elapsed: Duration,
 }
 
 /// How persistent to be.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Retriable errors tolerated before failing.
+    /// Retriable errors tolerated before failing (so at most this + 1 error attempts).
     pub max_error_retries: u32,
     /// 429 answers tolerated before failing.
     pub max_rate_limited_retries: u32,
-    /// First backoff after an error; doubles each time.
+    /// The backoff ceiling of the first retry; doubles each time (full jitter below it).
     pub backoff_base: Duration,
-    /// Backoff ceiling.
+    /// The largest backoff ceiling.
     pub backoff_max: Duration,
-    /// Longest single wait for a rate-limit window to reset.
-    pub max_rate_limit_wait: Duration,
+    /// Total time one request may take, waits included.
+    pub max_elapsed: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_error_retries: 5,
-            max_rate_limited_retries: 30,
+            max_rate_limited_retries: 60,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
-            max_rate_limit_wait: Duration::from_secs(70),
+            max_elapsed: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -77,15 +127,17 @@ pub enum Decision {
 }
 
 /// Decide what to do after an attempt. `attempts` counts the attempts *before* this
-/// one; `now_ms` is the current epoch time in milliseconds (to turn a reset time into a wait).
+/// one and the time spent so far; `now_ms` is the epoch time in milliseconds (to turn a
+/// reset time into a wait); `jitter` is a draw from `[0, 1)` that spreads backoffs.
 pub fn classify(
     outcome: &Outcome,
     attempts: Attempts,
     policy: &RetryPolicy,
     now_ms: i64,
+    jitter: f64,
 ) -> Decision {
-    match *outcome {
-        Outcome::Status { status, .. } if (200..300).contains(&status) => Decision::Done,
+    let wait = match *outcome {
+        Outcome::Status { status, .. } if (200..300).contains(&status) => return Decision::Done,
         Outcome::Status {
             status: 429,
             rate,
@@ -94,44 +146,54 @@ pub fn classify(
             if attempts.rate_limited >= policy.max_rate_limited_retries {
                 return Decision::Fail;
             }
-            let wait = retry_after
-                .or_else(|| {
-                    rate.reset_epoch
-                        .map(|reset| Duration::from_millis((reset * 1000 - now_ms).max(0) as u64))
-                })
-                .unwrap_or_else(|| backoff(policy, attempts.rate_limited));
-            // A reset a moment away still needs a pause, or we hammer the same window.
-            Decision::RetryAfter(wait.clamp(Duration::from_millis(100), policy.max_rate_limit_wait))
+            let told = retry_after
+                .filter(|d| *d <= BOGUS_RESET_AFTER)
+                .or_else(|| rate.plausible_wait(now_ms));
+            match told {
+                // A reset a moment away still needs a pause, or we hammer the same window.
+                Some(d) => d.max(Duration::from_millis(100)),
+                None => backoff(policy, attempts.rate_limited, jitter),
+            }
         }
-        Outcome::Status { status, .. } if status == 408 || status >= 500 => {
-            retry_error(attempts, policy)
+        ref o if o.is_retriable() => {
+            if attempts.errors >= policy.max_error_retries {
+                return Decision::Fail;
+            }
+            backoff(policy, attempts.errors, jitter)
         }
-        Outcome::Status { .. } => Decision::Done,
-        Outcome::Transport => retry_error(attempts, policy),
-    }
-}
-
-fn retry_error(attempts: Attempts, policy: &RetryPolicy) -> Decision {
-    if attempts.errors >= policy.max_error_retries {
+        Outcome::Status { .. } => return Decision::Done,
+        // Unreachable: BadBody and Transport are retriable.
+        Outcome::BadBody | Outcome::Transport => return Decision::Fail,
+    };
+    if attempts.elapsed.saturating_add(wait) > policy.max_elapsed {
         Decision::Fail
     } else {
-        Decision::RetryAfter(backoff(policy, attempts.errors))
+        Decision::RetryAfter(wait)
     }
 }
 
-/// Exponential backoff: base, 2·base, 4·base, … capped.
-pub fn backoff(policy: &RetryPolicy, n: u32) -> Duration {
-    let factor = 1u32.checked_shl(n.min(20)).unwrap_or(u32::MAX);
-    policy
+/// Exponential backoff with full jitter: a wait drawn from `[0, ceiling)`, where the
+/// ceiling is `base · 2^n`, capped at `backoff_max`.
+pub fn backoff(policy: &RetryPolicy, n: u32, jitter: f64) -> Duration {
+    let factor = 1u32.checked_shl(n.min(30)).unwrap_or(u32::MAX);
+    let ceiling = policy
         .backoff_base
         .checked_mul(factor)
         .unwrap_or(policy.backoff_max)
-        .min(policy.backoff_max)
+        .min(policy.backoff_max);
+    let j = if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    ceiling.mul_f64(j)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NOW: i64 = 1_700_000_000_000;
 
     fn st(status: u16) -> Outcome {
         Outcome::Status {
@@ -141,106 +203,136 @@ mod tests {
         }
     }
 
+    fn limited(reset_epoch: Option<i64>, retry_after: Option<u64>) -> Outcome {
+        Outcome::Status {
+            status: 429,
+            rate: RateInfo {
+                limit: Some(10),
+                remaining: Some(0),
+                reset_epoch,
+            },
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    fn errors(n: u32) -> Attempts {
+        Attempts {
+            errors: n,
+            ..Attempts::default()
+        }
+    }
+
+    fn secs(s: u64) -> Decision {
+        Decision::RetryAfter(Duration::from_secs(s))
+    }
+
     #[test]
     fn decision_table() {
         let p = RetryPolicy::default();
         let none = Attempts::default();
         let spent = Attempts {
             errors: 5,
-            rate_limited: 30,
+            rate_limited: 60,
+            elapsed: Duration::ZERO,
         };
-        let now = 1_700_000_000_000;
-        let reset_in_3s = Outcome::Status {
-            status: 429,
-            rate: RateInfo {
-                limit: Some(10),
-                remaining: Some(0),
-                reset_epoch: Some(1_700_000_003),
-            },
-            retry_after: None,
+        let late = Attempts {
+            elapsed: Duration::from_secs(30 * 60 - 2),
+            ..Attempts::default()
         };
-        let retry_after_7s = Outcome::Status {
-            status: 429,
-            rate: RateInfo::default(),
-            retry_after: Some(Duration::from_secs(7)),
-        };
-        let cases: Vec<(Outcome, Attempts, Decision)> = vec![
-            (st(200), none, Decision::Done),
-            (st(204), spent, Decision::Done),
-            (st(401), none, Decision::Done),
-            (st(404), none, Decision::Done),
-            (st(400), none, Decision::Done),
-            (st(500), none, Decision::RetryAfter(Duration::from_secs(1))),
+        // (outcome, attempts before, jitter, decision)
+        let cases: Vec<(Outcome, Attempts, f64, Decision)> = vec![
+            (st(200), none, 0.5, Decision::Done),
+            (st(204), spent, 0.5, Decision::Done),
+            (st(401), none, 0.5, Decision::Done),
+            (st(403), none, 0.5, Decision::Done),
+            (st(404), none, 0.5, Decision::Done),
+            (st(400), none, 0.5, Decision::Done),
+            (st(302), none, 0.5, Decision::Done),
+            // Errors: full jitter below base · 2^n.
+            (
+                st(500),
+                none,
+                0.5,
+                Decision::RetryAfter(Duration::from_millis(500)),
+            ),
+            (st(503), errors(2), 0.5, secs(2)),
             (
                 st(503),
-                Attempts {
-                    errors: 2,
-                    rate_limited: 0,
-                },
-                Decision::RetryAfter(Duration::from_secs(4)),
+                errors(2),
+                0.0,
+                Decision::RetryAfter(Duration::ZERO),
             ),
-            (st(502), spent, Decision::Fail),
-            (st(408), none, Decision::RetryAfter(Duration::from_secs(1))),
+            (st(502), errors(4), 0.75, secs(12)),
+            (st(502), spent, 0.5, Decision::Fail),
+            (st(408), none, 1.0, secs(1)),
+            (Outcome::BadBody, none, 1.0, secs(1)),
+            (Outcome::BadBody, errors(3), 0.5, secs(4)),
+            (Outcome::BadBody, spent, 0.5, Decision::Fail),
+            (Outcome::Transport, none, 1.0, secs(1)),
+            (Outcome::Transport, spent, 0.5, Decision::Fail),
+            // 429: the window's reset, or Retry-After, when plausible.
+            (limited(Some(1_700_000_003), None), none, 0.5, secs(3)),
+            (limited(None, Some(7)), none, 0.5, secs(7)),
+            (limited(Some(1_700_000_003), Some(7)), none, 0.5, secs(7)),
+            // A reset a moment ago still pauses a little.
             (
-                Outcome::Transport,
+                limited(Some(1_700_000_000), None),
                 none,
-                Decision::RetryAfter(Duration::from_secs(1)),
+                0.5,
+                Decision::RetryAfter(Duration::from_millis(100)),
             ),
-            (Outcome::Transport, spent, Decision::Fail),
+            // Bogus resets (past, over an hour ahead, overflowing) fall back to backoff.
+            (limited(Some(1), None), none, 1.0, secs(1)),
+            (limited(Some(1_700_003_601), None), none, 1.0, secs(1)),
+            (limited(Some(i64::MAX), None), none, 1.0, secs(1)),
+            (limited(Some(i64::MIN), None), none, 1.0, secs(1)),
+            (limited(None, Some(99_999)), none, 1.0, secs(1)),
+            (st(429), none, 1.0, secs(1)),
             (
-                reset_in_3s,
-                none,
-                Decision::RetryAfter(Duration::from_secs(3)),
+                limited(Some(1_700_000_003), None),
+                spent,
+                0.5,
+                Decision::Fail,
+            ),
+            // No wait may take the request past its budget.
+            (
+                limited(Some(1_700_000_003), None),
+                late,
+                0.5,
+                Decision::Fail,
             ),
             (
-                retry_after_7s,
-                none,
-                Decision::RetryAfter(Duration::from_secs(7)),
+                st(500),
+                late,
+                0.5,
+                Decision::RetryAfter(Duration::from_millis(500)),
             ),
-            (st(429), none, Decision::RetryAfter(Duration::from_secs(1))),
-            (reset_in_3s, spent, Decision::Fail),
+            (st(500), late, 1.0, secs(1)),
+            (st(500), Attempts { errors: 3, ..late }, 1.0, Decision::Fail),
         ];
-        for (o, a, want) in cases {
-            assert_eq!(classify(&o, a, &p, now), want, "{o:?} {a:?}");
+        for (o, a, j, want) in cases {
+            assert_eq!(classify(&o, a, &p, NOW, j), want, "{o:?} {a:?} jitter {j}");
         }
     }
 
     #[test]
-    fn rate_limit_wait_is_bounded() {
+    fn backoff_caps_and_never_overflows() {
         let p = RetryPolicy::default();
-        let past = Outcome::Status {
-            status: 429,
-            rate: RateInfo {
-                limit: None,
-                remaining: Some(0),
-                reset_epoch: Some(1),
-            },
-            retry_after: None,
-        };
-        assert_eq!(
-            classify(&past, Attempts::default(), &p, 1_700_000_000_000),
-            Decision::RetryAfter(Duration::from_millis(100))
-        );
-        let far = Outcome::Status {
-            status: 429,
-            rate: RateInfo {
-                limit: None,
-                remaining: Some(0),
-                reset_epoch: Some(1_700_009_000),
-            },
-            retry_after: None,
-        };
-        assert_eq!(
-            classify(&far, Attempts::default(), &p, 1_700_000_000_000),
-            Decision::RetryAfter(p.max_rate_limit_wait)
-        );
+        assert_eq!(backoff(&p, 0, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff(&p, 3, 1.0), Duration::from_secs(8));
+        assert_eq!(backoff(&p, 40, 1.0), Duration::from_secs(60));
+        assert_eq!(backoff(&p, u32::MAX, 0.5), Duration::from_secs(30));
+        assert_eq!(backoff(&p, 2, f64::NAN), Duration::from_secs(4));
+        assert_eq!(backoff(&p, 2, -3.0), Duration::ZERO);
     }
 
     #[test]
-    fn backoff_caps() {
-        let p = RetryPolicy::default();
-        assert_eq!(backoff(&p, 0), Duration::from_secs(1));
-        assert_eq!(backoff(&p, 3), Duration::from_secs(8));
-        assert_eq!(backoff(&p, 40), Duration::from_secs(60));
+    fn retriable_statuses() {
+        for s in [408, 429, 500, 502, 503, 504, 599] {
+            assert!(retriable_status(s), "{s}");
+        }
+        for s in [200, 301, 302, 400, 401, 403, 404, 410, 422, 600] {
+            assert!(!retriable_status(s), "{s}");
+        }
     }
 }

@@ -18,6 +18,7 @@ use super::{Endpoint, Extract, Search, Source, StreamDef};
 use crate::config::Config;
 use crate::cursor::{parse_timestamp, state_blob, Cursor};
 use crate::error::{Error, Result};
+use crate::http::client::{path_segment, Expect};
 use crate::http::{ApiRequest, Client};
 use crate::output::Output;
 use crate::paginate::{take_records, Pages, Paging};
@@ -175,6 +176,41 @@ impl Emitter {
     pub fn total(&self) -> u64 {
         self.total
     }
+
+    /// The stream this emitter writes for.
+    pub fn stream(&self) -> &'static str {
+        self.stream
+    }
+}
+
+/// How many children of one parent page may answer 404 and still count as deleted
+/// between the list and the fetch: a few, or a small share of the page. More than
+/// that means the requests go somewhere wrong (region, proxy), not that objects were
+/// deleted, and the stream fails rather than "completing" without them.
+fn missing_children_allowed(asked: usize) -> usize {
+    (asked / 10).max(2)
+}
+
+/// Fail if too many children of one page were missing (see [`missing_children_allowed`]).
+fn check_missing(what: &str, missing: usize, asked: usize) -> Result<()> {
+    if missing > missing_children_allowed(asked) {
+        return Err(Error::ChildrenMissing {
+            what: what.to_string(),
+            missing,
+            asked,
+        });
+    }
+    Ok(())
+}
+
+/// The request path for one child object: `prefix/{id}suffix`, with the id encoded as
+/// one path segment; an id that can't be one is a bad answer from `listed_by`.
+fn child_path(prefix: &str, id: &str, suffix: &str, listed_by: &str) -> Result<String> {
+    let seg = path_segment(id).map_err(|message| Error::Decode {
+        endpoint: listed_by.to_string(),
+        message,
+    })?;
+    Ok(format!("{prefix}/{seg}{suffix}"))
 }
 
 /// One stream's read position, when it reads incrementally.
@@ -269,7 +305,12 @@ async fn read_endpoint(
     mut pos: Option<&mut Position>,
     out: &mut Emitter,
 ) -> Result<()> {
-    let mut first = ApiRequest::get(ep.path).version(ep.version);
+    let mut first = ApiRequest::get(ep.path)
+        .version(ep.version)
+        .for_stream(out.stream());
+    if let Extract::Rows(hook) = ep.extract {
+        first = first.expect(Expect::Rows(hook));
+    }
     for (k, v) in ep.query {
         first = first.query(k, *v);
     }
@@ -299,9 +340,9 @@ fn search_body(search: &Search, lower: i64) -> Value {
     // compare to the second, where `>` is documented as "greater (or equal)"; `> lower - 1`
     // is right under either reading. Records before `lower` are filtered out client-side.
     let from = if search.day_granular {
-        lower - 86_400
+        lower.saturating_sub(86_400)
     } else {
-        lower - 1
+        lower.saturating_sub(1)
     };
     let updated = json!({"field": "updated_at", "operator": ">", "value": from});
     let query = match search.role {
@@ -320,8 +361,13 @@ fn lower_bound(ctx: &ReadContext, pos: Option<&Position>) -> i64 {
 }
 
 /// The pages of a search from `lower`, 150 per page, and its description for errors.
-fn search_pages(ctx: &ReadContext, search: &Search, lower: i64) -> (Pages, String) {
-    let req = ApiRequest::post(search.path, search_body(search, lower));
+fn search_pages(
+    ctx: &ReadContext,
+    search: &Search,
+    lower: i64,
+    stream: &'static str,
+) -> (Pages, String) {
+    let req = ApiRequest::post(search.path, search_body(search, lower)).for_stream(stream);
     let endpoint = req.describe();
     let pages = Pages::new(
         ctx.client.clone(),
@@ -339,7 +385,7 @@ async fn read_search(
     out: &mut Emitter,
 ) -> Result<()> {
     let lower = lower_bound(ctx, pos.as_deref());
-    let (mut pages, endpoint) = search_pages(ctx, search, lower);
+    let (mut pages, endpoint) = search_pages(ctx, search, lower, out.stream());
     while let Some(mut body) = pages.next_page().await? {
         for r in take_records(&mut body, search.records, &endpoint)? {
             check_object(&r, &endpoint)?;
@@ -368,24 +414,32 @@ async fn read_conversation_parts(
     let mut missing = 0usize;
     let concurrency = ctx.settings.concurrency;
     let client = ctx.client.clone();
-    let (mut pages, endpoint) = search_pages(ctx, search, lower);
+    let stream_name = out.stream();
+    let (mut pages, endpoint) = search_pages(ctx, search, lower, stream_name);
     while let Some(mut body) = pages.next_page().await? {
         let conversations = take_records(&mut body, search.records, &endpoint)?;
-        let wanted: Vec<(String, Option<i64>)> = conversations
-            .iter()
-            .filter_map(|c| {
-                let id = id_string(c.get("id")?)?;
-                let updated = cursor_value(c, "updated_at");
-                if updated.is_some_and(|u| u < lower) {
-                    return None;
-                }
-                Some((id, updated))
-            })
-            .collect();
-        let mut fetched = stream::iter(wanted.into_iter().map(|(id, updated)| {
+        let mut wanted: Vec<(String, String, Option<i64>)> = Vec::new();
+        for c in &conversations {
+            check_object(c, &endpoint)?;
+            let Some(id) = c.get("id").and_then(id_string) else {
+                return Err(Error::Decode {
+                    endpoint: endpoint.clone(),
+                    message: "a conversation has no `id`".into(),
+                });
+            };
+            let updated = cursor_value(c, "updated_at");
+            if updated.is_some_and(|u| u < lower) {
+                continue;
+            }
+            let path = child_path("/conversations", &id, "", &endpoint)?;
+            wanted.push((id, path, updated));
+        }
+        let asked = wanted.len();
+        let mut missing_here = 0usize;
+        let mut fetched = stream::iter(wanted.into_iter().map(|(id, path, updated)| {
             let client = client.clone();
             async move {
-                let req = ApiRequest::get(format!("/conversations/{id}"));
+                let req = ApiRequest::get(path).for_stream(stream_name);
                 let res = client.json(&req).await;
                 (id, updated, res)
             }
@@ -394,9 +448,14 @@ async fn read_conversation_parts(
         while let Some((id, updated, res)) = fetched.next().await {
             let conversation = match res {
                 Ok(c) => c,
-                Err(Error::Api { status: 404, .. }) => {
-                    tracing::warn!("conversation {id} was deleted after the search returned it; skipping its parts");
-                    missing += 1;
+                Err(e) if e.is_not_found() => {
+                    tracing::warn!("conversation {id} was deleted after the search returned it (404); skipping its parts");
+                    missing_here += 1;
+                    check_missing(
+                        "conversations the search had just listed",
+                        missing_here,
+                        asked,
+                    )?;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -414,6 +473,7 @@ async fn read_conversation_parts(
                 p.cursor.observe(u);
             }
         }
+        missing += missing_here;
         if let Some(p) = pos.as_deref() {
             out.checkpoint(p.blob())?;
         }
@@ -500,105 +560,154 @@ fn id_string(v: &Value) -> Option<String> {
     }
 }
 
+/// Why a scroll attempt ended.
+enum ScrollEnd {
+    /// The scroll reached its end (an empty page).
+    Done,
+    /// The scroll broke off mid-way (expired, a 5xx, an answer lost or cut off): it
+    /// must start again from the beginning, since a scroll can't be resumed and
+    /// repeating a call could skip the page the server already moved past.
+    Broken(Error),
+}
+
 /// Read the whole companies scroll, calling `on_company` once per company (even across
 /// scroll restarts), and return every company's id and `updated_at`.
 async fn scroll_companies(
     ctx: &ReadContext,
+    stream: &'static str,
     mut on_company: impl FnMut(Value) -> Result<()>,
 ) -> Result<Vec<CompanyRef>> {
     let mut seen: HashSet<String> = HashSet::new();
     let mut refs: Vec<CompanyRef> = Vec::new();
     let mut restarts = 0u32;
-    'scroll: loop {
-        let mut param: Option<String> = None;
-        let mut busy_waited = Duration::ZERO;
-        loop {
-            let mut req = ApiRequest::get("/companies/scroll").query("per_page", "150");
-            if let Some(p) = &param {
-                // Mid-scroll, a 5xx means "restart the scroll": repeating the call won't help.
-                req = req.query("scroll_param", p.clone()).no_error_retries();
+    loop {
+        let end = scroll_once(ctx, stream, &mut |c: Value, id: String| {
+            if !seen.insert(id.clone()) {
+                return Ok(());
             }
-            let mut body = match ctx.client.json(&req).await {
-                Ok(b) => b,
-                Err(Error::Api {
-                    status: 400,
-                    code: Some(ref c),
-                    ..
-                }) if c == "scroll_exists" && param.is_none() => {
-                    if busy_waited >= ctx.settings.scroll_busy_max {
-                        return Err(Error::Api {
-                            endpoint: req.describe(),
-                            status: 400,
-                            code: Some("scroll_exists".into()),
-                            detail: format!(
-                                "scroll_exists: another client holds this workspace's one companies scroll, and it was still open after {:.1} s of waiting. Stop other tools that export companies from this workspace (or wait a few minutes), then retry",
-                                busy_waited.as_secs_f64()
-                            ),
-                        });
-                    }
-                    let wait = ctx
-                        .settings
-                        .scroll_busy_wait
-                        .min(ctx.settings.scroll_busy_max - busy_waited)
-                        .max(Duration::from_millis(1));
-                    tracing::warn!(
-                        "another client is scrolling this workspace's companies (scroll_exists); waiting {} ms for its scroll to expire",
-                        wait.as_millis()
-                    );
-                    tokio::time::sleep(wait).await;
-                    busy_waited += wait;
-                    continue;
+            refs.push(CompanyRef {
+                id,
+                updated_at: cursor_value(&c, "updated_at"),
+            });
+            on_company(c)
+        })
+        .await?;
+        match end {
+            ScrollEnd::Done => return Ok(refs),
+            ScrollEnd::Broken(e) => {
+                restarts += 1;
+                if restarts > ctx.settings.scroll_max_restarts {
+                    return Err(e);
                 }
-                Err(e @ Error::Api { status, .. })
-                    if param.is_some() && (status == 404 || status >= 500) =>
-                {
-                    restarts += 1;
-                    if restarts > ctx.settings.scroll_max_restarts {
-                        return Err(e);
-                    }
-                    tracing::warn!(
-                        "the companies scroll broke off ({e}); restarting it ({restarts} of {}); companies already read are not emitted again",
-                        ctx.settings.scroll_max_restarts
-                    );
-                    continue 'scroll;
-                }
-                Err(e) => return Err(e),
-            };
-            let endpoint = req.describe();
-            let companies = take_records(&mut body, &["data"], &endpoint)?;
-            if companies.is_empty() {
-                break 'scroll;
-            }
-            // The scroll hands back the same scroll_param on every page: never a stop signal.
-            param = match body.get("scroll_param").and_then(Value::as_str) {
-                Some(p) if !p.is_empty() => Some(p.to_string()),
-                _ => {
-                    return Err(Error::Decode {
-                        endpoint,
-                        message: "a page of companies came without a `scroll_param`".into(),
-                    })
-                }
-            };
-            for c in companies {
-                check_object(&c, &endpoint)?;
-                let Some(id) = c.get("id").and_then(id_string) else {
-                    return Err(Error::Decode {
-                        endpoint,
-                        message: "a company has no `id`".into(),
-                    });
-                };
-                if !seen.insert(id.clone()) {
-                    continue;
-                }
-                refs.push(CompanyRef {
-                    id,
-                    updated_at: cursor_value(&c, "updated_at"),
-                });
-                on_company(c)?;
+                tracing::warn!(
+                    "the companies scroll broke off ({e}); restarting it ({restarts} of {}); companies already read are not emitted again",
+                    ctx.settings.scroll_max_restarts
+                );
             }
         }
     }
-    Ok(refs)
+}
+
+/// Open the scroll, waiting while another client holds the workspace's one scroll.
+async fn open_scroll(ctx: &ReadContext, stream: &'static str) -> Result<(Value, String)> {
+    let mut busy_waited = Duration::ZERO;
+    loop {
+        let req = ApiRequest::get("/companies/scroll")
+            .query("per_page", "150")
+            .for_stream(stream)
+            .expect(Expect::List(&["data"]));
+        match ctx.client.json(&req).await {
+            Ok(body) => return Ok((body, req.describe())),
+            Err(e) if e.api_code() == Some("scroll_exists") => {
+                if busy_waited >= ctx.settings.scroll_busy_max {
+                    return Err(Error::Api {
+                        endpoint: req.describe(),
+                        status: 400,
+                        code: Some("scroll_exists".into()),
+                        detail: format!(
+                            "scroll_exists: another client holds this workspace's one companies scroll, and it was still open after {:.1} s of waiting. Stop other tools that export companies from this workspace (or wait a few minutes), then retry",
+                            busy_waited.as_secs_f64()
+                        ),
+                    });
+                }
+                let wait = ctx
+                    .settings
+                    .scroll_busy_wait
+                    .min(ctx.settings.scroll_busy_max.saturating_sub(busy_waited))
+                    .max(Duration::from_millis(1));
+                tracing::warn!(
+                    "another client is scrolling this workspace's companies (scroll_exists); waiting {} ms for its scroll to expire",
+                    wait.as_millis()
+                );
+                tokio::time::sleep(wait).await;
+                busy_waited += wait;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One pass over the scroll, from opening it to its empty last page, handing each
+/// company and its id to `on_company`. A page with no company this pass hasn't seen is
+/// a scroll going round in circles: an error, not an end.
+async fn scroll_once(
+    ctx: &ReadContext,
+    stream: &'static str,
+    on_company: &mut impl FnMut(Value, String) -> Result<()>,
+) -> Result<ScrollEnd> {
+    let (mut body, mut endpoint) = open_scroll(ctx, stream).await?;
+    let mut this_pass: HashSet<String> = HashSet::new();
+    loop {
+        let companies = take_records(&mut body, &["data"], &endpoint)?;
+        if companies.is_empty() {
+            return Ok(ScrollEnd::Done);
+        }
+        // The scroll hands back the same scroll_param on every page: never a stop signal.
+        let param = match body.get("scroll_param").and_then(Value::as_str) {
+            Some(p) if !p.is_empty() => p.to_string(),
+            _ => {
+                return Err(Error::Decode {
+                    endpoint,
+                    message: "a page of companies came without a `scroll_param`".into(),
+                })
+            }
+        };
+        let mut new = 0usize;
+        for c in companies {
+            check_object(&c, &endpoint)?;
+            let Some(id) = c.get("id").and_then(id_string) else {
+                return Err(Error::Decode {
+                    endpoint,
+                    message: "a company has no `id`".into(),
+                });
+            };
+            if this_pass.insert(id.clone()) {
+                new += 1;
+                on_company(c, id)?;
+            }
+        }
+        if new == 0 {
+            return Err(Error::Pagination {
+                endpoint,
+                message: "a page of the companies scroll holds only companies this scroll already returned, so it would never end".into(),
+            });
+        }
+        // Mid-scroll, a failure means "restart the scroll": repeating the call won't help.
+        let req = ApiRequest::get("/companies/scroll")
+            .query("per_page", "150")
+            .query("scroll_param", param)
+            .for_stream(stream)
+            .expect(Expect::List(&["data"]))
+            .no_error_retries();
+        endpoint = req.describe();
+        body = match ctx.client.json(&req).await {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() || e.root().is_retriable() => {
+                return Ok(ScrollEnd::Broken(e))
+            }
+            Err(e) => return Err(e),
+        };
+    }
 }
 
 async fn read_companies(
@@ -606,7 +715,8 @@ async fn read_companies(
     mut pos: Option<&mut Position>,
     out: &mut Emitter,
 ) -> Result<()> {
-    let refs = scroll_companies(ctx, |c| emit_filtered(c, pos.as_deref_mut(), out)).await?;
+    let stream = out.stream();
+    let refs = scroll_companies(ctx, stream, |c| emit_filtered(c, pos.as_deref_mut(), out)).await?;
     ctx.cache_companies(refs);
     Ok(())
 }
@@ -619,7 +729,7 @@ async fn read_company_segments(
     // The scroll is read in full before any segment request: a scroll left idle expires.
     let refs = match ctx.cached_companies() {
         Some(r) => r,
-        None => ctx.cache_companies(scroll_companies(ctx, |_| Ok(())).await?),
+        None => ctx.cache_companies(scroll_companies(ctx, out.stream(), |_| Ok(())).await?),
     };
     let wanted: Vec<CompanyRef> = refs
         .iter()
@@ -630,10 +740,20 @@ async fn read_company_segments(
         .cloned()
         .collect();
     let client = ctx.client.clone();
-    let mut fetched = stream::iter(wanted.into_iter().map(|c| {
+    let stream_name = out.stream();
+    let mut requests = Vec::with_capacity(wanted.len());
+    for c in wanted {
+        let path = child_path("/companies", &c.id, "/segments", "GET /companies/scroll")?;
+        requests.push((c, path));
+    }
+    let asked = requests.len();
+    let mut missing = 0usize;
+    let mut fetched = stream::iter(requests.into_iter().map(|(c, path)| {
         let client = client.clone();
         async move {
-            let req = ApiRequest::get(format!("/companies/{}/segments", c.id));
+            let req = ApiRequest::get(path)
+                .for_stream(stream_name)
+                .expect(Expect::List(&["data"]));
             let res = client.json(&req).await;
             (c, req.describe(), res)
         }
@@ -642,11 +762,13 @@ async fn read_company_segments(
     while let Some((company, endpoint, res)) = fetched.next().await {
         let mut body = match res {
             Ok(b) => b,
-            Err(Error::Api { status: 404, .. }) => {
+            Err(e) if e.is_not_found() => {
                 tracing::warn!(
-                    "company {} was deleted during the sync; skipping its segments",
+                    "company {} was deleted during the sync (404); skipping its segments",
                     company.id
                 );
+                missing += 1;
+                check_missing("companies the scroll had just listed", missing, asked)?;
                 continue;
             }
             Err(e) => return Err(e),
@@ -674,8 +796,9 @@ async fn read_activity_logs(
     let mut from = lower;
     while from <= ctx.now {
         // Both ends are inclusive.
-        let to = (from + step - 1).min(ctx.now);
+        let to = from.saturating_add(step - 1).min(ctx.now);
         let req = ApiRequest::get("/admins/activity_logs")
+            .for_stream(out.stream())
             .query("created_at_after", from.to_string())
             .query("created_at_before", to.to_string());
         let endpoint = req.describe();
@@ -698,7 +821,7 @@ async fn read_activity_logs(
         if let Some(p) = pos.as_deref() {
             out.checkpoint(p.blob())?;
         }
-        from = to + 1;
+        from = to.saturating_add(1);
     }
     Ok(())
 }
