@@ -27,6 +27,8 @@ pub mod http;
 pub mod logging;
 pub mod output;
 pub mod paginate;
+#[cfg(test)]
+mod properties;
 pub mod protocol;
 pub mod redact;
 pub mod state;

@@ -135,7 +135,7 @@ impl Pages {
 
 /// The most pages a walk may take, from what its first page says about the total:
 /// `total_pages` for page numbers, `total_count` for searches; [`MAX_PAGES`] otherwise.
-fn page_limit(first: &Value, paging: Paging) -> usize {
+pub(crate) fn page_limit(first: &Value, paging: Paging) -> usize {
     let (expected, per_page) = match paging {
         Paging::None => return 1,
         Paging::PageNumber { .. } => {
@@ -179,7 +179,7 @@ fn page_key(req: &ApiRequest) -> String {
     }
 }
 
-fn next_search_page(req: &ApiRequest, body: &Value) -> Result<Option<ApiRequest>> {
+pub(crate) fn next_search_page(req: &ApiRequest, body: &Value) -> Result<Option<ApiRequest>> {
     let next = match body.pointer("/pages/next") {
         None | Some(Value::Null) => return Ok(None),
         Some(n) => n,
@@ -239,7 +239,11 @@ pub fn take_records(body: &mut Value, path: &[&str], endpoint: &str) -> Result<V
     }
 }
 
-fn next_page_number(req: &ApiRequest, body: &Value, per_page: u32) -> Result<Option<ApiRequest>> {
+pub(crate) fn next_page_number(
+    req: &ApiRequest,
+    body: &Value,
+    per_page: u32,
+) -> Result<Option<ApiRequest>> {
     // Some legacy endpoints nest it again (`pages.pages`).
     let pages = match body.get("pages") {
         Some(p) if p.get("pages").is_some_and(Value::is_object) => &p["pages"],

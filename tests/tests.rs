@@ -3,6 +3,10 @@
 
 #[path = "suite/conformance.rs"]
 mod conformance;
+#[path = "suite/faults.rs"]
+mod faults;
+#[path = "suite/hostile.rs"]
+mod hostile;
 #[path = "suite/incremental.rs"]
 mod incremental;
 mod support;
@@ -715,10 +719,9 @@ fn malformed_answers_are_retried_then_fail_naming_the_endpoint() {
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     let tags = env.fake.with_workspace(|w| w.tags.len());
     assert_eq!(run.records("tags").len(), tags);
-    assert!(run
-        .logs()
-        .iter()
-        .any(|l| l.contains("GET /tags") && l.contains("should be a list") && l.contains("retry 1 of")));
+    assert!(run.logs().iter().any(|l| l.contains("GET /tags")
+        && l.contains("should be a list")
+        && l.contains("retry 1 of")));
     // Every time: the stream fails, naming the endpoint and what was wrong.
     env.fake.inject_fault(bad(100));
     let run = env.read(

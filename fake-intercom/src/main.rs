@@ -1,16 +1,34 @@
 //! The `fake-intercom` binary: serves a generated workspace on 127.0.0.1 for
 //! demos and benchmarks. Prints the base URL as the first (and only) line on
-//! stdout, then serves until killed.
+//! stdout, then serves until SIGINT or SIGTERM, when it prints its stats to
+//! stderr as one JSON line and exits 0.
 
 use std::io::Write;
 use std::net::SocketAddr;
 
 use clap::Parser;
-use fake_intercom::{FakeConfig, FakeIntercom};
+use fake_intercom::{Chaos, ChaosKind, FakeConfig, FakeIntercom, Fault};
 
 /// A fake Intercom REST API server with deterministic generated data.
 #[derive(Parser, Debug)]
-#[command(name = "fake-intercom", version)]
+#[command(
+    name = "fake-intercom",
+    version,
+    after_help = "FAULTS (--fault 'METHOD PATH KIND[:arg] [times=N] [after=N] [status=N] [body=JSON] [header=NAME:VALUE]'):\n  \
+        status              status (default 500) with body=JSON (default null); with header=Location:URL, a redirect\n  \
+        truncated[:KEEP]    the real answer cut to KEEP bytes (default half), status 200\n  \
+        html                an HTML error page, status 200 unless status=N\n  \
+        reset[:BYTES]       the real answer aborted after BYTES body bytes (default half)\n  \
+        slow:MS             the real answer after MS milliseconds\n  \
+        echo                400 whose message echoes the request headers, Authorization included\n  \
+        huge:BYTES          a 200 JSON body of BYTES bytes\n  \
+        huge-gzip:BYTES     the same, gzip-compressed (a gzip bomb)\n  \
+        repeat              the previous 2xx answer to the same method and path\n\
+        PATH may end in * to match a prefix; METHOD may be *. times defaults to 1. JSON and header\n\
+        values hold no spaces. Headers are sent unchanged (they win over the X-RateLimit-* headers).\n\
+        Example: --fault 'GET /companies/scroll reset after=2' --fault 'POST /contacts/search repeat after=1'\n\n\
+        CHAOS: --chaos-rate 0.05 --chaos-seed 7 [--chaos-kinds rate-limit-burst,server-error,reset,truncated,slow,html200]"
+)]
 struct Args {
     /// Port to bind on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
@@ -57,54 +75,101 @@ struct Args {
     /// Milliseconds after which an idle companies scroll expires.
     #[arg(long)]
     scroll_expiry_ms: Option<u64>,
+    /// Queue a fault: 'METHOD PATH KIND[:arg] [times=N] [after=N] [status=N]
+    /// [body=JSON] [header=NAME:VALUE]' (repeatable; kinds below).
+    #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
+    faults: Vec<Fault>,
+    /// Share of authenticated requests (0 to 1) that get a random fault.
+    #[arg(long, value_name = "F", value_parser = parse_rate)]
+    chaos_rate: Option<f64>,
+    /// Seed of the random faults (default 0).
+    #[arg(long, value_name = "N")]
+    chaos_seed: Option<u64>,
+    /// The random fault kinds to choose from, comma-separated (default all):
+    /// rate-limit-burst, server-error, reset, truncated, slow, html200.
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    chaos_kinds: Vec<ChaosKind>,
+    /// Delay of a slow random fault, in milliseconds (default 2000).
+    #[arg(long, value_name = "MS")]
+    chaos_slow_ms: Option<u64>,
+}
+
+fn parse_fault(s: &str) -> Result<Fault, String> {
+    s.parse()
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("'{s}' is not a share between 0 and 1")),
+    }
 }
 
 impl Args {
     fn config(&self) -> FakeConfig {
-        let mut c = FakeConfig::default();
-        if let Some(v) = self.seed {
-            c.seed = v;
+        let d = FakeConfig::default();
+        FakeConfig {
+            seed: self.seed.unwrap_or(d.seed),
+            token: self.token.clone().unwrap_or(d.token),
+            contacts: self.contacts.unwrap_or(d.contacts),
+            companies: self.companies.unwrap_or(d.companies),
+            conversations: self.conversations.unwrap_or(d.conversations),
+            parts_per_conversation: self
+                .parts_per_conversation
+                .unwrap_or(d.parts_per_conversation),
+            articles: self.articles.unwrap_or(d.articles),
+            latency_ms: self.latency_ms.unwrap_or(d.latency_ms),
+            requests_per_minute: self.requests_per_minute.unwrap_or(d.requests_per_minute),
+            window_ms: self.window_ms.unwrap_or(d.window_ms),
+            tickets: self.tickets.unwrap_or(d.tickets),
+            activity_logs: self.activity_logs.unwrap_or(d.activity_logs),
+            search_index_delay_secs: self
+                .search_index_delay_secs
+                .unwrap_or(d.search_index_delay_secs),
+            scroll_expiry_ms: self.scroll_expiry_ms.unwrap_or(d.scroll_expiry_ms),
+            chaos: self.chaos(),
+            ..d
         }
-        if let Some(v) = &self.token {
-            c.token = v.clone();
+    }
+
+    /// Chaos when any chaos flag is given.
+    fn chaos(&self) -> Option<Chaos> {
+        let any = self.chaos_rate.is_some()
+            || self.chaos_seed.is_some()
+            || !self.chaos_kinds.is_empty()
+            || self.chaos_slow_ms.is_some();
+        if !any {
+            return None;
         }
-        if let Some(v) = self.contacts {
-            c.contacts = v;
+        let d = Chaos::default();
+        Some(Chaos {
+            seed: self.chaos_seed.unwrap_or(d.seed),
+            rate: self.chaos_rate.unwrap_or(d.rate),
+            kinds: if self.chaos_kinds.is_empty() {
+                d.kinds
+            } else {
+                self.chaos_kinds.clone()
+            },
+            slow_ms: self.chaos_slow_ms.unwrap_or(d.slow_ms),
+        })
+    }
+}
+
+/// Wait for SIGINT or SIGTERM (or forever where signals are unavailable).
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
         }
-        if let Some(v) = self.companies {
-            c.companies = v;
-        }
-        if let Some(v) = self.conversations {
-            c.conversations = v;
-        }
-        if let Some(v) = self.parts_per_conversation {
-            c.parts_per_conversation = v;
-        }
-        if let Some(v) = self.articles {
-            c.articles = v;
-        }
-        if let Some(v) = self.latency_ms {
-            c.latency_ms = v;
-        }
-        if let Some(v) = self.requests_per_minute {
-            c.requests_per_minute = v;
-        }
-        if let Some(v) = self.window_ms {
-            c.window_ms = v;
-        }
-        if let Some(v) = self.tickets {
-            c.tickets = v;
-        }
-        if let Some(v) = self.activity_logs {
-            c.activity_logs = v;
-        }
-        if let Some(v) = self.search_index_delay_secs {
-            c.search_index_delay_secs = v;
-        }
-        if let Some(v) = self.scroll_expiry_ms {
-            c.scroll_expiry_ms = v;
-        }
-        c
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -119,6 +184,9 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    for fault in &args.faults {
+        server.inject_fault(fault.clone());
+    }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", server.base_url());
     let _ = out.flush();
@@ -128,12 +196,45 @@ async fn main() {
         server.base_url(),
         server.token()
     );
-    if tokio::signal::ctrl_c().await.is_err() {
-        // No signal handling available: serve until killed.
-        std::future::pending::<()>().await;
-    }
-    eprintln!("fake-intercom: interrupted, exiting");
+    stopped().await;
+    let stats = serde_json::to_string(&server.stats()).unwrap_or_default();
+    eprintln!("{stats}");
     // Exit without freeing a possibly huge workspace piece by piece.
     std::mem::forget(server);
     std::process::exit(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_build_the_config() {
+        let args = Args::parse_from([
+            "fake-intercom",
+            "--contacts",
+            "7",
+            "--fault",
+            "GET /admins status status=503 times=2",
+            "--fault",
+            "POST /contacts/search truncated:10",
+            "--chaos-rate",
+            "0.25",
+            "--chaos-seed",
+            "3",
+            "--chaos-kinds",
+            "reset,html200",
+        ]);
+        let c = args.config();
+        assert_eq!(c.contacts, 7);
+        assert_eq!(c.companies, FakeConfig::default().companies);
+        let chaos = c.chaos.expect("chaos");
+        assert_eq!((chaos.seed, chaos.rate, chaos.slow_ms), (3, 0.25, 2_000));
+        assert_eq!(chaos.kinds, vec![ChaosKind::Reset, ChaosKind::Html200]);
+        assert_eq!(args.faults.len(), 2);
+        assert_eq!((args.faults[0].status, args.faults[0].times), (503, 2));
+        assert!(Args::try_parse_from(["fake-intercom", "--chaos-rate", "2"]).is_err());
+        assert!(Args::try_parse_from(["fake-intercom", "--fault", "GET /x boom"]).is_err());
+        assert!(Args::parse_from(["fake-intercom"]).config().chaos.is_none());
+    }
 }

@@ -1,4 +1,5 @@
-//! Deterministic pseudo-random numbers (SplitMix64) for workspace generation.
+//! Deterministic pseudo-random numbers (SplitMix64): the one source of
+//! randomness of workspace generation, new ids, scroll params and chaos.
 //!
 //! The generator is written here rather than taken from a crate so that the
 //! sequence for a given seed can never change with a dependency upgrade: the
@@ -145,6 +146,21 @@ impl Rng {
         (0..n)
             .map(|_| CHARS[self.index(CHARS.len())] as char)
             .collect()
+    }
+
+    /// A UUID-shaped (version 4) id.
+    pub fn uuid(&mut self) -> String {
+        let h = self.hex(32);
+        let variant = ["8", "9", "a", "b"][self.index(4)];
+        format!(
+            "{}-{}-4{}-{}{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..15],
+            variant,
+            &h[15..18],
+            &h[18..30]
+        )
     }
 
     /// A MongoDB-ObjectId-like id (24 hex digits) whose first 8 digits encode `ts`,

@@ -239,6 +239,7 @@ async fn faults_replace_answers_then_expire() {
         headers: vec![("Retry-After".into(), "1".into())],
         times: 2,
         after: 0,
+        ..Fault::default()
     });
     fake.inject_fault(Fault {
         method: "*".into(),
@@ -248,6 +249,7 @@ async fn faults_replace_answers_then_expire() {
         headers: vec![("X-RateLimit-Remaining".into(), "0".into())],
         times: 1,
         after: 0,
+        ..Fault::default()
     });
     for _ in 0..2 {
         let r = get(&fake, "/admins").await;

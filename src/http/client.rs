@@ -418,7 +418,9 @@ impl Client {
         };
         let status = resp.status();
         let rate = rate_info(resp.headers());
-        self.inner.budget.observe(rate);
+        self.inner
+            .budget
+            .observe(rate, chrono::Utc::now().timestamp_millis());
         let retry_after = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)
@@ -511,7 +513,11 @@ impl reqwest::dns::Resolve for GuardedResolver {
 }
 
 /// Parse and check a successful answer; say what is wrong with it otherwise.
-fn decode(body: &[u8], status: StatusCode, expect: Expect) -> std::result::Result<Value, String> {
+pub(crate) fn decode(
+    body: &[u8],
+    status: StatusCode,
+    expect: Expect,
+) -> std::result::Result<Value, String> {
     if status == StatusCode::NO_CONTENT || body.is_empty() {
         return Err("the answer had no body".into());
     }
@@ -610,7 +616,7 @@ fn transport_message(e: &reqwest::Error) -> String {
 
 /// Map a non-success answer to an error, with Intercom's error codes and messages
 /// (server text: cleaned, bounded, credentials masked).
-fn status_error(req: &ApiRequest, status: u16, body: &[u8]) -> Error {
+pub(crate) fn status_error(req: &ApiRequest, status: u16, body: &[u8]) -> Error {
     let parsed = ApiErrorBody::parse(body);
     let mut detail = parsed.summary();
     if detail.is_empty() && !body.is_empty() {

@@ -53,9 +53,20 @@ impl RateBudget {
         }
     }
 
-    /// Record the rate-limit headers of an answer.
-    pub fn observe(&self, info: RateInfo) {
+    /// Record the rate-limit headers of an answer received at `now_ms`. A window whose
+    /// reset is implausible (over an hour ahead, say) is ignored, so that one odd answer
+    /// can't hide every later window behind it.
+    pub fn observe(&self, info: RateInfo, now_ms: i64) {
         if info.remaining.is_none() && info.reset_epoch.is_none() {
+            return;
+        }
+        if info.reset_epoch.is_some()
+            && info.plausible_wait(now_ms).is_none()
+            && info
+                .reset_epoch
+                .and_then(|r| r.checked_mul(1000))
+                .map_or(true, |r| r > now_ms)
+        {
             return;
         }
         let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
@@ -86,21 +97,22 @@ mod tests {
     fn waits_only_when_window_spent() {
         let b = RateBudget::new(600);
         let now = 1_700_000_000_000;
+        let observe = |info| b.observe(info, now);
         assert_eq!(b.window_wait(now), None);
-        b.observe(RateInfo {
+        observe(RateInfo {
             limit: Some(10),
             remaining: Some(3),
             reset_epoch: Some(1_700_000_002),
         });
         assert_eq!(b.window_wait(now), None);
-        b.observe(RateInfo {
+        observe(RateInfo {
             limit: Some(10),
             remaining: Some(0),
             reset_epoch: Some(1_700_000_002),
         });
         assert_eq!(b.window_wait(now), Some(Duration::from_secs(2)));
         // A late answer from the same window doesn't raise the count again.
-        b.observe(RateInfo {
+        observe(RateInfo {
             limit: Some(10),
             remaining: Some(5),
             reset_epoch: Some(1_700_000_002),
@@ -109,21 +121,32 @@ mod tests {
         // The window passed.
         assert_eq!(b.window_wait(1_700_000_002_000), None);
         // A new window replaces it.
-        b.observe(RateInfo {
+        observe(RateInfo {
             limit: Some(10),
             remaining: Some(9),
             reset_epoch: Some(1_700_000_012),
         });
         assert_eq!(b.window_wait(now), None);
-        // A reset far in the future, or one that overflows, is not waited for.
+        // A reset far in the future, or one that overflows, is not waited for, and does
+        // not hide the next real window.
         for reset in [1_700_009_000, i64::MAX, i64::MIN] {
             let b = RateBudget::new(600);
-            b.observe(RateInfo {
+            let bogus = RateInfo {
                 limit: Some(10),
                 remaining: Some(0),
                 reset_epoch: Some(reset),
-            });
+            };
+            b.observe(bogus, now);
             assert_eq!(b.window_wait(now), None, "{reset}");
+            b.observe(
+                RateInfo {
+                    limit: Some(10),
+                    remaining: Some(0),
+                    reset_epoch: Some(1_700_000_001),
+                },
+                now,
+            );
+            assert_eq!(b.window_wait(now), Some(Duration::from_secs(1)), "{reset}");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! `next` URLs byte-for-byte) next to their percent-decoded forms, and typed
 //! getters turn bad values into Intercom `parameter_invalid` errors.
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 
 #[derive(Clone, Debug)]
 struct Pair {

@@ -4,17 +4,17 @@
 //! after which the scroll is gone.
 //!
 //! Pure state: the caller passes the wall-clock time in, so the rules are
-//! testable without sleeping.
+//! testable without sleeping. The endpoint is in `companies`.
 
 use std::ops::Range;
 
 use axum::http::StatusCode;
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 use crate::rng::{mix64, Rng};
 
 /// Default `per_page` of a scroll.
-pub const SCROLL_PER_PAGE: usize = 15;
+pub(crate) const SCROLL_PER_PAGE: usize = 15;
 
 #[derive(Clone, Debug)]
 struct Active {
@@ -27,7 +27,7 @@ struct Active {
 
 /// The workspace's scroll slot.
 #[derive(Clone, Debug)]
-pub struct ScrollState {
+pub(crate) struct ScrollState {
     seed: u64,
     started: u64,
     active: Option<Active>,
@@ -36,7 +36,7 @@ pub struct ScrollState {
 }
 
 /// 400 `scroll_exists`.
-pub fn scroll_exists() -> ApiError {
+fn scroll_exists() -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "scroll_exists",
@@ -45,7 +45,7 @@ pub fn scroll_exists() -> ApiError {
 }
 
 /// 404 `not_found` for an expired or unknown `scroll_param`.
-pub fn scroll_not_found() -> ApiError {
+fn scroll_not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -54,7 +54,7 @@ pub fn scroll_not_found() -> ApiError {
 }
 
 impl ScrollState {
-    pub fn new(seed: u64) -> ScrollState {
+    pub(crate) fn new(seed: u64) -> ScrollState {
         ScrollState {
             seed,
             started: 0,
@@ -73,7 +73,7 @@ impl ScrollState {
 
     /// Serve one scroll request over `total` companies: the index range of the
     /// page and the scroll_param to answer with.
-    pub fn next_page(
+    pub(crate) fn next_page(
         &mut self,
         param: Option<&str>,
         per_page: Option<usize>,
@@ -88,8 +88,7 @@ impl ScrollState {
                     return Err(scroll_exists());
                 }
                 self.started += 1;
-                let param =
-                    crate::generate_more::uuid(&mut Rng::new(mix64(self.seed ^ self.started)));
+                let param = Rng::new(mix64(self.seed ^ self.started)).uuid();
                 let per_page = per_page.unwrap_or(SCROLL_PER_PAGE).max(1);
                 let range = 0..per_page.min(total);
                 if !range.is_empty() {
@@ -122,20 +121,20 @@ impl ScrollState {
     }
 
     /// End the active scroll if its param is `param` (a failed page).
-    pub fn abort(&mut self, param: &str) {
+    pub(crate) fn abort(&mut self, param: &str) {
         if self.active.as_ref().is_some_and(|a| a.param == param) {
             self.active = None;
         }
     }
 
     /// The active scroll (and any simulated other client's) ends now.
-    pub fn expire(&mut self) {
+    pub(crate) fn expire(&mut self) {
         self.active = None;
         self.occupied_until_ms = 0;
     }
 
     /// Another client holds the workspace's scroll until `until_ms`.
-    pub fn occupy_until(&mut self, until_ms: u64) {
+    pub(crate) fn occupy_until(&mut self, until_ms: u64) {
         self.occupied_until_ms = until_ms;
     }
 }

@@ -1,10 +1,12 @@
-//! Intercom-style error responses (`{"type":"error.list","request_id":..,"errors":[..]}`)
-//! and request-id generation.
+//! Intercom-style errors (`{"type":"error.list","request_id":..,"errors":[..]}`),
+//! request-id generation, and JSON responses.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::http::header::{HeaderValue, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::rng::mix64;
@@ -12,7 +14,7 @@ use crate::rng::mix64;
 static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(1);
 
 /// A fresh UUID-shaped request id (unique within the process).
-pub fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
     let a = mix64(n ^ 0x5EED_1D00);
     let b = mix64(a ^ n.rotate_left(17));
@@ -27,7 +29,7 @@ pub fn request_id() -> String {
 }
 
 /// The error envelope Intercom uses for every failure.
-pub fn error_body(code: &str, message: &str) -> Value {
+pub(crate) fn error_body(code: &str, message: &str) -> Value {
     json!({
         "type": "error.list",
         "request_id": request_id(),
@@ -37,7 +39,7 @@ pub fn error_body(code: &str, message: &str) -> Value {
 
 /// An API failure: HTTP status plus Intercom error code and message.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
@@ -78,6 +80,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        crate::server::json_response(self.status, &self.body())
+        json_response(self.status, &self.body())
     }
+}
+
+/// A JSON response with `Content-Type: application/json`.
+pub(crate) fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = (status, bytes).into_response();
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
 }

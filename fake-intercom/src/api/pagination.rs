@@ -6,8 +6,8 @@ use std::ops::Range;
 
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
-use crate::query::QueryParams;
+use crate::api::error::ApiError;
+use crate::api::query::QueryParams;
 
 /// The largest `per_page` any Intercom list accepts.
 pub const MAX_PER_PAGE: u64 = 150;

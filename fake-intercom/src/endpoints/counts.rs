@@ -3,15 +3,18 @@
 
 use std::collections::HashMap;
 
+use axum::extract::State;
+use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use crate::error::ApiError;
-use crate::generate::Workspace;
-use crate::pagination::{next_url, page_range, pages_object, PageRequest};
-use crate::query::QueryParams;
+use crate::api::error::ApiError;
+use crate::api::pagination::{next_url, page_range, pages_object, PageRequest};
+use crate::api::query::QueryParams;
+use crate::endpoints::context::{reply, Ctx, S};
+use crate::workspace::Workspace;
 
 /// Default page size of `type=company&count=user`.
-pub const COMPANY_USER_PER_PAGE: usize = 50;
+const COMPANY_USER_PER_PAGE: usize = 50;
 
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
@@ -58,84 +61,64 @@ fn id_occurrences(items: &[Value], outer: &str, inner: &str) -> HashMap<String, 
     counts
 }
 
-impl Workspace {
-    /// The app-totals answer of `GET /counts` (`type` `count.hash`).
-    pub fn counts(&self) -> Value {
-        let users = self
-            .contacts
-            .iter()
-            .filter(|c| str_of(c, "role") == "user")
-            .count();
-        let leads = self
-            .contacts
-            .iter()
-            .filter(|c| str_of(c, "role") == "lead")
-            .count();
-        json!({
-            "type": "count.hash",
-            "company": {"count": self.companies.len()},
-            "user": {"count": users},
-            "lead": {"count": leads},
-            "tag": {"count": self.tags.len()},
-            "segment": {"count": self.segments.len() + self.company_segments.len()},
-        })
-    }
-
-    /// Number of contacts in each person segment, by segment id.
-    pub fn segment_member_counts(&self) -> HashMap<String, usize> {
-        let mut m: HashMap<String, usize> = HashMap::new();
-        for (_, seg) in &self.contact_segments {
-            *m.entry(seg.clone()).or_insert(0) += 1;
+/// `type=conversation`: open, closed, assigned and unassigned.
+fn conversation_counts(ws: &Workspace) -> Value {
+    let mut open = 0;
+    let mut closed = 0;
+    let mut assigned = 0;
+    for c in &ws.conversations {
+        if is_closed(c) {
+            closed += 1;
+        } else {
+            open += 1;
+            if id_string(c.get("admin_assignee_id")).is_some() {
+                assigned += 1;
+            }
         }
-        m
     }
+    json!({"type": "count", "conversation": {
+        "open": open, "closed": closed, "unassigned": open - assigned, "assigned": assigned,
+    }})
+}
 
-    fn conversation_counts(&self) -> Value {
-        let mut open = 0;
-        let mut closed = 0;
-        let mut assigned = 0;
-        for c in &self.conversations {
+/// `type=conversation&count=admin`: open and closed per admin.
+fn admin_conversation_counts(ws: &Workspace) -> Value {
+    let mut per: HashMap<String, (usize, usize)> = HashMap::new();
+    for c in &ws.conversations {
+        if let Some(a) = id_string(c.get("admin_assignee_id")) {
+            let e = per.entry(a).or_insert((0, 0));
             if is_closed(c) {
-                closed += 1;
+                e.1 += 1;
             } else {
-                open += 1;
-                if id_string(c.get("admin_assignee_id")).is_some() {
-                    assigned += 1;
-                }
+                e.0 += 1;
             }
         }
-        json!({"type": "count", "conversation": {
-            "open": open, "closed": closed, "unassigned": open - assigned, "assigned": assigned,
-        }})
     }
+    let admins: Vec<Value> = ws
+        .admins
+        .iter()
+        .map(|a| {
+            let id = str_of(a, "id");
+            let (open, closed) = per.get(id).copied().unwrap_or((0, 0));
+            json!({"id": id, "name": str_of(a, "name"), "open": open, "closed": closed})
+        })
+        .collect();
+    json!({"type": "count", "conversation": {"admin": admins}})
+}
 
-    fn admin_conversation_counts(&self) -> Value {
-        let mut per: HashMap<String, (usize, usize)> = HashMap::new();
-        for c in &self.conversations {
-            if let Some(a) = id_string(c.get("admin_assignee_id")) {
-                let e = per.entry(a).or_insert((0, 0));
-                if is_closed(c) {
-                    e.1 += 1;
-                } else {
-                    e.0 += 1;
-                }
-            }
-        }
-        let admins: Vec<Value> = self
-            .admins
-            .iter()
-            .map(|a| {
-                let id = str_of(a, "id");
-                let (open, closed) = per.get(id).copied().unwrap_or((0, 0));
-                json!({"id": id, "name": str_of(a, "name"), "open": open, "closed": closed})
-            })
-            .collect();
-        json!({"type": "count", "conversation": {"admin": admins}})
-    }
+/// `GET /counts`.
+pub(crate) async fn counts(State(s): S, ctx: Ctx) -> Response {
+    let ws = s.read_ws();
+    reply(counts_response(
+        &ws,
+        &ctx.query,
+        &ctx.base_url(&s),
+        &ctx.path,
+    ))
 }
 
 /// Answer `GET /counts` for the given query.
-pub fn counts_response(
+fn counts_response(
     ws: &Workspace,
     q: &QueryParams,
     base: &str,
@@ -148,8 +131,8 @@ pub fn counts_response(
         (None, Some(_)) => Err(ApiError::parameter_invalid(
             "type is required when count is given",
         )),
-        (Some("conversation"), None) => Ok(ws.conversation_counts()),
-        (Some("conversation"), Some("admin")) => Ok(ws.admin_conversation_counts()),
+        (Some("conversation"), None) => Ok(conversation_counts(ws)),
+        (Some("conversation"), Some("admin")) => Ok(admin_conversation_counts(ws)),
         (Some("user"), None) => {
             let users = ws
                 .contacts
@@ -235,7 +218,7 @@ pub fn counts_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::FakeConfig;
+    use crate::config::FakeConfig;
 
     fn ws() -> Workspace {
         Workspace::generate(&FakeConfig::default())

@@ -1,20 +1,18 @@
-//! Changes tests make to a workspace while a sync runs: new contacts, new
-//! conversation parts, deletions, activity, and `updated_at` bumps.
+//! Every change to a workspace after generation (tests make them while a
+//! sync runs): new contacts, conversation parts and activity logs,
+//! deletions, and `updated_at` bumps of every kind of object.
 //!
 //! New ids are deterministic: they derive from the workspace seed and a
 //! counter of objects added so far, never from the clock.
 
 use serde_json::{json, Map, Value};
 
-use crate::generate::{addressable_list, Workspace};
 use crate::rng::{mix64, Rng};
-
-pub(crate) fn has_id(v: &Value, id: &str) -> bool {
-    v.get("id").and_then(Value::as_str) == Some(id)
-}
+use crate::workspace::shapes::addressable_list;
+use crate::workspace::{has_id, Workspace};
 
 /// Set `updated_at` of the object with this id in `list`.
-pub(crate) fn touch_in(list: &mut [Value], id: &str, updated_at: i64) -> bool {
+fn touch_in(list: &mut [Value], id: &str, updated_at: i64) -> bool {
     match list.iter_mut().find(|v| has_id(v, id)) {
         Some(v) => {
             v["updated_at"] = json!(updated_at);
@@ -215,6 +213,21 @@ impl Workspace {
         true
     }
 
+    /// Set a contact's `updated_at`; false if there is no such contact.
+    pub fn touch_contact(&mut self, id: &str, updated_at: i64) -> bool {
+        touch_in(&mut self.contacts, id, updated_at)
+    }
+
+    /// Set a conversation's `updated_at`; false if there is no such conversation.
+    pub fn touch_conversation(&mut self, id: &str, updated_at: i64) -> bool {
+        touch_in(&mut self.conversations, id, updated_at)
+    }
+
+    /// Set a company's `updated_at`; false if there is no such company.
+    pub fn touch_company(&mut self, id: &str, updated_at: i64) -> bool {
+        touch_in(&mut self.companies, id, updated_at)
+    }
+
     /// Set a ticket's `updated_at`; false if there is no such ticket.
     pub fn touch_ticket(&mut self, id: &str, updated_at: i64) -> bool {
         touch_in(&mut self.tickets, id, updated_at)
@@ -256,7 +269,7 @@ impl Workspace {
     /// admin) created at `created_at`; returns its id.
     pub fn add_activity_log(&mut self, created_at: i64) -> String {
         let (_, mut rng) = self.next_rng();
-        let id = crate::generate_more::uuid(&mut rng);
+        let id = rng.uuid();
         let (admin_id, name, email) = match self.admins.first() {
             Some(a) => (a["id"].clone(), a["name"].clone(), a["email"].clone()),
             None => (json!("0"), json!("Operator"), Value::Null),
@@ -280,7 +293,7 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::FakeConfig;
+    use crate::config::FakeConfig;
     use std::collections::BTreeSet;
 
     fn keys(v: &Value) -> BTreeSet<String> {

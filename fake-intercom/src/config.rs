@@ -1,0 +1,106 @@
+//! [`FakeConfig`]: the sizes and seed of the generated workspace and how
+//! the server behaves (token, latency, rate limit, search index delay,
+//! scroll expiry, chaos).
+
+use crate::faults::Chaos;
+
+/// Sizes, seed and server behaviour of a fake workspace.
+#[derive(Clone, Debug)]
+pub struct FakeConfig {
+    /// Seed of all generated data (default 42).
+    pub seed: u64,
+    /// The bearer token the server accepts (default `"fake-token"`).
+    pub token: String,
+    /// Contacts, about 70% role `user` and 30% `lead` (default 120).
+    pub contacts: usize,
+    /// Companies (default 40).
+    pub companies: usize,
+    /// Conversations (default 60).
+    pub conversations: usize,
+    /// Average parts per conversation; each has `0..=2*avg` (default 5).
+    pub parts_per_conversation: usize,
+    /// Admins (default 8); the first one owns the token (`GET /me`).
+    pub admins: usize,
+    /// Teams (default 3).
+    pub teams: usize,
+    /// Tags (default 12).
+    pub tags: usize,
+    /// Person segments, listed by `GET /segments` (default 6).
+    pub segments: usize,
+    /// Company segments (default 4).
+    pub company_segments: usize,
+    /// Subscription types (default 3).
+    pub subscription_types: usize,
+    /// Help centers (default 2).
+    pub help_centers: usize,
+    /// Help center collections (default 8).
+    pub collections: usize,
+    /// Articles (default 45).
+    pub articles: usize,
+    /// Delay added to every request, in milliseconds (default 0).
+    pub latency_ms: u64,
+    /// Rate limit per minute, spread over windows of `window_ms` (default 10 000).
+    pub requests_per_minute: u32,
+    /// Rate-limit window length in milliseconds (default 10 000).
+    pub window_ms: u64,
+    /// Tickets, served by `POST /tickets/search` (default 30).
+    pub tickets: usize,
+    /// Admin activity logs, served by `GET /admins/activity_logs` (default 200).
+    pub activity_logs: usize,
+    /// Deleted conversations, served by `GET /conversations/deleted` (default 5).
+    pub deleted_conversations: usize,
+    /// A contact is left out of `POST /contacts/search` until the wall clock
+    /// reaches its `updated_at` plus this many seconds, like Intercom's
+    /// search indexing delay. `0` or less disables the delay (default 0).
+    /// Can be changed while running with
+    /// [`FakeIntercom::set_search_index_delay_secs`](crate::FakeIntercom::set_search_index_delay_secs).
+    pub search_index_delay_secs: i64,
+    /// Apply the index delay to new contacts only: hide a contact until the
+    /// wall clock reaches its `created_at` (instead of `updated_at`) plus
+    /// `search_index_delay_secs`, so that updates to older contacts are
+    /// searchable at once (Intercom documents a "contact creation delay").
+    /// Default false.
+    pub search_index_delay_create_only: bool,
+    /// An idle companies scroll expires after this many milliseconds
+    /// (default 60 000, Intercom's one minute).
+    pub scroll_expiry_ms: u64,
+    /// `GET /conversations/{id}` returns at most this many parts, the most
+    /// recent ones (default 500, Intercom's hard limit).
+    pub max_parts_returned: usize,
+    /// Seeded random faults on a share of the requests (default none); see
+    /// [`Chaos`].
+    pub chaos: Option<Chaos>,
+}
+
+impl Default for FakeConfig {
+    fn default() -> FakeConfig {
+        FakeConfig {
+            seed: 42,
+            token: "fake-token".to_string(),
+            contacts: 120,
+            companies: 40,
+            conversations: 60,
+            parts_per_conversation: 5,
+            admins: 8,
+            teams: 3,
+            tags: 12,
+            segments: 6,
+            company_segments: 4,
+            subscription_types: 3,
+            help_centers: 2,
+            collections: 8,
+            articles: 45,
+            latency_ms: 0,
+            requests_per_minute: 10_000,
+            window_ms: 10_000,
+            tickets: 30,
+            activity_logs: 200,
+            deleted_conversations: 5,
+            search_index_delay_secs: 0,
+            search_index_delay_create_only: false,
+            scroll_expiry_ms: 60_000,
+            max_parts_returned: 500,
+            chaos: None,
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! [`FakeIntercom`]: starting and stopping the server, and everything a
+//! test does to it while it runs (workspace changes, faults, the request
+//! hook, the request log, the scroll, stats).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+use crate::config::FakeConfig;
+use crate::faults::Fault;
+use crate::server::log::RecordedRequest;
+use crate::server::router;
+use crate::server::shared::Shared;
+use crate::server::stats::FakeStats;
+use crate::time::now_ms;
+use crate::workspace::Workspace;
+
+/// A running fake Intercom server. Dropping it stops the server.
+pub struct FakeIntercom {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeIntercom {
+    /// Start on the current tokio runtime, bound to 127.0.0.1:0 (random port).
+    pub async fn start(config: FakeConfig) -> std::io::Result<FakeIntercom> {
+        FakeIntercom::start_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Start on the current tokio runtime, bound to `addr`.
+    pub async fn start_on(config: FakeConfig, addr: SocketAddr) -> std::io::Result<FakeIntercom> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(config, local));
+        let app = router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                eprintln!("fake-intercom: server error: {e}");
+            }
+        });
+        Ok(FakeIntercom {
+            shared,
+            addr: local,
+            stop: Some(stop),
+            thread: None,
+        })
+    }
+
+    /// Start on a background thread with its own tokio runtime (for plain
+    /// `#[test]` functions). The server stops when the handle is dropped.
+    pub fn spawn(config: FakeConfig) -> std::io::Result<FakeIntercom> {
+        type Ready = std::io::Result<(Arc<Shared>, SocketAddr)>;
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Ready>();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("fake-intercom".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let listener =
+                        match tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                            .await
+                        {
+                            Ok(l) => l,
+                            Err(e) => {
+                                let _ = ready_tx.send(Err(e));
+                                return;
+                            }
+                        };
+                    let local = match listener.local_addr() {
+                        Ok(a) => a,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let shared = Arc::new(Shared::new(config, local));
+                    let app = router(shared.clone());
+                    let _ = ready_tx.send(Ok((shared, local)));
+                    tokio::select! {
+                        r = axum::serve(listener, app) => {
+                            if let Err(e) = r {
+                                eprintln!("fake-intercom: server error: {e}");
+                            }
+                        }
+                        _ = stopped => {}
+                    }
+                });
+                // Dropping the runtime cancels every connection task.
+                drop(rt);
+            })?;
+        let (shared, addr) = ready_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("fake-intercom server thread exited"))??;
+        Ok(FakeIntercom {
+            shared,
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bearer token the server accepts.
+    pub fn token(&self) -> String {
+        self.shared.config().token.clone()
+    }
+
+    /// The configuration the server was started with (with the current
+    /// search index delay).
+    pub fn config(&self) -> FakeConfig {
+        let mut c = self.shared.config().clone();
+        c.search_index_delay_secs = self.shared.store.index_delay_secs();
+        c
+    }
+
+    /// Change [`FakeConfig::search_index_delay_secs`] from now on (e.g. `0`:
+    /// the search index has caught up).
+    pub fn set_search_index_delay_secs(&self, secs: i64) {
+        self.shared.store.set_index_delay_secs(secs);
+    }
+
+    /// Run `f` with mutable access to the workspace.
+    pub fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
+        self.shared.store.write_ws(f)
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.log.list()
+    }
+
+    /// Forget the requests received so far.
+    pub fn clear_requests(&self) {
+        self.shared.log.clear();
+    }
+
+    /// What the server did so far: requests, rate-limiter rejections,
+    /// injected faults by kind, requests in flight.
+    pub fn stats(&self) -> FakeStats {
+        self.shared.stats.snapshot()
+    }
+
+    /// Queue a fault (see [`Fault`]). Faults are matched in the order queued.
+    pub fn inject_fault(&self, fault: Fault) {
+        if fault.times == 0 {
+            return;
+        }
+        let mut faults = self.shared.faults.lock().unwrap_or_else(|e| e.into_inner());
+        faults.push(fault);
+    }
+
+    /// Drop every queued fault.
+    pub fn clear_faults(&self) {
+        let mut faults = self.shared.faults.lock().unwrap_or_else(|e| e.into_inner());
+        faults.clear();
+    }
+
+    /// Call `hook` for every authenticated request (valid bearer token), once,
+    /// before rate limiting, faults and the endpoint compute the answer. It
+    /// gets the request as recorded (status 0) and the workspace, write-locked,
+    /// so it can change objects while a sync runs, e.g. update a contact when
+    /// the 2nd contact search arrives. Replaces any previous hook.
+    ///
+    /// The hook runs on a server thread and must not call back into this
+    /// [`FakeIntercom`] (its workspace lock is held).
+    pub fn set_request_hook(
+        &self,
+        hook: impl Fn(&RecordedRequest, &mut Workspace) + Send + Sync + 'static,
+    ) {
+        let mut h = self.shared.hook.write().unwrap_or_else(|e| e.into_inner());
+        *h = Some(Arc::new(hook));
+    }
+
+    /// Remove the request hook.
+    pub fn clear_request_hook(&self) {
+        let mut h = self.shared.hook.write().unwrap_or_else(|e| e.into_inner());
+        *h = None;
+    }
+
+    /// The active companies scroll expires now: its `scroll_param` answers
+    /// 404 and a new scroll may start at once (this also ends an
+    /// [`occupy_scroll`](Self::occupy_scroll)).
+    pub fn expire_scroll(&self) {
+        self.shared.store.scroll_state().expire();
+    }
+
+    /// Simulate another client holding the workspace's one companies scroll
+    /// for `for_ms` milliseconds from now: until then a scroll request without
+    /// `scroll_param` gets 400 `scroll_exists`. A scroll this client already
+    /// has open keeps working.
+    pub fn occupy_scroll(&self, for_ms: u64) {
+        let until = now_ms().saturating_add(for_ms);
+        self.shared.store.scroll_state().occupy_until(until);
+    }
+}
+
+impl Drop for FakeIntercom {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Counting what happened: the live [`Counters`] the gate updates, and
+//! [`FakeStats`], a snapshot of them.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+/// What the server did so far (see [`FakeIntercom::stats`](crate::FakeIntercom::stats)).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FakeStats {
+    /// Requests received, rejected ones included.
+    pub requests: u64,
+    /// Requests answered 401 (no or a wrong bearer token).
+    pub unauthorized: u64,
+    /// Requests the rate limiter answered 429 (injected 429s not included).
+    pub limiter_rejections: u64,
+    /// Queued [`Fault`](crate::Fault)s answered, by
+    /// [`FaultKind::name`](crate::FaultKind::name).
+    pub faults: BTreeMap<String, u64>,
+    /// Chaos faults injected, by [`ChaosKind::name`](crate::ChaosKind::name)
+    /// (the follow-up 429s of a burst included).
+    pub chaos: BTreeMap<String, u64>,
+    /// Requests in flight now: received, and their answer not yet sent whole.
+    pub in_flight: u64,
+    /// The most requests in flight at once so far.
+    pub max_in_flight: u64,
+}
+
+impl FakeStats {
+    /// Every injected fault: queued and chaos.
+    pub fn injected(&self) -> u64 {
+        self.faults.values().chain(self.chaos.values()).sum()
+    }
+}
+
+/// The live counters behind [`FakeStats`].
+#[derive(Default)]
+pub(crate) struct Counters {
+    requests: AtomicU64,
+    unauthorized: AtomicU64,
+    limiter_rejections: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+    faults: Mutex<BTreeMap<&'static str, u64>>,
+    chaos: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// One request in flight; dropping it ends it.
+pub(crate) struct InFlight(Arc<Counters>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Counters {
+    /// Count a request arriving; it is in flight until the guard is dropped.
+    pub(crate) fn arrive(self: &Arc<Self>) -> InFlight {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(self.clone())
+    }
+
+    pub(crate) fn unauthorized(&self) {
+        self.unauthorized.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn limiter_rejection(&self) {
+        self.limiter_rejections.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn fault(&self, kind: &'static str) {
+        bump(&self.faults, kind);
+    }
+
+    pub(crate) fn chaos(&self, kind: &'static str) {
+        bump(&self.chaos, kind);
+    }
+
+    pub(crate) fn snapshot(&self) -> FakeStats {
+        let names = |m: &Mutex<BTreeMap<&'static str, u64>>| {
+            let m = m.lock().unwrap_or_else(|e| e.into_inner());
+            m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        FakeStats {
+            requests: self.requests.load(Ordering::SeqCst),
+            unauthorized: self.unauthorized.load(Ordering::SeqCst),
+            limiter_rejections: self.limiter_rejections.load(Ordering::SeqCst),
+            faults: names(&self.faults),
+            chaos: names(&self.chaos),
+            in_flight: self.in_flight.load(Ordering::SeqCst),
+            max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
+        }
+    }
+}
+
+fn bump(map: &Mutex<BTreeMap<&'static str, u64>>, kind: &'static str) {
+    let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
+    *m.entry(kind).or_insert(0) += 1;
+}

@@ -1,0 +1,188 @@
+//! Property tests (proptest, a bounded number of cases) for everything parsed from
+//! outside the process: config, catalog, state, and answers from Intercom. For any
+//! input, parsing returns a value or an error that names what was wrong; it never
+//! panics, never overflows, and never repeats the access token.
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+
+use crate::commands::read::plan_streams;
+use crate::config::Config;
+use crate::cursor::{epoch_seconds, saved_position, Cursor, MAX_EPOCH_SECONDS};
+use crate::http::client::{decode, status_error, Expect};
+use crate::http::retry::{classify, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
+use crate::http::ApiRequest;
+use crate::paginate::{next_page_number, next_search_page, page_limit, Paging};
+use crate::protocol::ConfiguredCatalog;
+use crate::redact;
+use crate::state::InputState;
+
+const TOKEN: &str = "tok_property_secret_9f8e7d";
+
+/// Any JSON value, with keys and strings drawn partly from the words our parsers look for.
+fn json_value() -> impl Strategy<Value = Value> {
+    let word = prop_oneof![
+        Just("type".to_string()),
+        Just("stream".to_string()),
+        Just("streams".to_string()),
+        Just("stream_state".to_string()),
+        Just("stream_descriptor".to_string()),
+        Just("name".to_string()),
+        Just("updated_at".to_string()),
+        Just("global".to_string()),
+        Just("stream_states".to_string()),
+        Just("data".to_string()),
+        Just("pages".to_string()),
+        Just("next".to_string()),
+        Just("page".to_string()),
+        Just("total_pages".to_string()),
+        Just("starting_after".to_string()),
+        Just("STREAM".to_string()),
+        Just("sync_mode".to_string()),
+        Just("incremental".to_string()),
+        Just("contacts".to_string()),
+        Just("cursor_field".to_string()),
+        Just("https://api.intercom.io/articles?page=2".to_string()),
+        "[a-z_]{0,12}",
+        any::<String>(),
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        word.clone().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((word.clone(), inner), 0..6)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_config_parses_or_names_a_field_without_the_token(mut v in json_value(), base in any::<String>()) {
+        if let Value::Object(m) = &mut v {
+            m.insert("access_token".into(), json!(TOKEN));
+            if base.len() % 2 == 0 {
+                m.insert("base_url".into(), json!(base));
+            }
+        }
+        match Config::from_value(&v) {
+            Ok(c) => {
+                let shown = format!("{:?}", c);
+                prop_assert!(!shown.contains(TOKEN));
+                prop_assert!(c.base_url.username().is_empty());
+            }
+            Err(e) => {
+                let s = e.to_string();
+                prop_assert!(!s.contains(TOKEN));
+                prop_assert!(s.contains('`') || s.contains("JSON object"), "{}", s);
+            }
+        }
+    }
+
+    #[test]
+    fn any_state_parses_or_says_why(v in json_value()) {
+        if let Ok(state) = InputState::from_value(&v) {
+            for (name, blob) in &state.streams {
+                for parent in [None, Some("conversations")] {
+                    if let Ok(Some(t)) = saved_position(name, Some(blob), "updated_at", parent) {
+                        prop_assert!(t <= MAX_EPOCH_SECONDS);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn any_cursor_value_is_sane_epoch_seconds_or_an_error(v in json_value()) {
+        if let Ok(t) = epoch_seconds(&v) {
+            prop_assert!(t <= MAX_EPOCH_SECONDS);
+        }
+        let blob = json!({"updated_at": v});
+        let _ = saved_position("s", Some(&blob), "updated_at", None);
+    }
+
+    #[test]
+    fn cursor_arithmetic_never_overflows(saved in any::<Option<i64>>(), start in any::<i64>(),
+                                         lookback in 0u32..=36_500, now in any::<i64>(), lag in any::<i64>(),
+                                         seen in any::<i64>()) {
+        let mut c = Cursor::new(saved, start, lookback, now, lag);
+        prop_assert!(c.lower() >= start);
+        prop_assert!(c.position() >= start);
+        c.observe(seen);
+        prop_assert!(c.position() >= start);
+    }
+
+    #[test]
+    fn any_catalog_plans_or_says_why(v in json_value()) {
+        if let Ok(cat) = serde_json::from_value::<ConfiguredCatalog>(v) {
+            let _ = plan_streams(&cat);
+        }
+    }
+
+    #[test]
+    fn any_answer_decodes_or_says_why(bytes in prop::collection::vec(any::<u8>(), 0..300), v in json_value()) {
+        let ok = reqwest::StatusCode::OK;
+        for expect in [Expect::Object, Expect::List(&["data"]), Expect::List(&["pages", "data"])] {
+            let _ = decode(&bytes, ok, expect);
+            let text = serde_json::to_vec(&v).unwrap_or_default();
+            if let Ok(back) = decode(&text, ok, expect) {
+                prop_assert!(back.is_object());
+            }
+        }
+        let req = ApiRequest::get("/articles");
+        let e = status_error(&req, 500, &bytes).to_string();
+        prop_assert!(e.chars().count() < 600);
+    }
+
+    #[test]
+    fn any_page_links_advance_or_say_why(v in json_value()) {
+        let get = ApiRequest::get("/articles").query("per_page", "150");
+        if let Ok(Some(next)) = next_page_number(&get, &v, 150) {
+            prop_assert!(next.path.starts_with("/articles"));
+        }
+        let post = ApiRequest::post("/contacts/search", json!({"query": {}, "pagination": {"per_page": 150}}));
+        let _ = next_search_page(&post, &v);
+        for paging in [Paging::None, Paging::PageNumber { per_page: 150 }, Paging::SearchCursor { per_page: 150 }] {
+            prop_assert!(page_limit(&v, paging) <= crate::paginate::MAX_PAGES);
+        }
+    }
+
+    #[test]
+    fn retry_waits_stay_inside_the_request_budget(status in 100u16..600, reset in any::<Option<i64>>(),
+                                                   retry_after in any::<Option<u32>>(), errors in 0u32..10,
+                                                   limited in 0u32..100, elapsed_ms in 0u64..4_000_000,
+                                                   now in any::<i64>(), jitter in any::<f64>()) {
+        let p = RetryPolicy::default();
+        let outcome = Outcome::Status {
+            status,
+            rate: RateInfo { limit: None, remaining: Some(0), reset_epoch: reset },
+            retry_after: retry_after.map(|s| std::time::Duration::from_secs(u64::from(s))),
+        };
+        let attempts = Attempts { errors, rate_limited: limited, elapsed: std::time::Duration::from_millis(elapsed_ms) };
+        if let Decision::RetryAfter(w) = classify(&outcome, attempts, &p, now, jitter) {
+            prop_assert!(attempts.elapsed + w <= p.max_elapsed);
+            prop_assert!(w <= crate::http::retry::BOGUS_RESET_AFTER);
+        }
+    }
+
+    #[test]
+    fn masking_keeps_json_lines_valid_and_drops_credentials(s in any::<String>(), t in "[A-Za-z0-9_.-]{8,30}") {
+        let text = format!("{s} Authorization: Bearer {t} {s}");
+        let line = serde_json::to_vec(&json!({"message": text})).unwrap_or_default();
+        let out = redact::mask_credentials(&line).unwrap_or(line);
+        let back: Value = serde_json::from_slice(&out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let m = back["message"].as_str().unwrap_or_default();
+        let bearer = format!("Bearer {}", t);
+        prop_assert!(!m.contains(&bearer));
+    }
+}
