@@ -70,6 +70,57 @@ impl Region {
     }
 }
 
+/// An integer config field. The spec's `minimum`, `maximum` and `default` and the
+/// config's checks both come from here (see [`crate::commands::spec`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntField {
+    pub key: &'static str,
+    pub min: i64,
+    pub max: i64,
+    pub default: i64,
+}
+
+/// `lookback_window`: days re-read before a saved cursor.
+pub const LOOKBACK_WINDOW: IntField = IntField {
+    key: "lookback_window",
+    min: 0,
+    max: 36_500,
+    default: 0,
+};
+
+/// `activity_logs_time_step`: days per activity-log request window.
+pub const ACTIVITY_LOGS_TIME_STEP: IntField = IntField {
+    key: "activity_logs_time_step",
+    min: 1,
+    max: 91,
+    default: 30,
+};
+
+/// `rate_limit_share`: the percentage of the app's rate limit (10,000 requests a minute)
+/// this connector may use, leaving the rest to the workspace's other apps.
+pub const RATE_LIMIT_SHARE: IntField = IntField {
+    key: "rate_limit_share",
+    min: 1,
+    max: 100,
+    default: 90,
+};
+
+/// `max_concurrency`: requests in flight at once, across all streams.
+pub const MAX_CONCURRENCY: IntField = IntField {
+    key: "max_concurrency",
+    min: 1,
+    max: 128,
+    default: 32,
+};
+
+/// Every integer field, for the spec.
+pub const INT_FIELDS: &[IntField] = &[
+    LOOKBACK_WINDOW,
+    ACTIVITY_LOGS_TIME_STEP,
+    RATE_LIMIT_SHARE,
+    MAX_CONCURRENCY,
+];
+
 /// A validated config.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -85,6 +136,10 @@ pub struct Config {
     pub lookback_window_days: u32,
     /// `activity_logs_time_step`: days per activity-log request window (1..=91).
     pub activity_logs_time_step_days: u32,
+    /// `rate_limit_share`: percent of the app's rate limit to use (1..=100).
+    pub rate_limit_share_percent: u32,
+    /// `max_concurrency`: requests in flight at once (1..=128).
+    pub max_concurrency: u32,
     /// `region`: picks the API host.
     pub region: Region,
     /// The API base URL: `base_url` if set, else the region's host.
@@ -129,9 +184,10 @@ impl Config {
             }
         };
 
-        let lookback_window_days = opt_int(obj, "lookback_window", 0, 0, 36_500)? as u32;
-        let activity_logs_time_step_days =
-            opt_int(obj, "activity_logs_time_step", 30, 1, 91)? as u32;
+        let lookback_window_days = opt_int(obj, LOOKBACK_WINDOW)? as u32;
+        let activity_logs_time_step_days = opt_int(obj, ACTIVITY_LOGS_TIME_STEP)? as u32;
+        let rate_limit_share_percent = opt_int(obj, RATE_LIMIT_SHARE)? as u32;
+        let max_concurrency = opt_int(obj, MAX_CONCURRENCY)? as u32;
 
         let region = match opt_string(obj, "region")?.as_deref().map(str::trim) {
             None | Some("") => Region::Us,
@@ -166,6 +222,8 @@ impl Config {
             client_secret,
             lookback_window_days,
             activity_logs_time_step_days,
+            rate_limit_share_percent,
+            max_concurrency,
             region,
             base_url,
         })
@@ -334,7 +392,13 @@ fn opt_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {
     }
 }
 
-fn opt_int(obj: &Map<String, Value>, key: &str, default: i64, min: i64, max: i64) -> Result<i64> {
+fn opt_int(obj: &Map<String, Value>, field: IntField) -> Result<i64> {
+    let IntField {
+        key,
+        min,
+        max,
+        default,
+    } = field;
     let v = match obj.get(key) {
         None | Some(Value::Null) => return Ok(default),
         Some(Value::Number(n)) => n.as_i64().or_else(|| {
@@ -398,6 +462,8 @@ mod tests {
         assert_eq!(c.start_date, 1605484800);
         assert_eq!(c.lookback_window_days, 0);
         assert_eq!(c.activity_logs_time_step_days, 30);
+        assert_eq!(c.rate_limit_share_percent, 90);
+        assert_eq!(c.max_concurrency, 32);
         assert_eq!(c.region, Region::Us);
         assert_eq!(c.base_url.as_str(), "https://api.intercom.io/");
         assert!(!format!("{c:?}").contains("tok-12345"));
@@ -485,6 +551,14 @@ mod tests {
                 "only 5 characters",
             ),
             (json!([1]), "must be a JSON object"),
+            (
+                json!({"access_token": "tok-12345678", "start_date": "2020-11-16T00:00:00Z", "rate_limit_share": 0}),
+                "`rate_limit_share` must be between 1 and 100",
+            ),
+            (
+                json!({"access_token": "tok-12345678", "start_date": "2020-11-16T00:00:00Z", "max_concurrency": 500}),
+                "`max_concurrency` must be between 1 and 128",
+            ),
         ];
         for (v, want) in cases {
             let e = Config::from_value(&v).unwrap_err().to_string();

@@ -202,8 +202,13 @@ impl Cursor {
 
     /// The position to save now: everything below it has been emitted.
     pub fn position(&self) -> i64 {
-        let seen = self.max_seen.map_or(self.floor, |m| m.min(self.ceiling));
-        seen.max(self.floor)
+        self.position_at(self.max_seen.unwrap_or(self.floor))
+    }
+
+    /// The position to save when every record below `watermark` has been emitted:
+    /// never below the saved position (or start_date), never past the ceiling.
+    pub fn position_at(&self, watermark: i64) -> i64 {
+        watermark.min(self.ceiling).max(self.floor)
     }
 }
 

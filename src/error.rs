@@ -155,6 +155,13 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// Another stream's error, reported again for a stream that shared its read.
+    #[error("{message}")]
+    Relayed {
+        message: String,
+        failure_type: FailureType,
+    },
+
     /// The process was asked to stop (SIGTERM, SIGINT).
     #[error("the sync was interrupted by {signal} before it finished; streams not marked COMPLETE resume from their last saved state next time")]
     Interrupted { signal: &'static str },
@@ -206,6 +213,7 @@ impl Error {
             Error::Api { .. } => FailureType::SystemError,
             Error::Transport { .. } | Error::Interrupted { .. } => FailureType::TransientError,
             Error::GaveUp { source, .. } => source.failure_type(),
+            Error::Relayed { failure_type, .. } => *failure_type,
             Error::Decode { .. }
             | Error::BodyTooLarge { .. }
             | Error::Pagination { .. }

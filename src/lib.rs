@@ -13,7 +13,9 @@
 //! - [`paginate`]: pagination kinds and the page walker.
 //! - [`cursor`]: incremental positions: saved-state shapes, inclusive lower bounds, checkpoint values.
 //! - [`state`]: input state in all the forms orchestrators send.
-//! - [`streams`]: the stream table (one declaration per stream) and the stream reader.
+//! - [`streams`]: the stream table: one declaration per stream, parents named.
+//! - [`read`]: the read pipeline: the plan, concurrent groups in one budget, one reader per
+//!   root kind (endpoints, searches, the scroll, windows) and child fan-out.
 //!
 //! [`run`] is what `main` calls: it turns a command's outcome into protocol messages
 //! and an exit code.
@@ -30,6 +32,7 @@ pub mod paginate;
 #[cfg(test)]
 mod properties;
 pub mod protocol;
+pub mod read;
 pub mod redact;
 pub mod state;
 pub mod streams;

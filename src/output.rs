@@ -59,6 +59,17 @@ impl Output {
         self.write_line(&line, message.should_flush())
     }
 
+    /// Write whole RECORD lines built elsewhere (see [`crate::read::emit`]): each line
+    /// ends with `\n`, and all of them are written under one lock. Registered secrets
+    /// are masked, as in every line.
+    pub fn write_lines(&self, lines: &[u8]) -> Result<()> {
+        debug_assert!(lines.ends_with(b"\n"));
+        match crate::redact::mask_secrets(lines) {
+            Some(masked) => self.write_line(&masked, false),
+            None => self.write_line(lines, false),
+        }
+    }
+
     /// Write a line (already one whole serialised message) if the writer is free right
     /// now, and flush. For the panic hook: a panic while this thread holds the writer
     /// must not deadlock, so it gives up instead of waiting.
@@ -124,6 +135,11 @@ impl Output {
 pub struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Captured {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
     /// The messages written so far, parsed.
     pub fn messages(&self) -> Vec<serde_json::Value> {
         let bytes = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();

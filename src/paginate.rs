@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::http::client::Expect;
 use crate::http::{ApiRequest, Client};
+use crate::read::page::Page;
 
 /// Upper bound on pages for one endpoint walk: far above any real workspace
 /// (15 million records at 150 per page), low enough to stop a runaway loop.
@@ -87,6 +88,32 @@ impl Pages {
 
     /// The next page's body, or `None` when the walk is over.
     pub async fn next_page(&mut self) -> Result<Option<Value>> {
+        let Some(req) = self.take_next()? else {
+            return Ok(None);
+        };
+        let body = self.client.json(&req).await?;
+        let empty = records_at(&body, self.records_path).is_some_and(|r| r.is_empty());
+        self.advance(&req, &body, empty)?;
+        Ok(Some(body))
+    }
+
+    /// The next page as raw records ([`Page`]), or `None` when the walk is over.
+    pub async fn next_raw(&mut self) -> Result<Option<Page>> {
+        let Some(req) = self.take_next()? else {
+            return Ok(None);
+        };
+        let page = self.client.page(&req, self.records_path).await?;
+        let meta = serde_json::json!({"pages": page.pages, "total_count": page.total_count});
+        self.advance(&req, &meta, page.is_empty())?;
+        Ok(Some(page))
+    }
+
+    /// Pages read so far.
+    pub fn pages_read(&self) -> usize {
+        self.pages
+    }
+
+    fn take_next(&mut self) -> Result<Option<ApiRequest>> {
         let Some(req) = self.next.take() else {
             return Ok(None);
         };
@@ -100,14 +127,17 @@ impl Pages {
             });
         }
         self.requested.insert(page_key(&req));
-        let body = self.client.json(&req).await?;
+        Ok(Some(req))
+    }
+
+    /// After a page: the request for the next one, refused if it repeats one already read.
+    fn advance(&mut self, req: &ApiRequest, meta: &Value, empty: bool) -> Result<()> {
         self.pages += 1;
         if self.pages == 1 {
-            self.max_pages = page_limit(&body, self.paging);
+            self.max_pages = page_limit(meta, self.paging);
         }
-        let empty = records_at(&body, self.records_path).is_some_and(|r| r.is_empty());
         if !empty {
-            self.next = self.following(&req, &body)?;
+            self.next = self.following(req, meta)?;
         }
         if let Some(n) = &self.next {
             let key = page_key(n);
@@ -121,7 +151,7 @@ impl Pages {
                 });
             }
         }
-        Ok(Some(body))
+        Ok(())
     }
 
     fn following(&self, req: &ApiRequest, body: &Value) -> Result<Option<ApiRequest>> {

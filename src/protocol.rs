@@ -148,12 +148,24 @@ pub struct Trace {
     pub error: Option<ErrorTrace>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_status: Option<StreamStatusTrace>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
+}
+
+/// An ESTIMATE payload: how many records a stream will emit in this sync.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub estimate_type: &'static str,
+    pub row_estimate: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TraceType {
     Error,
+    Estimate,
     StreamStatus,
 }
 
@@ -237,6 +249,24 @@ impl Message {
                     status,
                     reasons: Vec::new(),
                 }),
+                estimate: None,
+            },
+        }
+    }
+
+    /// An ESTIMATE of the records `stream` will emit in this sync.
+    pub fn estimate(stream: &str, rows: u64) -> Message {
+        Message::Trace {
+            trace: Trace {
+                trace_type: TraceType::Estimate,
+                emitted_at: now_ms() as f64,
+                error: None,
+                stream_status: None,
+                estimate: Some(Estimate {
+                    name: stream.to_string(),
+                    estimate_type: "STREAM",
+                    row_estimate: rows,
+                }),
             },
         }
     }
@@ -259,6 +289,7 @@ impl Message {
                         }),
                     }],
                 }),
+                estimate: None,
             },
         }
     }
@@ -270,6 +301,7 @@ impl Message {
                 emitted_at: now_ms() as f64,
                 error: Some(error),
                 stream_status: None,
+                estimate: None,
             },
         }
     }
@@ -353,6 +385,12 @@ mod tests {
         assert_eq!(v["trace"]["type"], "STREAM_STATUS");
         assert_eq!(v["trace"]["stream_status"]["status"], "RUNNING");
         assert!(v["trace"]["stream_status"].get("reasons").is_none());
+
+        let v = serde_json::to_value(Message::estimate("x", 7)).unwrap();
+        assert_eq!(
+            v["trace"],
+            json!({"type": "ESTIMATE", "emitted_at": v["trace"]["emitted_at"], "estimate": {"name": "x", "type": "STREAM", "row_estimate": 7}})
+        );
 
         let v = serde_json::to_value(Message::rate_limited("x", 1_700_000_001_000)).unwrap();
         assert_eq!(

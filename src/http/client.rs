@@ -24,6 +24,7 @@ use super::ratelimit::RateBudget;
 use super::retry::{classify, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
 use crate::config::Config;
 use crate::error::{ApiErrorBody, Error, Result};
+use crate::read::page::{not_json, Page};
 use crate::redact;
 
 /// The API version sent unless a stream pins another.
@@ -44,6 +45,8 @@ pub struct HttpSettings {
     pub requests_per_minute: u32,
     /// The largest answer accepted, after decompression.
     pub max_body_bytes: u64,
+    /// Requests in flight at once, across all streams.
+    pub max_in_flight: usize,
 }
 
 impl Default for HttpSettings {
@@ -54,6 +57,7 @@ impl Default for HttpSettings {
             connect_timeout: Duration::from_secs(15),
             requests_per_minute: 10_000,
             max_body_bytes: 256 * 1024 * 1024,
+            max_in_flight: crate::config::MAX_CONCURRENCY.default as usize,
         }
     }
 }
@@ -71,7 +75,22 @@ impl HttpSettings {
     /// `SOURCE_INTERCOM_BACKOFF_MAX_MS`, `SOURCE_INTERCOM_TIMEOUT_MS`,
     /// `SOURCE_INTERCOM_MAX_REQUEST_SECS` and `SOURCE_INTERCOM_MAX_BODY_MB` where set to a number.
     pub fn from_env() -> HttpSettings {
-        let mut s = HttpSettings::default();
+        HttpSettings::default().with_env()
+    }
+
+    /// These settings for a config: its share of the rate limit and its concurrency,
+    /// then the environment's overrides.
+    pub fn for_config(config: &Config) -> HttpSettings {
+        let mut s = HttpSettings::default().with_env();
+        let rpm =
+            u64::from(s.requests_per_minute) * u64::from(config.rate_limit_share_percent) / 100;
+        s.requests_per_minute = rpm.clamp(1, u32::MAX as u64) as u32;
+        s.max_in_flight = config.max_concurrency as usize;
+        s
+    }
+
+    fn with_env(mut self) -> HttpSettings {
+        let s = &mut self;
         if let Some(v) = env_number("SOURCE_INTERCOM_REQUESTS_PER_MINUTE") {
             s.requests_per_minute = v.clamp(1, u32::MAX as u64) as u32;
         }
@@ -93,7 +112,7 @@ impl HttpSettings {
         if let Some(v) = env_number("SOURCE_INTERCOM_MAX_BODY_MB") {
             s.max_body_bytes = v.clamp(1, 64 * 1024).saturating_mul(1024 * 1024);
         }
-        s
+        self
     }
 }
 
@@ -235,16 +254,25 @@ struct Inner {
     base: Url,
     authorization: HeaderValue,
     budget: RateBudget,
+    in_flight: tokio::sync::Semaphore,
     retry: RetryPolicy,
     max_body_bytes: u64,
     on_rate_limit: Option<Box<RateLimitListener>>,
+    stats: std::sync::Mutex<std::collections::HashMap<&'static str, Arc<RequestStats>>>,
+}
+
+/// Requests made for one stream, and the time they waited for the rate limit.
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    pub requests: std::sync::atomic::AtomicU64,
+    pub rate_limited_ms: std::sync::atomic::AtomicU64,
 }
 
 /// What one attempt produced: the outcome for [`classify`], and what the caller gets
 /// if this attempt is the last.
 struct Attempted {
     outcome: Outcome,
-    result: Result<Value>,
+    result: Result<bytes::Bytes>,
 }
 
 impl Client {
@@ -286,9 +314,11 @@ impl Client {
                 base: config.base_url.clone(),
                 authorization,
                 budget: RateBudget::new(settings.requests_per_minute),
+                in_flight: tokio::sync::Semaphore::new(settings.max_in_flight.max(1)),
                 retry: settings.retry,
                 max_body_bytes: settings.max_body_bytes,
                 on_rate_limit,
+                stats: Default::default(),
             }),
         })
     }
@@ -318,7 +348,19 @@ impl Client {
         url
     }
 
+    /// The request counters of a stream (created on first use).
+    pub fn stats(&self, stream: &'static str) -> Arc<RequestStats> {
+        let mut map = self.inner.stats.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(stream).or_default().clone()
+    }
+
     fn notify_rate_limit(&self, req: &ApiRequest, wait: Duration) {
+        if let Some(stream) = req.stream {
+            self.stats(stream).rate_limited_ms.fetch_add(
+                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
         let reset_ms = crate::protocol::now_ms()
             .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
         tracing::info!(
@@ -337,6 +379,22 @@ impl Client {
     /// Send a request (with rate limiting and retries) and return its JSON answer, which
     /// meets the request's [`Expect`].
     pub async fn json(&self, req: &ApiRequest) -> Result<Value> {
+        let expect = req.expect;
+        self.fetch(req, |body| decode(&body, expect)).await
+    }
+
+    /// Send a request and return its list of records at `path`, kept as raw bytes.
+    pub async fn page(&self, req: &ApiRequest, path: &[&str]) -> Result<Page> {
+        self.fetch(req, |body| Page::parse(body, path)).await
+    }
+
+    /// Send a request (with rate limiting and retries) and `decode` its successful
+    /// answer. A body `decode` refuses is a failed attempt, retried like a 5xx.
+    pub async fn fetch<T>(
+        &self,
+        req: &ApiRequest,
+        decode: impl Fn(bytes::Bytes) -> std::result::Result<T, String>,
+    ) -> Result<T> {
         let url = self.url_for(req);
         let policy = if req.retry_errors {
             self.inner.retry.clone()
@@ -346,14 +404,38 @@ impl Client {
                 ..self.inner.retry.clone()
             }
         };
+        let stats = req.stream.map(|s| self.stats(s));
         let started = Instant::now();
         let mut attempts = Attempts::default();
         loop {
-            self.inner
-                .budget
-                .acquire(|wait| self.notify_rate_limit(req, wait))
-                .await;
-            let Attempted { outcome, result } = self.attempt(req, &url).await;
+            let attempted = {
+                // A request in flight holds a slot from its turn at the budget to its
+                // last byte; backoff waits hold none.
+                let _slot = self.inner.in_flight.acquire().await;
+                self.inner
+                    .budget
+                    .acquire(|wait| self.notify_rate_limit(req, wait))
+                    .await;
+                if let Some(s) = &stats {
+                    s.requests
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                self.attempt(req, &url).await
+            };
+            let Attempted {
+                mut outcome,
+                result,
+            } = attempted;
+            let result = match result {
+                Ok(body) => decode(body).map_err(|message| {
+                    outcome = Outcome::BadBody;
+                    Error::Decode {
+                        endpoint: req.describe(),
+                        message,
+                    }
+                }),
+                Err(e) => Err(e),
+            };
             attempts.elapsed = started.elapsed();
             let now_ms = chrono::Utc::now().timestamp_millis();
             match classify(&outcome, attempts, &policy, now_ms, fastrand::f64()) {
@@ -469,18 +551,18 @@ impl Client {
                 };
             }
         };
-        match decode(&body, status, req.expect) {
-            Ok(v) => Attempted {
-                outcome,
-                result: Ok(v),
-            },
-            Err(message) => Attempted {
+        if status == StatusCode::NO_CONTENT {
+            return Attempted {
                 outcome: Outcome::BadBody,
                 result: Err(Error::Decode {
                     endpoint: endpoint(),
-                    message,
+                    message: "the answer had no body".into(),
                 }),
-            },
+            };
+        }
+        Attempted {
+            outcome,
+            result: Ok(bytes::Bytes::from(body)),
         }
     }
 }
@@ -513,27 +595,9 @@ impl reqwest::dns::Resolve for GuardedResolver {
 }
 
 /// Parse and check a successful answer; say what is wrong with it otherwise.
-pub(crate) fn decode(
-    body: &[u8],
-    status: StatusCode,
-    expect: Expect,
-) -> std::result::Result<Value, String> {
-    if status == StatusCode::NO_CONTENT || body.is_empty() {
-        return Err("the answer had no body".into());
-    }
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
-        let start = String::from_utf8_lossy(&body[..body.len().min(200)]).to_string();
-        if start.trim_start().starts_with('<') {
-            format!(
-                "the answer is an HTML page, not JSON (a proxy or load balancer error page?): {}",
-                redact::server_text(&start, 120)
-            )
-        } else if e.is_eof() {
-            format!("the answer is cut off after {} bytes ({e})", body.len())
-        } else {
-            format!("the body is not valid JSON ({e})")
-        }
-    })?;
+pub(crate) fn decode(body: &[u8], expect: Expect) -> std::result::Result<Value, String> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| not_json(&String::from_utf8_lossy(body), &e))?;
     expect.check(&v)?;
     Ok(v)
 }
@@ -721,10 +785,9 @@ mod tests {
 
     #[test]
     fn bodies_are_checked_against_what_the_endpoint_always_has() {
-        let ok = StatusCode::OK;
         let list = Expect::List(&["data"]);
-        assert!(decode(br#"{"data":[1]}"#, ok, list).is_ok());
-        assert!(decode(br#"{"data":null}"#, ok, list).is_ok());
+        assert!(decode(br#"{"data":[1]}"#, list).is_ok());
+        assert!(decode(br#"{"data":null}"#, list).is_ok());
         let cases: [(&[u8], &str); 6] = [
             (b"", "no body"),
             (br#"{"data":[1,"#, "cut off"),
@@ -734,7 +797,7 @@ mod tests {
             (b"[1,2]", "not a JSON object"),
         ];
         for (body, want) in cases {
-            let e = decode(body, ok, list).unwrap_err();
+            let e = decode(body, list).unwrap_err();
             assert!(e.contains(want), "{:?}: {e}", String::from_utf8_lossy(body));
         }
     }

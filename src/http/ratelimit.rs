@@ -18,10 +18,13 @@ pub struct RateBudget {
 }
 
 impl RateBudget {
-    /// A budget of `requests_per_minute`, spread evenly (bursts of at most one 10-second share).
+    /// A budget of `requests_per_minute`, spread evenly: bursts of at most a tenth of a
+    /// second's share, so that no 10-second window of Intercom's ever sees more than
+    /// its sixth of the minute's limit (plus that small burst).
     pub fn new(requests_per_minute: u32) -> RateBudget {
         let rpm = NonZeroU32::new(requests_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new((requests_per_minute / 6).max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst =
+            NonZeroU32::new((requests_per_minute / 600).max(1)).unwrap_or(NonZeroU32::MIN);
         RateBudget {
             limiter: RateLimiter::direct(Quota::per_minute(rpm).allow_burst(burst)),
             window: Mutex::new(RateInfo::default()),

@@ -1,12 +1,14 @@
 //! The stream table: every stream this connector has, declared once as data.
 //!
 //! `discover` maps over [`STREAMS`]; `read` looks streams up by name with [`find`] and
-//! hands the declaration to [`reader`]. A declaration names its schema file, primary
-//! key, cursor and the endpoints it reads; the few streams whose answers aren't plain
-//! lists of objects name a row hook (see [`counts`]).
+//! plans them with [`crate::read`]. A declaration names its schema file, primary key,
+//! cursor, and how its records are read ([`Read`]): from endpoints with a paging kind,
+//! from a search, from the companies scroll, in time windows, or from another stream,
+//! its **parent**: a subset of the parent's records ([`Read::Subset`], leads and users
+//! of contacts) or one request per parent record ([`Read::Children`], conversation
+//! parts and company segments). A parent is read once for all the streams it feeds.
 
 pub mod counts;
-pub mod reader;
 
 use serde_json::Value;
 
@@ -24,25 +26,32 @@ pub struct StreamDef {
     pub primary_key: &'static [&'static str],
     /// The cursor field, for streams that support incremental sync.
     pub cursor: Option<&'static str>,
-    pub source: Source,
+    pub read: Read,
 }
 
-/// Where a stream's records come from.
+/// How a stream's records are read.
 #[derive(Debug)]
-pub enum Source {
-    /// GET each endpoint in turn (all pages of each) and emit its records. With a cursor,
-    /// incremental reads filter client-side and save the highest cursor at the end.
-    Get(&'static [Endpoint]),
-    /// A search sorted by `updated_at` ascending: incremental reads checkpoint after every page.
+pub enum Read {
+    /// GET each endpoint in turn, every page of each. With a cursor, incremental reads
+    /// filter client-side and save the highest cursor once the stream is read in full.
+    Pages(&'static [Endpoint]),
+    /// A search sorted by `updated_at` ascending: split into `updated_at` ranges read
+    /// concurrently when large, checkpointed as ranges complete.
     Search(Search),
-    /// `GET /companies/scroll`, read in full (one scroll per workspace), filtered client-side.
-    CompaniesScroll,
-    /// `GET /companies/{id}/segments` for each company the scroll returned (after the scroll ends).
-    CompanySegments,
-    /// `GET /conversations/{id}` for each conversation this search returns; one record per part.
-    ConversationParts(Search),
-    /// `GET /admins/activity_logs` in `created_at` windows of `activity_logs_time_step` days.
-    ActivityLogs,
+    /// `GET /companies/scroll`: read in full (one scroll per workspace, never two at
+    /// once), filtered client-side.
+    Scroll,
+    /// An endpoint read in windows of `activity_logs_time_step` days of `created_at`.
+    Windows(Windowed),
+    /// The records of `parent` whose `field` is `value`. Read from the parent's source
+    /// (with the filter sent to Intercom when the parent itself isn't selected).
+    Subset {
+        parent: &'static str,
+        field: &'static str,
+        value: &'static str,
+    },
+    /// One request per record of `parent`; each answer's rows become records.
+    Children(Child),
 }
 
 /// A search endpoint (`POST .../search`).
@@ -51,19 +60,45 @@ pub struct Search {
     pub path: &'static str,
     /// Where a page holds its records.
     pub records: &'static [&'static str],
-    /// Restrict contacts to this `role`.
-    pub role: Option<&'static str>,
     /// Date filters match whole days in the workspace's time zone (contact search):
-    /// query from a day earlier and filter client-side.
+    /// ranges are whole days, and the first is asked from a day earlier.
     pub day_granular: bool,
     /// The search index trails writes (contacts): the saved cursor stays this far behind.
     pub index_lag: bool,
 }
 
+/// An endpoint read in `created_at` windows (both ends inclusive).
+#[derive(Debug)]
+pub struct Windowed {
+    pub path: &'static str,
+    pub records: &'static [&'static str],
+    pub after_param: &'static str,
+    pub before_param: &'static str,
+    pub per_page: u32,
+}
+
+/// A stream with one request per parent record.
+#[derive(Debug)]
+pub struct Child {
+    pub parent: &'static str,
+    /// The request path: `prefix` + the parent's id (one path segment) + `suffix`.
+    pub path: (&'static str, &'static str),
+    /// Where the answer holds the rows.
+    pub rows: &'static [&'static str],
+    /// Fields added to every row: (row field, parent record field), from the parent as
+    /// the list returned it.
+    pub from_parent: &'static [(&'static str, &'static str)],
+    /// Fields added to every row: (row field, answer field), from the fetched answer.
+    pub from_answer: &'static [(&'static str, &'static str)],
+    /// The answer is a whole conversation: count its parts and report truncation.
+    pub counts_parts: bool,
+    /// What the parent records are, for messages ("conversations").
+    pub what: &'static str,
+}
+
 const CONTACT_SEARCH: Search = Search {
     path: "/contacts/search",
     records: &["data"],
-    role: None,
     day_granular: true,
     index_lag: true,
 };
@@ -71,7 +106,6 @@ const CONTACT_SEARCH: Search = Search {
 const CONVERSATION_SEARCH: Search = Search {
     path: "/conversations/search",
     records: &["conversations"],
-    role: None,
     day_granular: false,
     index_lag: false,
 };
@@ -94,16 +128,6 @@ pub enum Extract {
     List(&'static [&'static str]),
     /// A hook turns the whole answer into rows (an `Err` names what was wrong with it).
     Rows(fn(&Value) -> Result<Vec<Value>, String>),
-}
-
-impl Extract {
-    /// The list path for stopping on an empty page (hooks don't page by list).
-    pub fn list_path(&self) -> &'static [&'static str] {
-        match self {
-            Extract::List(p) => p,
-            Extract::Rows(_) => &[],
-        }
-    }
 }
 
 const fn get(path: &'static str, records: &'static [&'static str]) -> Endpoint {
@@ -169,7 +193,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("admins"),
         primary_key: &["id"],
         cursor: None,
-        source: Source::Get(&[get("/admins", &["admins"])]),
+        read: Read::Pages(&[get("/admins", &["admins"])]),
     },
     StreamDef {
         name: "teams",
@@ -177,21 +201,21 @@ pub static STREAMS: &[StreamDef] = &[
         // Airbyte's official connector keys teams and tags by name; kept for drop-in compatibility.
         primary_key: &["name"],
         cursor: None,
-        source: Source::Get(&[get("/teams", &["teams"])]),
+        read: Read::Pages(&[get("/teams", &["teams"])]),
     },
     StreamDef {
         name: "tags",
         schema: schema!("tags"),
         primary_key: &["name"],
         cursor: None,
-        source: Source::Get(&[get("/tags", &["data"])]),
+        read: Read::Pages(&[get("/tags", &["data"])]),
     },
     StreamDef {
         name: "segments",
         schema: schema!("segments"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
-        source: Source::Get(&[Endpoint {
+        read: Read::Pages(&[Endpoint {
             query: &[("include_count", "true")],
             ..get("/segments", &["segments"])
         }]),
@@ -201,21 +225,21 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("company_attributes"),
         primary_key: &["name"],
         cursor: None,
-        source: Source::Get(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[1])),
+        read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[1])),
     },
     StreamDef {
         name: "contact_attributes",
         schema: schema!("contact_attributes"),
         primary_key: &["name"],
         cursor: None,
-        source: Source::Get(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[0])),
+        read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[0])),
     },
     StreamDef {
         name: "conversation_attributes",
         schema: schema!("conversation_attributes"),
         primary_key: &["name"],
         cursor: None,
-        source: Source::Get(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[2])),
+        read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[2])),
     },
     StreamDef {
         name: "data_attributes",
@@ -223,21 +247,21 @@ pub static STREAMS: &[StreamDef] = &[
         // Names are unique within a model, not across models.
         primary_key: &["model", "name"],
         cursor: None,
-        source: Source::Get(DATA_ATTRIBUTES_BY_MODEL),
+        read: Read::Pages(DATA_ATTRIBUTES_BY_MODEL),
     },
     StreamDef {
         name: "subscription_types",
         schema: schema!("subscription_types"),
         primary_key: &["id"],
         cursor: None,
-        source: Source::Get(&[get("/subscription_types", &["data"])]),
+        read: Read::Pages(&[get("/subscription_types", &["data"])]),
     },
     StreamDef {
         name: "help_centers",
         schema: schema!("help_centers"),
         primary_key: &["id"],
         cursor: None,
-        source: Source::Get(&[Endpoint {
+        read: Read::Pages(&[Endpoint {
             paging: PAGE_150,
             ..get("/help_center/help_centers", &["data"])
         }]),
@@ -247,7 +271,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("help_center_collections"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
-        source: Source::Get(&[Endpoint {
+        read: Read::Pages(&[Endpoint {
             paging: PAGE_150,
             ..get("/help_center/collections", &["data"])
         }]),
@@ -257,7 +281,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("articles"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
-        source: Source::Get(&[Endpoint {
+        read: Read::Pages(&[Endpoint {
             paging: PAGE_150,
             ..get("/articles", &["data"])
         }]),
@@ -267,34 +291,36 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("contacts"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
-        source: Source::Search(CONTACT_SEARCH),
+        read: Read::Search(CONTACT_SEARCH),
     },
     StreamDef {
         name: "leads",
         schema: schema!("leads"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
-        source: Source::Search(Search {
-            role: Some("lead"),
-            ..CONTACT_SEARCH
-        }),
+        read: Read::Subset {
+            parent: "contacts",
+            field: "role",
+            value: "lead",
+        },
     },
     StreamDef {
         name: "users",
         schema: schema!("users"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
-        source: Source::Search(Search {
-            role: Some("user"),
-            ..CONTACT_SEARCH
-        }),
+        read: Read::Subset {
+            parent: "contacts",
+            field: "role",
+            value: "user",
+        },
     },
     StreamDef {
         name: "companies",
         schema: schema!("companies"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
-        source: Source::CompaniesScroll,
+        read: Read::Scroll,
     },
     StreamDef {
         name: "company_segments",
@@ -304,14 +330,22 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["company_id", "id"],
         // The position is the parent company's updated_at, which every row carries.
         cursor: Some("company_updated_at"),
-        source: Source::CompanySegments,
+        read: Read::Children(Child {
+            parent: "companies",
+            path: ("/companies", "/segments"),
+            rows: &["data"],
+            from_parent: &[("company_id", "id"), ("company_updated_at", "updated_at")],
+            from_answer: &[],
+            counts_parts: false,
+            what: "companies",
+        }),
     },
     StreamDef {
         name: "conversations",
         schema: schema!("conversations"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
-        source: Source::Search(CONVERSATION_SEARCH),
+        read: Read::Search(CONVERSATION_SEARCH),
     },
     StreamDef {
         name: "conversation_parts",
@@ -320,14 +354,26 @@ pub static STREAMS: &[StreamDef] = &[
         // The position is the parent conversation's updated_at, which every part carries:
         // a changed conversation's parts are all read again.
         cursor: Some("conversation_updated_at"),
-        source: Source::ConversationParts(CONVERSATION_SEARCH),
+        read: Read::Children(Child {
+            parent: "conversations",
+            path: ("/conversations", ""),
+            rows: &["conversation_parts", "conversation_parts"],
+            from_parent: &[],
+            from_answer: &[
+                ("conversation_id", "id"),
+                ("conversation_created_at", "created_at"),
+                ("conversation_updated_at", "updated_at"),
+            ],
+            counts_parts: true,
+            what: "conversations",
+        }),
     },
     StreamDef {
         name: "tickets",
         schema: schema!("tickets"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
-        source: Source::Search(Search {
+        read: Read::Search(Search {
             path: "/tickets/search",
             records: &["tickets"],
             ..CONVERSATION_SEARCH
@@ -338,7 +384,13 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("activity_logs"),
         primary_key: &["id"],
         cursor: Some("created_at"),
-        source: Source::ActivityLogs,
+        read: Read::Windows(Windowed {
+            path: "/admins/activity_logs",
+            records: &["activity_logs"],
+            after_param: "created_at_after",
+            before_param: "created_at_before",
+            per_page: 150,
+        }),
     },
     StreamDef {
         name: "deleted_conversations",
@@ -346,7 +398,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: Some("deleted_at"),
         // New in API 2.16; at most 60 per page.
-        source: Source::Get(&[Endpoint {
+        read: Read::Pages(&[Endpoint {
             query: &[("order", "asc")],
             version: "2.16",
             paging: Paging::PageNumber { per_page: 60 },
@@ -358,14 +410,14 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("counts"),
         primary_key: &["name"],
         cursor: None,
-        source: Source::Get(&[counts(&[], counts::app_totals)]),
+        read: Read::Pages(&[counts(&[], counts::app_totals)]),
     },
     StreamDef {
         name: "conversation_counts",
         schema: schema!("conversation_counts"),
         primary_key: &["name"],
         cursor: None,
-        source: Source::Get(&[counts(
+        read: Read::Pages(&[counts(
             &[("type", "conversation")],
             counts::conversation_totals,
         )]),
@@ -375,7 +427,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("admin_conversation_counts"),
         primary_key: &["id"],
         cursor: None,
-        source: Source::Get(&[counts(
+        read: Read::Pages(&[counts(
             &[("type", "conversation"), ("count", "admin")],
             counts::admin_conversations,
         )]),
@@ -385,7 +437,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("user_segment_tag_counts"),
         primary_key: &["count_type", "name"],
         cursor: None,
-        source: Source::Get(&[
+        read: Read::Pages(&[
             counts(
                 &[("type", "user"), ("count", "segment")],
                 counts::user_segments_tags,
@@ -401,7 +453,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("company_user_segment_tag_counts"),
         primary_key: &["count_type", "key"],
         cursor: None,
-        source: Source::Get(&[
+        read: Read::Pages(&[
             Endpoint {
                 paging: PAGE_150,
                 ..counts(
@@ -427,11 +479,40 @@ pub fn find(name: &str) -> Option<&'static StreamDef> {
 }
 
 impl StreamDef {
-    /// The parent stream whose cursor a child stream's state nests (official shape).
+    /// The stream this one is read from, if any.
+    pub fn parent(&self) -> Option<&'static str> {
+        match &self.read {
+            Read::Subset { parent, .. } => Some(parent),
+            Read::Children(c) => Some(c.parent),
+            _ => None,
+        }
+    }
+
+    /// The stream whose source this one is read from: itself, or its parent's root.
+    pub fn root(&'static self) -> &'static StreamDef {
+        match self.parent().and_then(find) {
+            Some(p) => p.root(),
+            None => self,
+        }
+    }
+
+    /// The request that lists this stream's root records, for messages.
+    pub fn list_endpoint(&'static self) -> String {
+        match &self.root().read {
+            Read::Pages(eps) => eps
+                .first()
+                .map_or_else(String::new, |e| format!("GET {}", e.path)),
+            Read::Search(s) => format!("POST {}", s.path),
+            Read::Scroll => "GET /companies/scroll".to_string(),
+            Read::Windows(w) => format!("GET {}", w.path),
+            Read::Subset { .. } | Read::Children(_) => String::new(),
+        }
+    }
+
+    /// The parent whose cursor a child stream's state nests (official shape).
     pub fn state_parent(&self) -> Option<&'static str> {
-        match self.source {
-            Source::ConversationParts(_) => Some("conversations"),
-            Source::CompanySegments => Some("companies"),
+        match &self.read {
+            Read::Children(c) => Some(c.parent),
             _ => None,
         }
     }
@@ -447,10 +528,14 @@ impl StreamDef {
 
     /// Whether Intercom filters by the cursor (so `start_date` bounds even a full refresh).
     pub fn server_filtered(&self) -> bool {
-        matches!(
-            self.source,
-            Source::Search(_) | Source::ConversationParts(_) | Source::ActivityLogs
-        )
+        match &self.read {
+            Read::Search(_) | Read::Windows(_) => true,
+            Read::Subset { .. } | Read::Children(_) => self
+                .parent()
+                .and_then(find)
+                .is_some_and(|p| p.server_filtered()),
+            Read::Pages(_) | Read::Scroll => false,
+        }
     }
 
     pub fn supports(&self, mode: SyncMode) -> bool {
@@ -548,14 +633,58 @@ mod tests {
             let mut problems = vec![];
             walk(&schema, s.name, &mut problems);
             assert!(problems.is_empty(), "{problems:?}");
-            if let Source::Get(eps) = &s.source {
+            if let Read::Pages(eps) = &s.read {
                 assert!(!eps.is_empty(), "{} reads nothing", s.name);
             }
             if s.state_parent().is_some() || s.server_filtered() {
                 assert!(s.cursor.is_some(), "{} needs a cursor", s.name);
             }
+            // Every declared parent exists, is not itself derived, and shares the cursor
+            // semantics its children rely on.
+            if let Some(p) = s.parent() {
+                let parent = find(p).unwrap_or_else(|| panic!("{}: no parent stream {p}", s.name));
+                assert!(
+                    parent.parent().is_none(),
+                    "{}: parent {p} is itself derived",
+                    s.name
+                );
+                assert_eq!(
+                    parent.cursor,
+                    Some("updated_at"),
+                    "{}: parent {p} cursor",
+                    s.name
+                );
+                assert!(std::ptr::eq(s.root(), parent), "{}", s.name);
+            } else {
+                assert!(std::ptr::eq(s.root(), s), "{}", s.name);
+            }
+            if let Read::Children(c) = &s.read {
+                let from: Vec<&str> = c
+                    .from_parent
+                    .iter()
+                    .chain(c.from_answer.iter())
+                    .map(|(row, _)| *row)
+                    .collect();
+                for f in &from {
+                    assert!(
+                        props.contains_key(*f),
+                        "{}: added field {f} not in schema",
+                        s.name
+                    );
+                }
+                assert!(
+                    s.cursor.is_some_and(|c| from.contains(&c)),
+                    "{}: the cursor must be a field copied from the parent",
+                    s.name
+                );
+            }
             let entry = s.catalog_entry().unwrap();
-            assert_eq!(entry.name, s.name);
+            assert_eq!(
+                serde_json::to_value(&entry).unwrap()["json_schema"],
+                schema,
+                "{}",
+                s.name
+            );
         }
     }
 

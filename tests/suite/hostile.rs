@@ -441,7 +441,7 @@ fn children_missing_beyond_a_small_share_fail_with_advice() {
     assert_eq!(
         run.logs()
             .iter()
-            .filter(|l| l.contains("was deleted after the search"))
+            .filter(|l| l.contains("was deleted after the list returned it"))
             .count(),
         2
     );

@@ -1,0 +1,209 @@
+//! One stream's RECORD and STATE messages. Records are written as the bytes Intercom
+//! sent, wrapped in the RECORD envelope, a page at a time: each page's lines are built
+//! in one buffer and handed to [`Output`] whole, which writes them under one lock (so
+//! lines never interleave) and blocks while stdout is full (backpressure).
+//!
+//! A STATE is written after the records it covers, by the same emitter, so it can
+//! never cover a record that has not been written.
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::output::Output;
+use crate::protocol::{now_ms, Message};
+
+/// Records written per stream, readable while the stream runs (for progress logs).
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Writes one stream's records and states.
+pub struct Emitter {
+    output: Output,
+    stream: &'static str,
+    /// `{"type":"RECORD","record":{"stream":"<name>","data":`
+    prefix: Vec<u8>,
+    buf: Vec<u8>,
+    buffered: u64,
+    since_state: u64,
+    total: Arc<Counter>,
+    last_state: Option<Value>,
+}
+
+/// Flush the page buffer past this size even inside a page.
+const BUFFER_LIMIT: usize = 256 * 1024;
+
+impl Emitter {
+    pub fn new(output: Output, stream: &'static str) -> Emitter {
+        let mut prefix = br#"{"type":"RECORD","record":{"stream":"#.to_vec();
+        // Stream names are ours (ASCII identifiers); serialising keeps that a fact.
+        prefix.extend_from_slice(
+            serde_json::to_string(stream)
+                .unwrap_or_else(|_| "\"\"".into())
+                .as_bytes(),
+        );
+        prefix.extend_from_slice(br#","data":"#);
+        Emitter {
+            output,
+            stream,
+            prefix,
+            buf: Vec::with_capacity(64 * 1024),
+            buffered: 0,
+            since_state: 0,
+            total: Arc::new(Counter::default()),
+            last_state: None,
+        }
+    }
+
+    /// The stream this emitter writes for.
+    pub fn stream(&self) -> &'static str {
+        self.stream
+    }
+
+    /// The live count of records written (for progress logs).
+    pub fn counter(&self) -> Arc<Counter> {
+        self.total.clone()
+    }
+
+    /// Records emitted in this run, including any still buffered.
+    pub fn total(&self) -> u64 {
+        self.total.get() + self.buffered
+    }
+
+    fn open(&mut self) {
+        self.buf.extend_from_slice(&self.prefix);
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.buf.extend_from_slice(br#","emitted_at":"#);
+        let _ = write!(self.buf, "{}", now_ms());
+        self.buf.extend_from_slice(b"}}\n");
+        self.buffered += 1;
+        if self.buf.len() >= BUFFER_LIMIT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// One record, as the raw JSON object text Intercom sent.
+    pub fn raw(&mut self, record: &str) -> Result<()> {
+        self.open();
+        self.buf.extend_from_slice(record.as_bytes());
+        self.close()
+    }
+
+    /// One record, a raw JSON object with `extra` fields appended (a child row with its
+    /// parent's id and cursor). The fields are ours; they replace nothing in `record`.
+    pub fn raw_with(&mut self, record: &str, extra: &[(&str, &Value)]) -> Result<()> {
+        self.open();
+        let body = record.trim_end();
+        let inner = body.strip_suffix('}').unwrap_or(body);
+        self.buf.extend_from_slice(inner.as_bytes());
+        let empty = inner.trim_end().ends_with('{');
+        for (i, (k, v)) in extra.iter().enumerate() {
+            if i > 0 || !empty {
+                self.buf.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut self.buf, k);
+            self.buf.push(b':');
+            let _ = serde_json::to_writer(&mut self.buf, v);
+        }
+        self.buf.push(b'}');
+        self.close()
+    }
+
+    /// One record built by the connector (count tables).
+    pub fn value(&mut self, record: &Value) -> Result<()> {
+        self.open();
+        let _ = serde_json::to_writer(&mut self.buf, record);
+        self.close()
+    }
+
+    /// Write the buffered records.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let res = self.output.write_lines(&self.buf);
+        self.buf.clear();
+        self.total.0.fetch_add(self.buffered, Ordering::Relaxed);
+        self.since_state += self.buffered;
+        self.buffered = 0;
+        res
+    }
+
+    /// Emit a STATE covering every record emitted so far, unless it would repeat the
+    /// previous STATE with no record in between (the platform rejects that).
+    pub fn checkpoint(&mut self, stream_state: Value) -> Result<()> {
+        self.flush()?;
+        if self.since_state == 0 && self.last_state.as_ref() == Some(&stream_state) {
+            return Ok(());
+        }
+        self.output.emit(&Message::state(
+            self.stream,
+            stream_state.clone(),
+            self.since_state,
+        ))?;
+        self.since_state = 0;
+        self.last_state = Some(stream_state);
+        Ok(())
+    }
+
+    /// Emit any other message for this stream after its buffered records.
+    pub fn message(&mut self, m: &Message) -> Result<()> {
+        self.flush()?;
+        self.output.emit(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Captured;
+    use serde_json::json;
+
+    #[test]
+    fn records_keep_their_bytes_and_states_follow_them() {
+        let cap = Captured::default();
+        let mut e = Emitter::new(Output::to_writer(cap.clone()), "s");
+        e.checkpoint(json!({"updated_at": 1})).unwrap();
+        e.checkpoint(json!({"updated_at": 1})).unwrap();
+        e.raw(r#"{"id":1,"big":12345678901234567890,"f":1.50}"#)
+            .unwrap();
+        e.raw_with(
+            r#"{"id":"p"}"#,
+            &[("parent_id", &json!("7")), ("n", &json!(2))],
+        )
+        .unwrap();
+        e.raw_with("{ }", &[("parent_id", &json!("7"))]).unwrap();
+        e.checkpoint(json!({"updated_at": 1})).unwrap();
+        e.checkpoint(json!({"updated_at": 2})).unwrap();
+        assert_eq!(e.total(), 3);
+        let msgs = cap.messages();
+        let types: Vec<&str> = msgs.iter().map(|m| m["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            ["STATE", "RECORD", "RECORD", "RECORD", "STATE", "STATE"]
+        );
+        assert_eq!(msgs[4]["state"]["sourceStats"]["recordCount"], 3.0);
+        assert_eq!(msgs[5]["state"]["sourceStats"]["recordCount"], 0.0);
+        assert_eq!(
+            msgs[2]["record"]["data"],
+            json!({"id": "p", "parent_id": "7", "n": 2})
+        );
+        assert_eq!(msgs[3]["record"]["data"], json!({"parent_id": "7"}));
+        let raw = cap.text();
+        assert!(
+            raw.contains(r#""data":{"id":1,"big":12345678901234567890,"f":1.50},"emitted_at":"#)
+        );
+    }
+}

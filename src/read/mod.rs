@@ -1,0 +1,304 @@
+//! The read pipeline: every selected stream read concurrently within one budget.
+//!
+//! - [`plan`] turns the catalog, state and config into groups: one root source and the
+//!   streams it feeds, each with its bounds.
+//! - The groups run as concurrent tasks (at most [`ReadSettings::max_groups`] at once);
+//!   every request of every stream takes a slot of the client's one limit on requests
+//!   in flight and a turn of its one rate budget ([`crate::http`]).
+//! - Each root kind has its reader: [`pages`] (endpoints), [`search`] (partitioned
+//!   searches), [`scroll`] (the companies scroll, one at a time), [`windows`]
+//!   (activity logs); [`children`] fetches child rows for the parents a page lists.
+//! - [`group`] routes a page's records to the group's streams and keeps their states;
+//!   [`progress`] computes the watermark a state may claim; [`emit`] writes records as
+//!   the bytes Intercom sent ([`page`]).
+//! - A failure that dooms the sync (a rejected token, stdout gone) stops every group
+//!   and is reported once; any other failure ends only the streams it concerns.
+
+pub mod children;
+pub mod emit;
+pub mod group;
+pub mod page;
+pub mod pages;
+pub mod plan;
+pub mod progress;
+pub mod scroll;
+pub mod search;
+pub mod windows;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::http::client::env_number;
+use crate::http::Client;
+use crate::output::Output;
+use crate::protocol::{ErrorTrace, Message, StreamDescriptor, StreamStatus};
+use crate::streams::Read;
+use emit::Counter;
+use group::{Finished, GroupRun, Order};
+use plan::Group;
+
+/// Tunables of a read. Defaults suit the real API; tests shorten waits through the
+/// `SOURCE_INTERCOM_*` environment variables read by [`ReadSettings::for_config`].
+#[derive(Debug, Clone)]
+pub struct ReadSettings {
+    /// Requests in flight at once (also bounds child fan-out and search partitions).
+    pub concurrency: usize,
+    /// Groups (root sources with their streams) read at once.
+    pub max_groups: usize,
+    /// Seconds the contacts cursor stays behind the sync's start (search index delay).
+    pub contact_index_lag_secs: i64,
+    /// Wait between attempts to open a scroll while another client holds the workspace's one scroll.
+    pub scroll_busy_wait: Duration,
+    /// Give up opening a scroll after waiting this long in all.
+    pub scroll_busy_max: Duration,
+    /// Scroll restarts (after expiry or a failure mid-way) before giving up.
+    pub scroll_max_restarts: u32,
+    /// A search of at most this many pages is walked as one chain.
+    pub serial_pages: u64,
+    /// The pages a search partition aims at: partitions with twice as many are split.
+    pub pages_per_partition: u64,
+    /// How often each running stream logs its progress.
+    pub progress_every: Duration,
+}
+
+impl ReadSettings {
+    /// Settings for a config (its concurrency), with the environment's overrides:
+    /// `SOURCE_INTERCOM_CONTACT_INDEX_LAG_SECS`, `SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS`,
+    /// `SOURCE_INTERCOM_SCROLL_BUSY_MAX_MS`, `SOURCE_INTERCOM_SERIAL_PAGES`,
+    /// `SOURCE_INTERCOM_PAGES_PER_PARTITION`, `SOURCE_INTERCOM_PROGRESS_SECS`.
+    pub fn for_config(config: &Config) -> ReadSettings {
+        let concurrency = config.max_concurrency.max(1) as usize;
+        let mut s = ReadSettings {
+            concurrency,
+            max_groups: 8,
+            contact_index_lag_secs: 3600,
+            scroll_busy_wait: Duration::from_secs(60),
+            scroll_busy_max: Duration::from_secs(600),
+            scroll_max_restarts: 5,
+            serial_pages: 4,
+            pages_per_partition: 8,
+            progress_every: Duration::from_secs(60),
+        };
+        if let Some(v) = env_number("SOURCE_INTERCOM_CONTACT_INDEX_LAG_SECS") {
+            s.contact_index_lag_secs = v.min(86_400 * 7) as i64;
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS") {
+            s.scroll_busy_wait = Duration::from_millis(v);
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_SCROLL_BUSY_MAX_MS") {
+            s.scroll_busy_max = Duration::from_millis(v);
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_SERIAL_PAGES") {
+            s.serial_pages = v;
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_PAGES_PER_PARTITION") {
+            s.pages_per_partition = v.max(1);
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_PROGRESS_SECS") {
+            s.progress_every = Duration::from_secs(v.max(1));
+        }
+        s
+    }
+}
+
+/// What every group of one read shares.
+pub struct Ctx {
+    pub client: Client,
+    pub config: Config,
+    pub settings: ReadSettings,
+    /// The sync's start, epoch seconds.
+    pub now: i64,
+    pub output: Output,
+    /// Streams started and not yet ended, for progress logs and for marking them
+    /// INCOMPLETE if the sync stops.
+    running: Mutex<Vec<Running>>,
+}
+
+struct Running {
+    stream: &'static str,
+    started: Instant,
+    records: Arc<Counter>,
+}
+
+impl Ctx {
+    pub fn new(
+        client: Client,
+        config: Config,
+        settings: ReadSettings,
+        now: i64,
+        output: Output,
+    ) -> Ctx {
+        Ctx {
+            client,
+            config,
+            settings,
+            now,
+            output,
+            running: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, Vec<Running>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Read every group; return how many streams failed (each already reported). An error
+/// that dooms the sync is returned after every group has stopped and every stream it
+/// cut short is marked INCOMPLETE.
+pub async fn run(ctx: Arc<Ctx>, groups: Vec<Group>) -> Result<usize> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(ctx.settings.max_groups.max(1)));
+    let mut tasks = JoinSet::new();
+    for g in groups {
+        let ctx = ctx.clone();
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let stream = g.consumers[0].def.name;
+            run_group(ctx, g).await.map_err(|e| (stream, e))
+        });
+    }
+    let ticker = tokio::spawn(log_progress(ctx.clone()));
+    let mut failed = 0;
+    let mut fatal: Option<(&'static str, Error)> = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(finished)) => failed += finished.failed.len(),
+            Ok(Err(e)) => {
+                if fatal.is_none() {
+                    tasks.abort_all();
+                    fatal = Some(e);
+                }
+            }
+            // Aborted after a fatal error; a panic has already been reported by the hook.
+            Err(_) => {}
+        }
+    }
+    ticker.abort();
+    let Some((stream, e)) = fatal else {
+        return Ok(failed);
+    };
+    if matches!(e, Error::BrokenPipe | Error::Output(_)) {
+        return Err(e);
+    }
+    // Every stream cut short is INCOMPLETE; the one that hit the error says why, once.
+    let cut: Vec<&'static str> = ctx.running().iter().map(|r| r.stream).collect();
+    for s in cut.iter().filter(|s| **s != stream) {
+        ctx.output
+            .emit(&Message::stream_status(s, StreamStatus::Incomplete))?;
+    }
+    report_stream_failure(&ctx.output, stream, &e)?;
+    tracing::error!("stopped the sync: every other stream would fail the same way");
+    Ok(failed + cut.len().max(1))
+}
+
+/// Read one group from its root source to its streams' final states.
+async fn run_group(ctx: Arc<Ctx>, group: Group) -> Result<Finished> {
+    for c in &group.consumers {
+        let name = c.def.name;
+        ctx.output
+            .emit(&Message::stream_status(name, StreamStatus::Started))?;
+        // RUNNING before the first request, so an empty stream shows the full sequence.
+        ctx.output
+            .emit(&Message::stream_status(name, StreamStatus::Running))?;
+        log_resume(&ctx, c);
+    }
+    let order = match group.root.read {
+        Read::Search(_) => Order::SortedPages,
+        Read::Windows(_) => Order::SortedUnits,
+        _ => Order::Unsorted,
+    };
+    let run = GroupRun::new(ctx.clone(), group, order);
+    {
+        let shared = run.lock();
+        let mut running = ctx.running();
+        for s in &shared.sinks {
+            running.push(Running {
+                stream: s.consumer.def.name,
+                started: Instant::now(),
+                records: s.emitter.counter(),
+            });
+        }
+    }
+    let result = match &run.group.root.read {
+        Read::Pages(endpoints) => pages::read(&run, endpoints).await,
+        Read::Search(search) => search::read(&run, search).await,
+        Read::Scroll => scroll::read(&run).await,
+        Read::Windows(w) => windows::read(&run, w).await,
+        Read::Subset { .. } | Read::Children(_) => Err(Error::Internal(format!(
+            "{} is not a root source",
+            run.group.root.name
+        ))),
+    };
+    if let Err(e) = result {
+        run.fail_all(e)?;
+    }
+    let names = run.group.names();
+    let finished = run.finish()?;
+    ctx.running().retain(|r| !names.contains(&r.stream));
+    Ok(finished)
+}
+
+fn log_resume(ctx: &Ctx, c: &plan::Consumer) {
+    let name = c.def.name;
+    let Some(saved) = c.saved else { return };
+    let key = c.def.state_key().unwrap_or("cursor");
+    tracing::info!("stream {name}: resuming from {key} = {saved}");
+    if saved > ctx.now {
+        tracing::warn!(
+            "stream {name}: the saved {key} = {saved} ({}) is in the future, so there is nothing newer to read and no records will be emitted; the state is kept. Reset the stream if the saved state is wrong",
+            chrono::DateTime::from_timestamp(saved, 0)
+                .map(|d| d.to_rfc3339())
+                .unwrap_or_default()
+        );
+    } else if saved < ctx.config.start_date {
+        tracing::info!(
+            "stream {name}: the saved {key} is before start_date; reading from start_date"
+        );
+    }
+}
+
+/// Every `progress_every`, one LOG line per running stream: records, records per
+/// second, requests, and time spent waiting on the rate limit.
+async fn log_progress(ctx: Arc<Ctx>) {
+    let mut tick = tokio::time::interval(ctx.settings.progress_every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let lines: Vec<String> = ctx
+            .running()
+            .iter()
+            .map(|r| {
+                let secs = r.started.elapsed().as_secs_f64().max(0.001);
+                let records = r.records.get();
+                let stats = ctx.client.stats(r.stream);
+                format!(
+                    "stream {}: {records} records in {secs:.0} s ({:.0}/s), {} requests, {:.1} s waiting on rate limits",
+                    r.stream,
+                    records as f64 / secs,
+                    stats.requests.load(Ordering::Relaxed),
+                    stats.rate_limited_ms.load(Ordering::Relaxed) as f64 / 1000.0
+                )
+            })
+            .collect();
+        for l in lines {
+            tracing::info!("{l}");
+        }
+    }
+}
+
+/// INCOMPLETE and one ERROR trace naming the stream.
+pub fn report_stream_failure(output: &Output, stream: &str, e: &Error) -> Result<()> {
+    output.emit(&Message::stream_status(stream, StreamStatus::Incomplete))?;
+    output.emit(&Message::error_trace(ErrorTrace {
+        message: format!("Stream `{stream}` failed: {e}"),
+        internal_message: Some(format!("{e:?}")),
+        failure_type: e.failure_type(),
+        stream_descriptor: Some(StreamDescriptor::new(stream)),
+    }))
+}

@@ -1,0 +1,433 @@
+//! Search roots ([`Read::Search`](crate::streams::Read::Search)): contacts,
+//! conversations, tickets, sorted by `updated_at` ascending.
+//!
+//! A small search is one chain of pages. A large one (its first page's `total_count`
+//! says more than [`ReadSettings::serial_pages`](super::ReadSettings) pages) is split
+//! into `updated_at` ranges read concurrently; a range whose own first page shows it
+//! is still too big is split again (its first page is dropped; its halves read it
+//! again). The first page of the whole search is dropped too: small workspaces pay
+//! nothing, large ones one request per range.
+//!
+//! Ranges and Intercom's filters:
+//! - conversations and tickets compare to the second, and `>`/`<` are documented as
+//!   "greater (or equal)"/"lower (or equal)", so a range `[a, b)` asks `> a − 1` and
+//!   `< b` and drops what falls outside client-side;
+//! - contact search matches whole days in the workspace's time zone (`>` from the
+//!   next day, `<` before the day). Ranges are whole days: UTC day `d` stands for the
+//!   workspace day that contains `d` at 18:00 UTC (the hour at which no time zone's
+//!   daylight-saving change moves a date), so consecutive ranges are consecutive
+//!   workspace days, with no gap or overlap, whatever the time zone. A range of days
+//!   `[d1, d2)` asks `> anchor(d1 − 1)` and `< anchor(d2)`; the first range asks
+//!   `> lower − 1 day` (every record of the lower bound's day and after).
+//!
+//! The position (see [`super::progress`]) is the end of the finished ranges from the
+//! start, or, inside the first unfinished range, its highest `updated_at` so far.
+
+use std::collections::VecDeque;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde_json::{json, Value};
+
+use super::group::GroupRun;
+use super::page::Page;
+use crate::error::Result;
+use crate::http::ApiRequest;
+use crate::paginate::{Pages, Paging};
+use crate::streams::Search;
+
+const DAY: i64 = 86_400;
+const PER_PAGE: u32 = 150;
+
+/// The reference instant of UTC day `day`: 18:00 UTC.
+fn anchor(day: i64) -> i64 {
+    day.saturating_mul(DAY).saturating_add(18 * 3600)
+}
+
+/// One `updated_at` range of a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// Start: a UTC day index (day-granular searches) or a second.
+    pub from: i64,
+    /// End, exclusive, in the same unit; `None`: open-ended.
+    pub to: Option<i64>,
+    /// The read's lower bound (seconds), for the first range.
+    pub first_lower: Option<i64>,
+    pub days: bool,
+}
+
+impl Part {
+    /// The first range of a read from `lower`.
+    pub fn first(lower: i64, days: bool) -> Part {
+        Part {
+            from: if days { lower.div_euclid(DAY) } else { lower },
+            to: None,
+            first_lower: Some(lower),
+            days,
+        }
+    }
+
+    /// The value for `updated_at >`.
+    pub fn gt(&self) -> i64 {
+        match (self.days, self.first_lower) {
+            (true, Some(lower)) => lower.saturating_sub(DAY),
+            (true, None) => anchor(self.from - 1),
+            (false, _) => self.from.saturating_sub(1),
+        }
+    }
+
+    /// The value for `updated_at <`, if the range has an end.
+    pub fn lt(&self) -> Option<i64> {
+        let to = self.to?;
+        Some(if self.days { anchor(to) } else { to })
+    }
+
+    /// Records outside this range that the query's overlap lets in, dropped client-side.
+    /// Day ranges need none: Intercom's day filter is exact.
+    pub fn range(&self) -> Option<(i64, Option<i64>)> {
+        (!self.days).then_some((self.from, self.to))
+    }
+
+    /// The watermark once this range and all before it are done: every record below it
+    /// has been read. A day range ends at its last day's anchor (the workspace day
+    /// before the next range certainly ends after it).
+    pub fn safe_end(&self) -> Option<i64> {
+        let to = self.to?;
+        Some(if self.days { anchor(to - 1) } else { to })
+    }
+
+    /// Halves of this range, if it can be split (`now` bounds an open-ended range).
+    pub fn split(&self, now: i64) -> Option<(Part, Part)> {
+        let end = self.to.unwrap_or(if self.days {
+            now.div_euclid(DAY) + 1
+        } else {
+            now.saturating_add(1)
+        });
+        if end.saturating_sub(self.from) < 2 {
+            return None;
+        }
+        let mid = self.from + (end - self.from) / 2;
+        Some((
+            Part {
+                to: Some(mid),
+                ..*self
+            },
+            Part {
+                from: mid,
+                to: self.to,
+                first_lower: None,
+                days: self.days,
+            },
+        ))
+    }
+}
+
+/// `parts` ranges covering `[lower, now]` evenly (day-aligned for day-granular searches).
+pub fn partition(lower: i64, now: i64, parts: u64, days: bool) -> Vec<Part> {
+    let (start, end) = if days {
+        (lower.div_euclid(DAY), now.div_euclid(DAY) + 1)
+    } else {
+        (lower, now.saturating_add(1))
+    };
+    let span = end.saturating_sub(start).max(1) as u128;
+    let n = (parts as u128).clamp(1, span);
+    let bound = |i: u128| start + ((span * i) / n) as i64;
+    (0..n)
+        .map(|i| Part {
+            from: bound(i),
+            to: (i + 1 < n).then(|| bound(i + 1)),
+            first_lower: (i == 0).then_some(lower),
+            days,
+        })
+        .collect()
+}
+
+/// The search request for a range, with the filter pushed to Intercom if any.
+fn request(
+    search: &Search,
+    part: &Part,
+    filter: Option<(&str, &str)>,
+    stream: &'static str,
+) -> ApiRequest {
+    let mut conditions = vec![json!({"field": "updated_at", "operator": ">", "value": part.gt()})];
+    if let Some(lt) = part.lt() {
+        conditions.push(json!({"field": "updated_at", "operator": "<", "value": lt}));
+    }
+    if let Some((field, value)) = filter {
+        conditions.insert(0, json!({"field": field, "operator": "=", "value": value}));
+    }
+    let query = if conditions.len() == 1 {
+        conditions.remove(0)
+    } else {
+        json!({"operator": "AND", "value": Value::Array(conditions)})
+    };
+    let body = json!({"query": query, "sort": {"field": "updated_at", "order": "ascending"}});
+    ApiRequest::post(search.path, body).for_stream(stream)
+}
+
+fn pages_for(run: &GroupRun, search: &Search, part: &Part) -> Pages {
+    let req = request(
+        search,
+        part,
+        run.group.pushed_filter(),
+        run.request_stream(),
+    );
+    Pages::new(
+        run.ctx.client.clone(),
+        req,
+        Paging::SearchCursor { per_page: PER_PAGE },
+        search.records,
+    )
+}
+
+fn pages_of(total: u64) -> u64 {
+    total.div_ceil(u64::from(PER_PAGE))
+}
+
+pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
+    let ctx = &run.ctx;
+    let lower = run.group.read_lower().unwrap_or(ctx.config.start_date);
+    let whole = Part::first(lower, search.day_granular);
+    let mut pages = pages_for(run, search, &whole);
+    let Some(first) = pages.next_raw().await? else {
+        return Ok(());
+    };
+    if run.group.pushed_filter().is_none() {
+        if let Some(total) = first.total_count {
+            run.estimate(total)?;
+        }
+    }
+    let total_pages = first.total_count.map_or(0, pages_of);
+    let settings = &ctx.settings;
+    let want = total_pages / settings.pages_per_partition.max(1);
+    let parts = if total_pages > settings.serial_pages && want >= 2 {
+        partition(
+            lower,
+            ctx.now,
+            want.min(4 * settings.concurrency as u64),
+            search.day_granular,
+        )
+    } else {
+        Vec::new()
+    };
+    if parts.len() < 2 {
+        run.with_watermark(|w| w.add(0, None));
+        walk(run, search, whole, 0, Some((pages, first)), false).await?;
+        return Ok(());
+    }
+    tracing::info!(
+        "stream {}: {} records in about {total_pages} pages; reading {} updated_at ranges concurrently",
+        run.request_stream(),
+        first.total_count.unwrap_or(0),
+        parts.len()
+    );
+    read_parts(run, search, parts).await
+}
+
+/// Read ranges concurrently, splitting those that turn out too big.
+async fn read_parts(run: &GroupRun, search: &Search, parts: Vec<Part>) -> Result<()> {
+    let mut next_unit: i64 = 0;
+    let mut queue: VecDeque<(Part, i64)> = VecDeque::new();
+    run.with_watermark(|w| {
+        for p in parts {
+            w.add(next_unit, p.safe_end());
+            queue.push_back((p, next_unit));
+            next_unit += 1;
+        }
+    });
+    let has_children = run.wants(|s| s.child().is_some());
+    let walkers = if has_children {
+        (run.ctx.settings.concurrency / 16).max(1)
+    } else {
+        run.ctx.settings.concurrency.max(1)
+    };
+    let mut running = FuturesUnordered::new();
+    loop {
+        while running.len() < walkers {
+            match queue.pop_front() {
+                Some((part, unit)) => running.push(walk(run, search, part, unit, None, true)),
+                None => break,
+            }
+        }
+        match running.next().await {
+            Some(Ok(Walked::Done)) => {}
+            Some(Ok(Walked::Split(unit, left, right))) => {
+                let right_unit = next_unit;
+                next_unit += 1;
+                let mid_end = left.safe_end().unwrap_or(i64::MAX);
+                run.with_watermark(|w| w.split(unit, right_unit, mid_end));
+                queue.push_front((right, right_unit));
+                queue.push_front((left, unit));
+            }
+            Some(Err(e)) => return Err(e),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// How a range's walk ended.
+enum Walked {
+    Done,
+    /// Too big: read these halves instead.
+    Split(i64, Part, Part),
+}
+
+/// Walk one range page by page: hand each page to the group, fetch its children, and
+/// checkpoint. With `may_split`, a range whose first page shows more than twice the
+/// target pages is split instead.
+async fn walk(
+    run: &GroupRun,
+    search: &Search,
+    part: Part,
+    unit: i64,
+    prefetched: Option<(Pages, Page)>,
+    may_split: bool,
+) -> Result<Walked> {
+    let (mut pages, mut page) = match prefetched {
+        Some(p) => p,
+        None => {
+            let mut pages = pages_for(run, search, &part);
+            match pages.next_raw().await? {
+                Some(first) => (pages, first),
+                None => {
+                    run.unit_done(unit);
+                    return Ok(Walked::Done);
+                }
+            }
+        }
+    };
+    if may_split {
+        let target = run.ctx.settings.pages_per_partition.max(1);
+        if page.total_count.map_or(0, pages_of) > 2 * target {
+            if let Some((left, right)) = part.split(run.ctx.now) {
+                return Ok(Walked::Split(unit, left, right));
+            }
+        }
+    }
+    loop {
+        let parents = run.take(page.records(), unit, part.range())?;
+        super::children::fetch(run, parents).await?;
+        run.checkpoint()?;
+        if !run.any_live() {
+            break;
+        }
+        match pages.next_raw().await? {
+            Some(p) => page = p,
+            None => break,
+        }
+    }
+    run.unit_done(unit);
+    run.checkpoint()?;
+    Ok(Walked::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: i64 = 1_700_000_000; // 2023-11-14T22:13:20Z
+
+    #[test]
+    fn second_ranges_overlap_by_the_documented_ambiguity_only() {
+        let parts = partition(T, T + 999, 4, false);
+        assert_eq!(parts.len(), 4);
+        assert_eq!(parts[0].gt(), T - 1);
+        assert_eq!(parts[0].lt(), Some(T + 250));
+        assert_eq!(parts[0].range(), Some((T, Some(T + 250))));
+        assert_eq!(parts[1].gt(), T + 249);
+        assert_eq!(parts[3].to, None);
+        assert_eq!(parts[3].lt(), None);
+        assert_eq!(parts[0].safe_end(), Some(T + 250));
+        for w in parts.windows(2) {
+            assert_eq!(w[0].to, Some(w[1].from), "contiguous");
+        }
+    }
+
+    #[test]
+    fn day_ranges_are_whole_days_anchored_at_18_utc() {
+        let lower = T; // day 19675, 22:13 UTC
+        let parts = partition(lower, lower + 10 * DAY, 5, true);
+        let day = lower.div_euclid(DAY);
+        assert_eq!(parts[0].from, day);
+        assert_eq!(
+            parts[0].gt(),
+            lower - DAY,
+            "the first range starts a day early"
+        );
+        assert_eq!(parts[1].gt(), anchor(parts[1].from - 1));
+        assert_eq!(parts[0].lt(), Some(anchor(parts[1].from)));
+        assert_eq!(parts[0].range(), None);
+        assert_eq!(parts[0].safe_end(), Some(anchor(parts[1].from - 1)));
+        // A workspace day in any time zone: the day holding anchor(d).
+        for offset_h in [-12i64, -5, 0, 1, 5, 9, 12, 14] {
+            let local_day = |t: i64| (t + offset_h * 3600).div_euclid(DAY);
+            // Each range covers local days [L(from), L(to)): contiguous and disjoint.
+            for w in parts.windows(2) {
+                let end_of_left = local_day(w[0].lt().unwrap());
+                let start_of_right = local_day(w[1].gt()) + 1;
+                assert_eq!(end_of_left, start_of_right, "offset {offset_h}");
+            }
+            // The first range includes the lower bound's local day.
+            assert!(
+                local_day(parts[0].gt()) < local_day(lower),
+                "offset {offset_h}"
+            );
+            // Everything below a safe end belongs to finished ranges.
+            let right_start = local_day(parts[1].gt()) + 1;
+            assert!(local_day(parts[0].safe_end().unwrap() - 1) < right_start);
+        }
+    }
+
+    #[test]
+    fn splits_halve_and_stop_at_the_unit() {
+        let p = Part::first(T, false);
+        let (a, b) = p.split(T + 100).unwrap();
+        assert_eq!(
+            (a.from, a.to, b.from, b.to),
+            (T, Some(T + 50), T + 50, None)
+        );
+        assert_eq!(a.first_lower, Some(T));
+        assert_eq!(b.first_lower, None);
+        let one = Part {
+            from: T,
+            to: Some(T + 1),
+            first_lower: None,
+            days: false,
+        };
+        assert!(one.split(T + 100).is_none());
+        let d = Part::first(T, true);
+        let (a, b) = d.split(T + 4 * DAY).unwrap();
+        assert_eq!(a.to, Some(b.from));
+        assert_eq!(a.gt(), T - DAY);
+        assert_eq!(b.gt(), anchor(b.from - 1));
+    }
+
+    #[test]
+    fn bodies_push_filters_and_bounds() {
+        let search = Search {
+            path: "/contacts/search",
+            records: &["data"],
+            day_granular: true,
+            index_lag: true,
+        };
+        let p = Part::first(T, true);
+        let b = request(&search, &p, Some(("role", "lead")), "leads")
+            .body
+            .unwrap();
+        assert_eq!(
+            b["query"],
+            json!({"operator": "AND", "value": [
+                {"field": "role", "operator": "=", "value": "lead"},
+                {"field": "updated_at", "operator": ">", "value": T - DAY},
+            ]})
+        );
+        assert_eq!(
+            b["sort"],
+            json!({"field": "updated_at", "order": "ascending"})
+        );
+        let b = request(&search, &p, None, "contacts").body.unwrap();
+        assert_eq!(
+            b["query"],
+            json!({"field": "updated_at", "operator": ">", "value": T - DAY})
+        );
+    }
+}
