@@ -9,6 +9,8 @@ mod faults;
 mod hostile;
 #[path = "suite/incremental.rs"]
 mod incremental;
+#[path = "suite/pipeline.rs"]
+mod pipeline;
 mod support;
 
 use std::collections::BTreeMap;

@@ -23,8 +23,7 @@ impl RateBudget {
     /// its sixth of the minute's limit (plus that small burst).
     pub fn new(requests_per_minute: u32) -> RateBudget {
         let rpm = NonZeroU32::new(requests_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        let burst =
-            NonZeroU32::new((requests_per_minute / 600).max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new((requests_per_minute / 600).max(1)).unwrap_or(NonZeroU32::MIN);
         RateBudget {
             limiter: RateLimiter::direct(Quota::per_minute(rpm).allow_burst(burst)),
             window: Mutex::new(RateInfo::default()),

@@ -120,6 +120,13 @@ pub struct GroupRun {
     shared: Mutex<Shared>,
 }
 
+/// What a page gave: the parents child streams must fetch, and its highest cursor.
+#[derive(Debug, Default)]
+pub struct Taken {
+    pub parents: Vec<(usize, Vec<Parent>)>,
+    pub max: Option<i64>,
+}
+
 /// The decision for one record of the root.
 struct Routed {
     cursor: Option<i64>,
@@ -201,48 +208,35 @@ impl GroupRun {
         Ok(())
     }
 
-    /// Hand a page of root records to the consumers; return, per child consumer, the
-    /// parents to fetch. `unit` is the watermark unit the page belongs to; `range`
-    /// (inclusive start, exclusive end) keeps only the records of that unit where
-    /// neighbouring units' queries overlap.
+    /// Hand a page of root records to the consumers. Returns, per child consumer, the
+    /// parents to fetch, and the page's highest cursor: once the children are emitted,
+    /// pass it to [`GroupRun::page_done`] (a state may not claim a parent whose children
+    /// are not all emitted). `range` (inclusive start, exclusive end) keeps only the
+    /// records of this unit where neighbouring units' queries overlap.
     pub fn take<'p>(
         &self,
         records: impl ExactSizeIterator<Item = &'p str> + Clone,
-        unit: i64,
         range: Option<(i64, Option<i64>)>,
-    ) -> Result<Vec<(usize, Vec<Parent>)>> {
+    ) -> Result<Taken> {
         let mut shared = self.lock();
-        let Shared {
-            sinks,
-            watermark,
-            unit_max,
-        } = &mut *shared;
+        let sinks = &mut shared.sinks;
         let field = self.field;
-        let pages_sorted = self.pages_sorted;
-        let mut seen = |v: i64| {
-            if pages_sorted {
-                watermark.seen(unit, v);
-            } else {
-                let m = unit_max.entry(unit).or_insert(v);
-                *m = (*m).max(v);
-            }
-        };
         if self.fast_path_ok(sinks, records.clone(), range) {
             // Sorted pages read by the root's own stream alone: the first and last
             // records tell whether the whole page is in bounds.
             let last = records.clone().last().map(keys);
-            let top = last.and_then(|k| field.and_then(|f| k.cursor(f)));
+            let max = last.and_then(|k| field.and_then(|f| k.cursor(f)));
             let sink = &mut sinks[0];
             for r in records {
                 sink.emitter.raw(r)?;
             }
-            sink.observe(top);
-            if let Some(t) = top {
-                seen(t);
-            }
-            return Ok(Vec::new());
+            sink.observe(max);
+            return Ok(Taken {
+                parents: Vec::new(),
+                max,
+            });
         }
-        let mut parents: Vec<(usize, Vec<Parent>)> = Vec::new();
+        let mut taken = Taken::default();
         for r in records {
             let k = keys(r);
             let routed = route(&k, field, range);
@@ -266,9 +260,9 @@ impl GroupRun {
                                 endpoint: self.group.root.list_endpoint(),
                                 message: format!("one of the {} has no `id`", child.what),
                             })?;
-                        match parents.iter_mut().find(|(j, _)| *j == i) {
+                        match taken.parents.iter_mut().find(|(j, _)| *j == i) {
                             Some((_, list)) => list.push(parent),
-                            None => parents.push((i, vec![parent])),
+                            None => taken.parents.push((i, vec![parent])),
                         }
                     }
                     _ => {
@@ -278,10 +272,22 @@ impl GroupRun {
                 }
             }
             if let Some(v) = routed.cursor {
-                seen(v);
+                taken.max = Some(taken.max.map_or(v, |m| m.max(v)));
             }
         }
-        Ok(parents)
+        Ok(taken)
+    }
+
+    /// A page of unit `unit` is fully emitted, children included, up to cursor `max`.
+    pub fn page_done(&self, unit: i64, max: Option<i64>) {
+        let Some(v) = max else { return };
+        let mut shared = self.lock();
+        if self.pages_sorted {
+            shared.watermark.seen(unit, v);
+        } else {
+            let m = shared.unit_max.entry(unit).or_insert(v);
+            *m = (*m).max(v);
+        }
     }
 
     fn fast_path_ok<'p>(

@@ -32,7 +32,8 @@ pub async fn read(run: &GroupRun, endpoints: &[Endpoint]) -> Result<()> {
                             run.estimate(total)?;
                         }
                     }
-                    run.take(page.records(), UNIT, None)?;
+                    let taken = run.take(page.records(), None)?;
+                    run.page_done(UNIT, taken.max);
                 }
             }
             Extract::Rows(hook) => {

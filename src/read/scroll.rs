@@ -143,7 +143,9 @@ async fn scroll_once(
                 message: "a page of the companies scroll holds only companies this scroll already returned, so it would never end".into(),
             });
         }
-        for (i, parents) in run.take(fresh.into_iter(), UNIT, None)? {
+        let taken = run.take(fresh.into_iter(), None)?;
+        run.page_done(UNIT, taken.max);
+        for (i, parents) in taken.parents {
             match children.iter_mut().find(|(j, _)| *j == i) {
                 Some((_, list)) => list.extend(parents),
                 None => children.push((i, parents)),

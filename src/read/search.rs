@@ -304,8 +304,9 @@ async fn walk(
         }
     }
     loop {
-        let parents = run.take(page.records(), unit, part.range())?;
-        super::children::fetch(run, parents).await?;
+        let taken = run.take(page.records(), part.range())?;
+        super::children::fetch(run, taken.parents).await?;
+        run.page_done(unit, taken.max);
         run.checkpoint()?;
         if !run.any_live() {
             break;

@@ -75,11 +75,8 @@ async fn read_window(run: &GroupRun, w: &Windowed, from: i64, to: i64) -> Result
         w.records,
     );
     while let Some(page) = pages.next_raw().await? {
-        run.take(
-            page.records(),
-            from,
-            Some((from, Some(to.saturating_add(1)))),
-        )?;
+        let taken = run.take(page.records(), Some((from, Some(to.saturating_add(1)))))?;
+        run.page_done(from, taken.max);
     }
     Ok(from)
 }
