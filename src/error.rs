@@ -155,6 +155,11 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// Another client held the workspace's one companies scroll for longer than the
+    /// connector waits.
+    #[error("{endpoint}: scroll_exists: another client holds this workspace's one companies scroll, and it was still open after {waited_secs:.1} s of waiting. Stop other tools that export companies from this workspace (or wait a few minutes), then retry")]
+    ScrollBusy { endpoint: String, waited_secs: f64 },
+
     /// Another stream's error, reported again for a stream that shared its read.
     #[error("{message}")]
     Relayed {
@@ -211,7 +216,9 @@ impl Error {
             // A 4xx other than the above means we sent something Intercom doesn't accept: our bug,
             // or a workspace feature the user has to enable. Both need a human, not a retry.
             Error::Api { .. } => FailureType::SystemError,
-            Error::Transport { .. } | Error::Interrupted { .. } => FailureType::TransientError,
+            Error::Transport { .. } | Error::Interrupted { .. } | Error::ScrollBusy { .. } => {
+                FailureType::TransientError
+            }
             Error::GaveUp { source, .. } => source.failure_type(),
             Error::Relayed { failure_type, .. } => *failure_type,
             Error::Decode { .. }
@@ -251,6 +258,11 @@ impl Error {
             Error::Api { code, .. } => code.as_deref(),
             _ => None,
         }
+    }
+
+    /// Whether Intercom said another client holds the workspace's one companies scroll.
+    pub fn is_scroll_busy(&self) -> bool {
+        self.api_code() == Some("scroll_exists")
     }
 
     /// Whether this error makes every other stream fail too, so the sync should stop.

@@ -112,7 +112,11 @@ pub fn install_panic_hook(output: Output) {
 /// Run a parsed command; return the process exit code. Every failure has been
 /// reported with exactly one ERROR trace by the time this returns.
 pub fn run(command: cli::Command, output: &Output) -> i32 {
+    // A few workers are plenty: the work is waiting on the network and writing stdout,
+    // and every worker thread costs memory.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
     {

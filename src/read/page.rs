@@ -5,7 +5,6 @@
 //! values.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 use bytes::Bytes;
@@ -80,42 +79,47 @@ impl Page {
     /// empty list). Anything else is an error saying what is wrong, for the retry
     /// decision: a cut-off or HTML body, no list, a record that isn't an object.
     pub fn parse(body: Bytes, path: &[&str]) -> Result<Page, String> {
-        let text = std::str::from_utf8(&body)
-            .map_err(|e| format!("the answer is not UTF-8 text ({e})"))?;
-        let base = text.as_ptr() as usize;
-        let top: BTreeMap<Cow<'_, str>, &RawValue> =
-            serde_json::from_str(text).map_err(|e| not_json(text, &e))?;
-        let mut records = Vec::new();
-        let list = lookup(&top, path)?;
-        if let Some(list) = list {
-            let items: Vec<&RawValue> = serde_json::from_str(list.get()).map_err(|_| {
-                format!(
+        let base = body.as_ptr() as usize;
+        // One pass over the body: the record list is split into raw records as it is
+        // read; every other large value is skipped unparsed.
+        let top: Top<'_> = {
+            let mut de = serde_json::Deserializer::from_slice(&body);
+            let top = serde::Deserializer::deserialize_map(&mut de, TopVisitor { path })
+                .and_then(|t| de.end().map(|()| t));
+            top.map_err(|e| match e.to_string().split_once(LIST_MARK) {
+                Some((_, kind)) => format!(
                     "`{}` should be a list, got {}",
                     path.join("."),
-                    kind_of(list.get())
-                )
-            })?;
-            records.reserve(items.len());
-            for item in items {
-                let s = item.get();
-                if !s.starts_with('{') {
-                    return Err(format!(
-                        "a record in `{}` is {}, not an object",
-                        path.join("."),
-                        kind_of(s)
-                    ));
-                }
-                let start = s.as_ptr() as usize - base;
-                records.push(start..start + s.len());
-            }
-        }
-        let small = |key: &str| -> Option<Value> {
-            top.get(key)
-                .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+                    kind.split(" at line").next().unwrap_or(kind)
+                ),
+                None => not_json(&String::from_utf8_lossy(&body), &e),
+            })?
         };
-        let pages = small("pages").filter(|v| !v.is_null());
-        let total_count = small("total_count").and_then(|v| v.as_u64());
-        let scroll_param = small("scroll_param").and_then(|v| match v {
+        let items = match top.records {
+            Some(items) => items,
+            None if top.found => Vec::new(),
+            None if path.is_empty() => Vec::new(),
+            None => return Err(format!("the answer has no `{}` list", path.join("."))),
+        };
+        let mut records = Vec::with_capacity(items.len());
+        for item in items {
+            let s = item.get();
+            if !s.starts_with('{') {
+                return Err(format!(
+                    "a record in `{}` is {}, not an object",
+                    path.join("."),
+                    kind_of(s)
+                ));
+            }
+            let start = s.as_ptr() as usize - base;
+            records.push(start..start + s.len());
+        }
+        let small = |raw: Option<&RawValue>| -> Option<Value> {
+            raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+        };
+        let pages = small(top.pages).filter(|v| !v.is_null());
+        let total_count = small(top.total_count).and_then(|v| v.as_u64());
+        let scroll_param = small(top.scroll_param).and_then(|v| match v {
             Value::String(s) => Some(s),
             _ => None,
         });
@@ -166,25 +170,137 @@ pub fn keys(raw: &str) -> Keys<'_> {
     serde_json::from_str(raw).unwrap_or_default()
 }
 
-fn lookup<'a>(
-    top: &BTreeMap<Cow<'a, str>, &'a RawValue>,
-    path: &[&str],
-) -> Result<Option<&'a RawValue>, String> {
-    let Some((first, rest)) = path.split_first() else {
-        return Ok(None);
-    };
-    let missing = || format!("the answer has no `{}` list", path.join("."));
-    let mut v: &RawValue = top.get(*first).copied().ok_or_else(missing)?;
-    for key in rest {
-        let inner: BTreeMap<Cow<'_, str>, &RawValue> =
-            serde_json::from_str(v.get()).map_err(|_| missing())?;
-        v = inner.get(*key).copied().ok_or_else(missing)?;
+/// The top level of an answer, as far as a page needs it.
+struct Top<'a> {
+    /// The records at the path (`None` if absent or `null`).
+    records: Option<Vec<&'a RawValue>>,
+    /// Whether the path was there (a `null` list is an empty list).
+    found: bool,
+    pages: Option<&'a RawValue>,
+    total_count: Option<&'a RawValue>,
+    scroll_param: Option<&'a RawValue>,
+}
+
+/// Marks the "not a list" error raised inside the one-pass parse.
+const LIST_MARK: &str = "records-not-a-list: ";
+
+struct TopVisitor<'p> {
+    path: &'p [&'p str],
+}
+
+impl<'de> serde::de::Visitor<'de> for TopVisitor<'_> {
+    type Value = Top<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
     }
-    if v.get() == "null" {
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Top<'de>, A::Error> {
+        let mut top = Top {
+            records: None,
+            found: false,
+            pages: None,
+            total_count: None,
+            scroll_param: None,
+        };
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match (self.path.split_first(), key.as_ref()) {
+                (Some((first, rest)), k) if k == *first => {
+                    top.found = true;
+                    top.records = map.next_value_seed(ListAt { path: rest })?.0;
+                }
+                (_, "pages") => top.pages = Some(map.next_value()?),
+                (_, "total_count") => top.total_count = Some(map.next_value()?),
+                (_, "scroll_param") => top.scroll_param = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(top)
+    }
+}
+
+/// The list at the rest of a path, inside the value being read.
+struct ListAt<'p> {
+    path: &'p [&'p str],
+}
+
+/// `None`: `null`, or the path was missing below this level.
+struct Found<'a>(Option<Vec<&'a RawValue>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ListAt<'_> {
+    type Value = Found<'de>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Found<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ListAt<'_> {
+    type Value = Found<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of records")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Found<'de>, A::Error> {
+        if !self.path.is_empty() {
+            return Err(serde::de::Error::custom(format!("{LIST_MARK}a list")));
+        }
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(64));
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            items.push(item);
+        }
+        Ok(Found(Some(items)))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Found<'de>, A::Error> {
+        let Some((first, rest)) = self.path.split_first() else {
+            return Err(serde::de::Error::custom(format!("{LIST_MARK}an object")));
+        };
+        let mut found = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key.as_ref() == *first {
+                found = Some(map.next_value_seed(ListAt { path: rest })?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        match found {
+            Some(f) => Ok(f),
+            None => Err(serde::de::Error::custom(format!("{LIST_MARK}an object"))),
+        }
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Found<'de>, E> {
         // Intercom sends null for an empty list on a few endpoints.
-        return Ok(None);
+        Ok(Found(None))
     }
-    Ok(Some(v))
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Found<'de>, E> {
+        Ok(Found(None))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Found<'de>, E> {
+        Err(E::custom(format!("{LIST_MARK}a boolean")))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Found<'de>, E> {
+        Err(E::custom(format!("{LIST_MARK}a number")))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Found<'de>, E> {
+        Err(E::custom(format!("{LIST_MARK}a number")))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Found<'de>, E> {
+        Err(E::custom(format!("{LIST_MARK}a number")))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Found<'de>, E> {
+        Err(E::custom(format!("{LIST_MARK}a string")))
+    }
 }
 
 fn kind_of(raw: &str) -> &'static str {

@@ -70,16 +70,11 @@ async fn open(run: &GroupRun) -> Result<(Page, String)> {
         let req = scroll_request(run, None);
         match run.ctx.client.page(&req, &["data"]).await {
             Ok(page) => return Ok((page, req.describe())),
-            Err(e) if e.api_code() == Some("scroll_exists") => {
+            Err(e) if e.is_scroll_busy() => {
                 if busy_waited >= settings.scroll_busy_max {
-                    return Err(Error::Api {
+                    return Err(Error::ScrollBusy {
                         endpoint: req.describe(),
-                        status: 400,
-                        code: Some("scroll_exists".into()),
-                        detail: format!(
-                            "scroll_exists: another client holds this workspace's one companies scroll, and it was still open after {:.1} s of waiting. Stop other tools that export companies from this workspace (or wait a few minutes), then retry",
-                            busy_waited.as_secs_f64()
-                        ),
+                        waited_secs: busy_waited.as_secs_f64(),
                     });
                 }
                 let wait = settings

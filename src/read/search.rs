@@ -282,7 +282,7 @@ async fn walk(
     prefetched: Option<(Pages, Page)>,
     may_split: bool,
 ) -> Result<Walked> {
-    let (mut pages, mut page) = match prefetched {
+    let (mut pages, page) = match prefetched {
         Some(p) => p,
         None => {
             let mut pages = pages_for(run, search, &part);
@@ -303,18 +303,18 @@ async fn walk(
             }
         }
     }
-    loop {
+    let mut next = Some(page);
+    while let Some(page) = next.take() {
         let taken = run.take(page.records(), part.range())?;
+        // Only one page per range in memory: this one goes before the next is asked for.
+        drop(page);
         super::children::fetch(run, taken.parents).await?;
         run.page_done(unit, taken.max);
         run.checkpoint()?;
         if !run.any_live() {
             break;
         }
-        match pages.next_raw().await? {
-            Some(p) => page = p,
-            None => break,
-        }
+        next = pages.next_raw().await?;
     }
     run.unit_done(unit);
     run.checkpoint()?;
