@@ -238,72 +238,62 @@ impl Message {
         }
     }
 
+    /// A TRACE of `trace_type` with one payload set.
+    fn trace(trace_type: TraceType, fill: impl FnOnce(&mut Trace)) -> Message {
+        let mut trace = Trace {
+            trace_type,
+            emitted_at: now_ms() as f64,
+            error: None,
+            stream_status: None,
+            estimate: None,
+        };
+        fill(&mut trace);
+        Message::Trace { trace }
+    }
+
+    fn status_with(
+        stream: &str,
+        status: StreamStatus,
+        reasons: Vec<StreamStatusReason>,
+    ) -> Message {
+        Message::trace(TraceType::StreamStatus, |t| {
+            t.stream_status = Some(StreamStatusTrace {
+                stream_descriptor: StreamDescriptor::new(stream),
+                status,
+                reasons,
+            })
+        })
+    }
+
     pub fn stream_status(stream: &str, status: StreamStatus) -> Message {
-        Message::Trace {
-            trace: Trace {
-                trace_type: TraceType::StreamStatus,
-                emitted_at: now_ms() as f64,
-                error: None,
-                stream_status: Some(StreamStatusTrace {
-                    stream_descriptor: StreamDescriptor::new(stream),
-                    status,
-                    reasons: Vec::new(),
-                }),
-                estimate: None,
-            },
-        }
+        Message::status_with(stream, status, Vec::new())
     }
 
     /// An ESTIMATE of the records `stream` will emit in this sync.
     pub fn estimate(stream: &str, rows: u64) -> Message {
-        Message::Trace {
-            trace: Trace {
-                trace_type: TraceType::Estimate,
-                emitted_at: now_ms() as f64,
-                error: None,
-                stream_status: None,
-                estimate: Some(Estimate {
-                    name: stream.to_string(),
-                    estimate_type: "STREAM",
-                    row_estimate: rows,
-                }),
-            },
-        }
+        Message::trace(TraceType::Estimate, |t| {
+            t.estimate = Some(Estimate {
+                name: stream.to_string(),
+                estimate_type: "STREAM",
+                row_estimate: rows,
+            })
+        })
     }
 
     /// RUNNING with the `RATE_LIMITED` reason: the stream waits for Intercom's quota,
     /// which resets at `quota_reset_ms` (epoch milliseconds).
     pub fn rate_limited(stream: &str, quota_reset_ms: i64) -> Message {
-        Message::Trace {
-            trace: Trace {
-                trace_type: TraceType::StreamStatus,
-                emitted_at: now_ms() as f64,
-                error: None,
-                stream_status: Some(StreamStatusTrace {
-                    stream_descriptor: StreamDescriptor::new(stream),
-                    status: StreamStatus::Running,
-                    reasons: vec![StreamStatusReason {
-                        reason_type: "RATE_LIMITED",
-                        rate_limited: Some(RateLimitedReason {
-                            quota_reset: quota_reset_ms,
-                        }),
-                    }],
-                }),
-                estimate: None,
-            },
-        }
+        let reason = StreamStatusReason {
+            reason_type: "RATE_LIMITED",
+            rate_limited: Some(RateLimitedReason {
+                quota_reset: quota_reset_ms,
+            }),
+        };
+        Message::status_with(stream, StreamStatus::Running, vec![reason])
     }
 
     pub fn error_trace(error: ErrorTrace) -> Message {
-        Message::Trace {
-            trace: Trace {
-                trace_type: TraceType::Error,
-                emitted_at: now_ms() as f64,
-                error: Some(error),
-                stream_status: None,
-                estimate: None,
-            },
-        }
+        Message::trace(TraceType::Error, |t| t.error = Some(error))
     }
 
     pub fn state(stream: &str, stream_state: Value, record_count: u64) -> Message {

@@ -19,9 +19,6 @@ use crate::http::client::path_segment;
 use crate::http::ApiRequest;
 use crate::streams::Child;
 
-/// Intercom's cap on parts returned by `GET /conversations/{id}`.
-pub const PARTS_CAP: usize = 500;
-
 /// How many children of one page may answer 404 and still count as deleted between
 /// the list and the fetch: a few, or a small share of the page. More means the
 /// requests go somewhere wrong (region, proxy), not that objects were deleted.

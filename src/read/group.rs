@@ -431,8 +431,8 @@ fn summarize_children(s: &Sink, child: &Child) {
         tracing::warn!(
             "{name}: {} conversation(s) have more than {} parts; Intercom returns only the newest {} of each, so their older parts were not read",
             s.truncated,
-            super::children::PARTS_CAP,
-            super::children::PARTS_CAP
+            crate::streams::PARTS_CAP,
+            crate::streams::PARTS_CAP
         );
     }
 }

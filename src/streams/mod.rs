@@ -77,6 +77,9 @@ pub struct Windowed {
     pub per_page: u32,
 }
 
+/// Intercom's cap on the parts `GET /conversations/{id}` returns (the newest ones).
+pub const PARTS_CAP: usize = 500;
+
 /// A stream with one request per parent record.
 #[derive(Debug)]
 pub struct Child {
