@@ -702,3 +702,65 @@ fn sigterm_stops_at_a_message_boundary_with_one_error_trace() {
         .unwrap()
         .contains("interrupted by SIGTERM"));
 }
+
+#[test]
+fn a_long_rate_limit_wait_is_announced_while_it_lasts() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::start();
+    let reset = chrono::Utc::now().timestamp() + 2;
+    env.fake.inject_fault(Fault {
+        method: "GET".into(),
+        path: "/admins".into(),
+        status: 429,
+        body: json!({"type": "error.list", "errors": [{"code": "rate_limit_exceeded", "message": "slow down"}]}),
+        headers: vec![
+            ("X-RateLimit-Remaining".into(), "0".into()),
+            ("X-RateLimit-Reset".into(), reset.to_string()),
+        ],
+        times: 1,
+        ..Default::default()
+    });
+    let cfg = env.config();
+    let catalog = env.catalog(&["admins"], "full_refresh");
+    let mut child = std::process::Command::new(BIN)
+        .args([
+            "read",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut log_seen = false;
+    loop {
+        let line = lines
+            .next()
+            .expect("the announcement comes before the end")
+            .unwrap();
+        let m = check_protocol_line(&line);
+        if m["type"] == "LOG"
+            && m["log"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("rate limited")
+        {
+            log_seen = true;
+        }
+        if m["trace"]["stream_status"]["reasons"][0]["type"] == "RATE_LIMITED" {
+            break;
+        }
+    }
+    // Both reached stdout while the connector still waits for the reset.
+    assert!(log_seen, "the LOG line came with the status");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the announcement arrived only when the wait was over"
+    );
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(child.wait().unwrap().success());
+    assert!(rest.iter().any(|l| l.contains("\"COMPLETE\"")));
+}
