@@ -158,6 +158,15 @@ impl Emitter {
         Ok(())
     }
 
+    /// Emit a STATE only if the position moved since the previous one (records since
+    /// then are counted by the next STATE). For checkpoints during a read.
+    pub fn checkpoint_if_moved(&mut self, stream_state: Value) -> Result<()> {
+        if self.last_state.as_ref() == Some(&stream_state) {
+            return self.flush();
+        }
+        self.checkpoint(stream_state)
+    }
+
     /// Emit any other message for this stream after its buffered records.
     pub fn message(&mut self, m: &Message) -> Result<()> {
         self.flush()?;
@@ -186,16 +195,19 @@ mod tests {
         .unwrap();
         e.raw_with("{ }", &[("parent_id", &json!("7"))]).unwrap();
         e.checkpoint(json!({"updated_at": 1})).unwrap();
+        e.raw("{}").unwrap();
+        e.checkpoint_if_moved(json!({"updated_at": 1})).unwrap();
         e.checkpoint(json!({"updated_at": 2})).unwrap();
-        assert_eq!(e.total(), 3);
+        assert_eq!(e.total(), 4);
         let msgs = cap.messages();
         let types: Vec<&str> = msgs.iter().map(|m| m["type"].as_str().unwrap()).collect();
         assert_eq!(
             types,
-            ["STATE", "RECORD", "RECORD", "RECORD", "STATE", "STATE"]
+            ["STATE", "RECORD", "RECORD", "RECORD", "STATE", "RECORD", "STATE"]
         );
         assert_eq!(msgs[4]["state"]["sourceStats"]["recordCount"], 3.0);
-        assert_eq!(msgs[5]["state"]["sourceStats"]["recordCount"], 0.0);
+        // The unmoved checkpoint was skipped; its record is counted by the next state.
+        assert_eq!(msgs[6]["state"]["sourceStats"]["recordCount"], 1.0);
         assert_eq!(
             msgs[2]["record"]["data"],
             json!({"id": "p", "parent_id": "7", "n": 2})

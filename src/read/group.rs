@@ -350,7 +350,7 @@ impl GroupRun {
         for s in shared.sinks.iter_mut() {
             if s.live() && s.consumer.cursor.is_some() {
                 let blob = s.blob(Some(w));
-                s.emitter.checkpoint(blob)?;
+                s.emitter.checkpoint_if_moved(blob)?;
             }
         }
         Ok(())
