@@ -139,7 +139,7 @@ async fn fetch_for(run: &GroupRun, index: usize, parents: Vec<Parent>) -> Result
                     "{}: {} {} was deleted after the list returned it (404); skipping it",
                     stream,
                     singular(child.what),
-                    parent.id
+                    crate::redact::server_text(&parent.id, 80)
                 );
                 missing += 1;
                 run.lock().sinks[index].missing += 1;
@@ -180,7 +180,7 @@ fn emit_rows(
         if truncated {
             tracing::warn!(
                 "conversation {} has {total} parts but Intercom returned only the newest {rows}; the older {} are not available through the API",
-                parent.id,
+                crate::redact::server_text(&parent.id, 80),
                 total - rows
             );
         }
