@@ -75,8 +75,8 @@
 //! * `handle`: [`FakeIntercom`], starting the server and the test API.
 //! * `server`: the route table and the gate every request passes (auth,
 //!   hook, rate limit, faults, chaos), fault answers, request log, stats.
-//! * `endpoints`: one file per endpoint family; search split into parse
-//!   and evaluate.
+//! * `endpoints`: one file per endpoint family; search split into parse,
+//!   evaluate, sorted indexes and their per-version cache.
 //! * `api`: the error envelope, query parsing, pagination, rate limiter,
 //!   `Intercom-Version`.
 //! * `gen`: workspace generation, one file per kind of object.

@@ -1022,3 +1022,87 @@ async fn request_hook_sees_authenticated_requests() {
     get(&fake, "/tags").await;
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
+
+/// Walk every page of a contact search of `updated_at` in `[from, to)`
+/// (day starts), `role = lead` only with `leads`; returns the ids seen and
+/// the first page's `total_count`.
+async fn walk_range(fake: &FakeIntercom, from: i64, to: i64, leads: bool) -> (Vec<String>, u64) {
+    let mut filters = vec![
+        json!({"field": "updated_at", "operator": ">", "value": from - DAY}),
+        json!({"field": "updated_at", "operator": "<", "value": to}),
+    ];
+    if leads {
+        filters.push(json!({"field": "role", "operator": "=", "value": "lead"}));
+    }
+    let (mut ids, mut total, mut cursor) = (Vec::new(), None, None::<String>);
+    loop {
+        let body = json!({
+            "query": {"operator": "AND", "value": filters},
+            "sort": {"field": "updated_at", "order": "ascending"},
+            "pagination": {"per_page": 150, "starting_after": cursor},
+        });
+        let (status, r) = post(fake, "/contacts/search", &body).await;
+        assert_eq!(status, 200, "{r}");
+        total.get_or_insert(r["total_count"].as_u64().unwrap());
+        ids.extend(ids_of(&r["data"]));
+        match r["pages"]["next"]["starting_after"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return (ids, total.unwrap_or(0)),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_range_searches_cover_every_contact_once() {
+    let fake = Arc::new(
+        FakeIntercom::start(FakeConfig {
+            contacts: 3_000,
+            latency_ms: 200,
+            ..FakeConfig::default()
+        })
+        .await
+        .unwrap(),
+    );
+    let (tz, all, leads) = fake.with_workspace(|w| {
+        let ids = |role: Option<&str>| -> HashSet<String> {
+            w.contacts
+                .iter()
+                .filter(|c| role.map_or(true, |r| c["role"] == r))
+                .map(|c| c["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        (w.timezone_offset_secs, ids(None), ids(Some("lead")))
+    });
+    // 64 ranges of whole days (and 16 more of leads only), read at once.
+    let first = day_start(GENERATION_START, tz);
+    let days = (day_start(GENERATION_END, tz) + DAY - first) / DAY;
+    let bound = |i: i64, n: i64| first + days * i / n * DAY;
+    let t = std::time::Instant::now();
+    let mut walks = tokio::task::JoinSet::new();
+    for (n, leads) in [(64, false), (16, true)] {
+        for i in 0..n {
+            let fake = fake.clone();
+            let (from, to) = (bound(i, n), bound(i + 1, n));
+            walks.spawn(async move { (leads, walk_range(&fake, from, to, leads).await) });
+        }
+    }
+    let (mut seen, mut seen_leads) = (Vec::new(), Vec::new());
+    let (mut total, mut total_leads) = (0, 0);
+    for (leads, (ids, count)) in walks.join_all().await {
+        assert_eq!(ids.len() as u64, count);
+        if leads {
+            seen_leads.extend(ids);
+            total_leads += count;
+        } else {
+            seen.extend(ids);
+            total += count;
+        }
+    }
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    assert_eq!((seen.len(), total as usize), (all.len(), all.len()));
+    assert_eq!(seen.into_iter().collect::<HashSet<_>>(), all);
+    assert_eq!(total_leads as usize, leads.len());
+    assert_eq!(seen_leads.into_iter().collect::<HashSet<_>>(), leads);
+    let stats = fake.stats();
+    assert!(stats.max_in_flight >= 64, "{stats:?}");
+}

@@ -1,6 +1,7 @@
 //! What every handler gets: the [`Store`] it answers from (the workspace,
-//! the search cache, the companies scroll), its request as a [`Ctx`], and
-//! [`reply`] to turn a result into an answer.
+//! the search cache, the companies scroll), its request as a [`Ctx`],
+//! [`reply`] to turn a result into an answer, and [`blocking`] to compute
+//! a costly one off the server's async workers.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -19,7 +20,7 @@ use crate::api::error::{json_response, ApiError};
 use crate::api::query::{percent_decode, QueryParams};
 use crate::config::FakeConfig;
 use crate::endpoints::scroll::ScrollState;
-use crate::endpoints::search::eval::SearchCache;
+use crate::endpoints::search::cache::SearchCache;
 use crate::rng::mix64;
 use crate::workspace::Workspace;
 
@@ -31,7 +32,7 @@ pub(crate) struct Store {
     workspace: RwLock<Workspace>,
     /// Bumped after every mutable access to the workspace (keys the cache).
     pub(crate) ws_version: AtomicU64,
-    pub(crate) search_cache: Mutex<SearchCache>,
+    pub(crate) search_cache: SearchCache,
     /// The current contact search index delay in seconds.
     index_delay: AtomicI64,
     scroll: Mutex<ScrollState>,
@@ -44,7 +45,7 @@ impl Store {
             base_url: format!("http://{addr}"),
             workspace: RwLock::new(Workspace::generate(&config)),
             ws_version: AtomicU64::new(1),
-            search_cache: Mutex::new(SearchCache::default()),
+            search_cache: SearchCache::default(),
             index_delay: AtomicI64::new(config.search_index_delay_secs),
             scroll: Mutex::new(ScrollState::new(mix64(config.seed ^ 0x5C_4011))),
             config,
@@ -139,6 +140,21 @@ pub(crate) fn reply<T: Serialize>(result: Result<T, ApiError>) -> Response {
     match result {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(e) => e.into_response(),
+    }
+}
+
+/// The answer `f` computes, on the blocking thread pool: a CPU-heavy
+/// answer then holds up no other request (a panic in `f` is re-raised).
+pub(crate) async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(resp) => resp,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the answer was cancelled",
+        )
+        .into_response(),
     }
 }
 

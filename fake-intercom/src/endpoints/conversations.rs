@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::api::error::ApiError;
 use crate::api::pagination::{next_url, page_range, pages_object, PageRequest};
 use crate::api::version::version_at_least;
-use crate::endpoints::context::{int_of, path_id, reply, Ctx, S};
+use crate::endpoints::context::{blocking, int_of, path_id, reply, Ctx, S};
 use crate::endpoints::parts::with_recent_parts;
 
 /// Default `per_page` of `/conversations/deleted`.
@@ -16,21 +16,26 @@ const DELETED_CONVERSATIONS_PER_PAGE: usize = 20;
 /// Largest `per_page` of `/conversations/deleted`.
 const DELETED_CONVERSATIONS_MAX_PER_PAGE: u64 = 60;
 
+/// `GET /conversations/{id}`, answered on the blocking thread pool (a
+/// conversation can be large).
 pub(crate) async fn conversation(State(s): S, ctx: Ctx) -> Response {
-    reply((|| {
-        let id = path_id(&ctx.path, "/conversations/", "").ok_or_else(ApiError::not_found)?;
-        let ws = s.read_ws();
-        let conv = ws
-            .conversations
-            .iter()
-            .find(|c| c.get("id").and_then(Value::as_str) == Some(id.as_str()))
-            .ok_or_else(ApiError::not_found)?;
-        Ok(with_recent_parts(
-            conv,
-            "conversation_parts",
-            s.config.max_parts_returned,
-        ))
-    })())
+    blocking(move || {
+        reply((|| {
+            let id = path_id(&ctx.path, "/conversations/", "").ok_or_else(ApiError::not_found)?;
+            let ws = s.read_ws();
+            let conv = ws
+                .conversations
+                .iter()
+                .find(|c| c.get("id").and_then(Value::as_str) == Some(id.as_str()))
+                .ok_or_else(ApiError::not_found)?;
+            Ok(with_recent_parts(
+                conv,
+                "conversation_parts",
+                s.config.max_parts_returned,
+            ))
+        })())
+    })
+    .await
 }
 
 fn id_key(v: &Value) -> (u64, String) {

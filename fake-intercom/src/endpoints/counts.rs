@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::api::error::ApiError;
 use crate::api::pagination::{next_url, page_range, pages_object, PageRequest};
 use crate::api::query::QueryParams;
-use crate::endpoints::context::{reply, Ctx, S};
+use crate::endpoints::context::{blocking, reply, Ctx, S};
 use crate::workspace::Workspace;
 
 /// Default page size of `type=company&count=user`.
@@ -106,15 +106,19 @@ fn admin_conversation_counts(ws: &Workspace) -> Value {
     json!({"type": "count", "conversation": {"admin": admins}})
 }
 
-/// `GET /counts`.
+/// `GET /counts`, answered on the blocking thread pool (counts read every
+/// contact).
 pub(crate) async fn counts(State(s): S, ctx: Ctx) -> Response {
-    let ws = s.read_ws();
-    reply(counts_response(
-        &ws,
-        &ctx.query,
-        &ctx.base_url(&s),
-        &ctx.path,
-    ))
+    blocking(move || {
+        let ws = s.read_ws();
+        reply(counts_response(
+            &ws,
+            &ctx.query,
+            &ctx.base_url(&s),
+            &ctx.path,
+        ))
+    })
+    .await
 }
 
 /// Answer `GET /counts` for the given query.

@@ -11,6 +11,7 @@ use crate::api::query::QueryParams;
 use crate::api::ratelimit::RateLimiter;
 use crate::config::FakeConfig;
 use crate::endpoints::context::Store;
+use crate::endpoints::search;
 use crate::faults::Fault;
 use crate::server::chaos::ChaosState;
 use crate::server::log::{RecordedRequest, RequestLog};
@@ -34,12 +35,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Generate the workspace of `config` and the server state around it.
+    /// Generate the workspace of `config` and the server state around it
+    /// (with the search cache warm).
     pub(crate) fn new(config: FakeConfig, addr: SocketAddr) -> Shared {
+        let store = Arc::new(Store::new(config, addr));
+        search::warm(&store);
         Shared {
-            limiter: RateLimiter::new(config.requests_per_minute, config.window_ms),
-            chaos: config.chaos.clone().map(ChaosState::new),
-            store: Arc::new(Store::new(config, addr)),
+            limiter: RateLimiter::new(store.config.requests_per_minute, store.config.window_ms),
+            chaos: store.config.chaos.clone().map(ChaosState::new),
+            store,
             log: RequestLog::default(),
             faults: Mutex::new(Vec::new()),
             hook: RwLock::new(None),

@@ -1,7 +1,8 @@
-//! Search evaluation: a [`SearchRequest`] run over records, matching
-//! filters, sorting, paging after the cursor, leaving out records not yet
-//! indexed; and the per-field column cache that makes repeated searches of
-//! a large workspace cheap.
+//! Search evaluation: how one record of a [`SearchRequest`] is judged
+//! (matching filters, its sort key, whether it is indexed yet), shared by
+//! the full scan here ([`scan`]: every record checked, the matches sorted,
+//! the page after the cursor) and the indexed walk in `index`; and the
+//! page of results both make.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -87,7 +88,8 @@ impl<'a> Vals<'a> {
     }
 }
 
-fn walk<'a>(rec: &'a Value, parts: &[String]) -> Option<&'a Value> {
+/// The value at `parts` in `rec`, if any.
+pub(super) fn walk<'a>(rec: &'a Value, parts: &[String]) -> Option<&'a Value> {
     let mut cur = Some(rec);
     for part in parts {
         cur = cur.and_then(|v| v.get(part.as_str()));
@@ -100,7 +102,7 @@ struct Eval<'r> {
     coll: Collection,
     lookup: &'r Lookup<'r>,
     /// Precomputed values of the request's paths, one per record (see
-    /// [`SearchCache`]); `None` reads the records themselves.
+    /// `cache`); `None` reads the records themselves.
     cols: Option<&'r [Arc<Vec<Value>>]>,
 }
 
@@ -242,56 +244,11 @@ fn node_matches<'r>(ev: &Eval<'r>, node: &Node, idx: usize, rec: &'r Value) -> b
     }
 }
 
-/// Per-field columns of the searched records, reused across requests while
-/// the workspace does not change: a field read from 100 000 JSON objects
-/// costs tens of milliseconds, from a column well under one.
-#[derive(Debug, Default)]
-pub(crate) struct SearchCache {
-    version: u64,
-    columns: HashMap<(Collection, Vec<String>), Arc<Vec<Value>>>,
-}
-
-impl SearchCache {
-    /// The columns of `req`'s paths over `records`, in [`SearchRequest`]
-    /// path order. `version` identifies the workspace state: a different
-    /// one drops every cached column.
-    pub(crate) fn columns(
-        &mut self,
-        version: u64,
-        coll: Collection,
-        records: &[Value],
-        req: &SearchRequest,
-    ) -> Vec<Arc<Vec<Value>>> {
-        if version != self.version {
-            self.columns.clear();
-            self.version = version;
-        }
-        req.paths
-            .iter()
-            .map(|p| {
-                let key = (coll, p.clone());
-                if let Some(c) = self.columns.get(&key) {
-                    if c.len() == records.len() {
-                        return c.clone();
-                    }
-                }
-                let col: Arc<Vec<Value>> = Arc::new(
-                    records
-                        .iter()
-                        .map(|r| walk(r, p).cloned().unwrap_or(Value::Null))
-                        .collect(),
-                );
-                self.columns.insert(key, col.clone());
-                col
-            })
-            .collect()
-    }
-}
-
 /// One page of search results.
 #[derive(Debug)]
 pub(crate) struct SearchPage<'a> {
-    pub items: Vec<&'a Value>,
+    /// The records of the page, in answer order, with their indices.
+    pub items: Vec<(usize, &'a Value)>,
     /// Records matching the query now (all pages).
     pub total: usize,
     /// 1-based page number: records sorting before this page / per_page + 1.
@@ -302,7 +259,27 @@ pub(crate) struct SearchPage<'a> {
     pub next_cursor: Option<String>,
 }
 
-impl SearchPage<'_> {
+impl<'a> SearchPage<'a> {
+    /// The page of `items` (in answer order), of `total` matching records,
+    /// `before` of which sort before the cursor; `last` is the key of the
+    /// last item when more records sort after it.
+    pub(super) fn new(
+        items: Vec<(usize, &'a Value)>,
+        last: Option<&Key<'_>>,
+        total: usize,
+        before: usize,
+        per_page: usize,
+    ) -> SearchPage<'a> {
+        SearchPage {
+            items,
+            total,
+            page: before / per_page + 1,
+            per_page,
+            total_pages: total.div_ceil(per_page),
+            next_cursor: last.map(|k| encode_cursor(&k.0, &k.1)),
+        }
+    }
+
     /// The `pages` object of the response.
     pub(crate) fn pages_json(&self) -> Value {
         let mut pages = json!({
@@ -331,59 +308,94 @@ pub(crate) struct IndexCutoff {
     pub max: i64,
 }
 
-/// Run `req` over `records`, leaving out those past `cutoff` (not indexed
-/// yet). `cols`, when given, are the columns [`SearchCache::columns`] made
-/// for `req` over these `records`.
-pub(crate) fn run<'a>(
-    coll: Collection,
+/// One request's view of the records (`'a`: the records; `'r`: the
+/// request, its lookups and columns): what both the full scan ([`scan`])
+/// and the indexed walk (`index`) ask of a record, so that they share
+/// every rule.
+pub(super) struct Evaluator<'a, 'r> {
+    ev: Eval<'r>,
     records: &'a [Value],
-    lookup: &Lookup<'_>,
-    req: &SearchRequest,
-    cols: Option<&[Arc<Vec<Value>>]>,
-    cutoff: Option<IndexCutoff>,
-) -> SearchPage<'a> {
-    let cols = cols
-        .filter(|c| c.len() == req.paths.len() && c.iter().all(|col| col.len() == records.len()));
-    let ev = Eval { coll, lookup, cols };
-    let id_access = Accessor::Path {
-        parts: vec!["id".into()],
-        slot: 0,
-    };
-    let cutoff_access = cutoff.and_then(|c| {
-        req.paths.get(c.field_slot).map(|parts| {
-            (
-                Accessor::Path {
+    req: &'r SearchRequest,
+    id_access: Accessor,
+    /// The accessor of the cutoff's timestamp and the largest one indexed.
+    cutoff: Option<(Accessor, i64)>,
+}
+
+impl<'a, 'r> Evaluator<'a, 'r> {
+    /// `cols`, when given, are the columns of `req`'s paths over these
+    /// `records` (see `cache`); columns of the wrong shape are ignored.
+    pub(super) fn new(
+        coll: Collection,
+        records: &'a [Value],
+        lookup: &'r Lookup<'r>,
+        req: &'r SearchRequest,
+        cols: Option<&'r [Arc<Vec<Value>>]>,
+        cutoff: Option<IndexCutoff>,
+    ) -> Evaluator<'a, 'r> {
+        let cols = cols.filter(|c| {
+            c.len() == req.paths.len() && c.iter().all(|col| col.len() == records.len())
+        });
+        let cutoff = cutoff.and_then(|c| {
+            req.paths.get(c.field_slot).map(|parts| {
+                let access = Accessor::Path {
                     parts: parts.clone(),
                     slot: c.field_slot,
-                },
-                c.max,
-            )
-        })
-    });
-    let directed = |a: &Key<'_>, b: &Key<'_>| {
-        if req.ascending {
-            a.cmp(b)
-        } else {
-            b.cmp(a)
+                };
+                (access, c.max)
+            })
+        });
+        Evaluator {
+            ev: Eval { coll, lookup, cols },
+            records,
+            req,
+            id_access: Accessor::Path {
+                parts: vec!["id".into()],
+                slot: 0,
+            },
+            cutoff,
         }
-    };
-    let mut total = 0usize;
-    let mut after = Vec::new();
-    for (idx, rec) in records.iter().enumerate() {
-        if let Some((access, max)) = &cutoff_access {
-            let t = values(access, &ev, idx, rec)
-                .first()
-                .and_then(timestamp)
-                .unwrap_or(0);
-            if t > *max {
-                continue;
-            }
+    }
+
+    /// Number of records.
+    pub(super) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub(super) fn record(&self, idx: usize) -> &'a Value {
+        &self.records[idx]
+    }
+
+    /// The object path of the index cutoff and its largest timestamp
+    /// indexed, if there is a cutoff.
+    pub(super) fn cutoff(&self) -> Option<(&[String], i64)> {
+        match &self.cutoff {
+            Some((Accessor::Path { parts, .. }, max)) => Some((parts.as_slice(), *max)),
+            _ => None,
         }
-        if !node_matches(&ev, &req.query, idx, rec) {
-            continue;
-        }
-        total += 1;
-        let sort = match values(&req.sort_access, &ev, idx, rec) {
+    }
+
+    /// Whether record `idx` is in the search index yet (a missing
+    /// timestamp counts as 0).
+    pub(super) fn visible(&self, idx: usize) -> bool {
+        let Some((access, max)) = &self.cutoff else {
+            return true;
+        };
+        let t = values(access, &self.ev, idx, &self.records[idx])
+            .first()
+            .and_then(timestamp)
+            .unwrap_or(0);
+        t <= *max
+    }
+
+    /// Whether record `idx` matches `node` (a part of the request's query).
+    pub(super) fn matches(&self, node: &Node, idx: usize) -> bool {
+        node_matches(&self.ev, node, idx, &self.records[idx])
+    }
+
+    /// Record `idx`'s position in the sort order.
+    pub(super) fn key(&self, idx: usize) -> Key<'_> {
+        let rec = &self.records[idx];
+        let sort = match values(&self.req.sort_access, &self.ev, idx, rec) {
             Vals::Empty => SortKey::Null,
             Vals::One(v) => SortKey::from_value(Some(v)).unwrap_or(SortKey::Null),
             Vals::Many(l) => l
@@ -391,39 +403,78 @@ pub(crate) fn run<'a>(
                 .and_then(|v| SortKey::from_value(Some(v)).map(SortKey::into_owned))
                 .unwrap_or(SortKey::Null),
         };
-        let id = match values(&id_access, &ev, idx, rec) {
+        let id = match values(&self.id_access, &self.ev, idx, rec) {
             Vals::One(Value::String(s)) => IdKey::new(s),
             _ => IdKey::Str(Cow::Borrowed("")),
         };
-        let key: Key<'_> = (sort, id);
+        (sort, id)
+    }
+
+    /// Record `idx`'s sort value as a timestamp, when it is a plain JSON
+    /// integer timestamp: its sort key is then that number, and a date
+    /// filter on the sort field reads that same number.
+    pub(super) fn sort_timestamp(&self, idx: usize) -> Option<i64> {
+        match values(&self.req.sort_access, &self.ev, idx, &self.records[idx]) {
+            Vals::One(v @ Value::Number(n)) if n.is_i64() => timestamp(v),
+            _ => None,
+        }
+    }
+
+    /// Ascending or descending, as the request sorts.
+    pub(super) fn directed(&self, a: &Key<'_>, b: &Key<'_>) -> Ordering {
+        if self.req.ascending {
+            a.cmp(b)
+        } else {
+            b.cmp(a)
+        }
+    }
+}
+
+/// Run `req` over `records` by the full scan, leaving out those past
+/// `cutoff` (not indexed yet). `cols`, when given, are the columns `cache`
+/// made for `req` over these `records`.
+#[cfg(test)]
+pub(super) fn run<'a>(
+    coll: Collection,
+    records: &'a [Value],
+    lookup: &Lookup<'_>,
+    req: &SearchRequest,
+    cols: Option<&[Arc<Vec<Value>>]>,
+    cutoff: Option<IndexCutoff>,
+) -> SearchPage<'a> {
+    scan(&Evaluator::new(coll, records, lookup, req, cols, cutoff))
+}
+
+/// The reference evaluation: every record checked, the matches after the
+/// cursor sorted.
+pub(super) fn scan<'a>(ev: &Evaluator<'a, '_>) -> SearchPage<'a> {
+    let req = ev.req;
+    let mut total = 0usize;
+    let mut after = Vec::new();
+    for idx in 0..ev.len() {
+        if !ev.visible(idx) || !ev.matches(&req.query, idx) {
+            continue;
+        }
+        total += 1;
+        let key = ev.key(idx);
         if let Some(c) = &req.cursor {
-            if directed(&key, c) != Ordering::Greater {
+            if ev.directed(&key, c) != Ordering::Greater {
                 continue;
             }
         }
-        after.push((key, rec));
+        after.push((key, (idx, ev.record(idx))));
     }
     let before = total - after.len();
     let per_page = req.per_page.max(1);
     let has_more = after.len() > per_page;
     if has_more {
-        after.select_nth_unstable_by(per_page, |a, b| directed(&a.0, &b.0));
+        after.select_nth_unstable_by(per_page, |a, b| ev.directed(&a.0, &b.0));
         after.truncate(per_page);
     }
-    after.sort_by(|a, b| directed(&a.0, &b.0));
-    let next_cursor = if has_more {
-        after.last().map(|(k, _)| encode_cursor(&k.0, &k.1))
-    } else {
-        None
-    };
-    SearchPage {
-        items: after.into_iter().map(|(_, v)| v).collect(),
-        total,
-        page: before / per_page + 1,
-        per_page,
-        total_pages: total.div_ceil(per_page),
-        next_cursor,
-    }
+    after.sort_by(|a, b| ev.directed(&a.0, &b.0));
+    let last = after.last().map(|(k, _)| k.clone()).filter(|_| has_more);
+    let items = after.into_iter().map(|(_, v)| v).collect();
+    SearchPage::new(items, last.as_ref(), total, before, per_page)
 }
 
 #[cfg(test)]
@@ -457,7 +508,7 @@ mod tests {
     fn ids(page: &SearchPage<'_>) -> Vec<String> {
         page.items
             .iter()
-            .map(|v| v["id"].as_str().unwrap().to_string())
+            .map(|(_, v)| v["id"].as_str().unwrap().to_string())
             .collect()
     }
 
@@ -612,7 +663,7 @@ mod tests {
     #[test]
     fn cached_columns_give_the_same_pages() {
         let r = recs();
-        let mut cache = SearchCache::default();
+        let cache = crate::endpoints::search::cache::SearchCache::default();
         let mut cursor: Option<String> = None;
         loop {
             let req = parse(
