@@ -200,10 +200,14 @@ pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
     let settings = &ctx.settings;
     let want = total_pages / settings.pages_per_partition.max(1);
     let parts = if total_pages > settings.serial_pages && want >= 2 {
+        // Whole waves: a multiple of the ranges read at once, so that the last ranges
+        // don't run with most of the concurrency idle.
+        let walkers = walkers(run) as u64;
+        let count = want.div_ceil(walkers).max(1) * walkers;
         partition(
             lower,
             ctx.now,
-            want.min(4 * settings.concurrency as u64),
+            count.min(4 * walkers).max(2),
             search.day_granular,
         )
     } else {
@@ -223,6 +227,17 @@ pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
     read_parts(run, search, parts).await
 }
 
+/// Ranges read at once: one per request slot, or, when each page fans out to child
+/// requests (which take the slots), a few ranges with many children each.
+fn walkers(run: &GroupRun) -> usize {
+    let concurrency = run.ctx.settings.concurrency.max(1);
+    if run.wants(|s| s.child().is_some()) {
+        (concurrency / 16).max(1)
+    } else {
+        concurrency
+    }
+}
+
 /// Read ranges concurrently, splitting those that turn out too big.
 async fn read_parts(run: &GroupRun, search: &Search, parts: Vec<Part>) -> Result<()> {
     let mut next_unit: i64 = 0;
@@ -234,12 +249,7 @@ async fn read_parts(run: &GroupRun, search: &Search, parts: Vec<Part>) -> Result
             next_unit += 1;
         }
     });
-    let has_children = run.wants(|s| s.child().is_some());
-    let walkers = if has_children {
-        (run.ctx.settings.concurrency / 16).max(1)
-    } else {
-        run.ctx.settings.concurrency.max(1)
-    };
+    let walkers = walkers(run);
     let mut running = FuturesUnordered::new();
     loop {
         while running.len() < walkers {
