@@ -12,11 +12,13 @@ mod incremental;
 #[path = "suite/pipeline.rs"]
 mod pipeline;
 mod support;
+#[path = "suite/transcript.rs"]
+mod transcript;
 
 use std::collections::BTreeMap;
 
 use fake_intercom::{FakeConfig, Fault};
-use serde_json::{json, Value};
+use serde_json::json;
 use support::*;
 
 /// Records per stream that the fake workspace holds.
@@ -637,7 +639,7 @@ fn persistent_server_errors_fail_the_stream_as_transient() {
 #[test]
 fn rate_limits_are_waited_out_and_nothing_is_lost() {
     // 3 requests per 1-second window: a full read must hit 429s and wait for the reset.
-    let env = Env::with(FakeConfig {
+    let env = Env::rate_limited(FakeConfig {
         requests_per_minute: 180,
         window_ms: 1000,
         ..FakeConfig::default()
@@ -822,15 +824,21 @@ fn bad_command_line_is_an_error_trace() {
     assert!(String::from_utf8_lossy(&help.stdout).contains("discover"));
 }
 
+/// A reader that leaves (closing the pipe) ends the read at once and quietly: exit 0, no
+/// panic, and the rest of the sync is not fetched.
 #[test]
 fn broken_pipe_exits_quietly() {
     use std::io::{BufRead, BufReader};
+    const CONVERSATIONS: usize = 600;
+    // Each conversation's parts take one request, 16 at a time, 20 ms each: the whole read
+    // takes most of a second, long after the reader has gone.
     let env = Env::with(FakeConfig {
-        articles: 3000,
+        conversations: CONVERSATIONS,
+        latency_ms: 20,
         ..FakeConfig::default()
     });
     let cfg = env.config();
-    let catalog = env.catalog(&["articles"], "full_refresh");
+    let catalog = env.catalog(&["conversation_parts"], "full_refresh");
     let mut child = std::process::Command::new(BIN)
         .args([
             "read",
@@ -846,11 +854,23 @@ fn broken_pipe_exits_quietly() {
     let stdout = child.stdout.take().unwrap();
     let mut first = String::new();
     BufReader::new(stdout).read_line(&mut first).unwrap();
+    check_protocol_line(first.trim_end());
     // The reader is dropped here: the pipe closes.
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // The read stopped early: most conversations were never fetched.
+    let fetched = env
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/conversations/"))
+        .count();
+    assert!(
+        fetched < CONVERSATIONS / 2,
+        "{fetched} of {CONVERSATIONS} conversations fetched after the reader left"
+    );
 }
 
 #[test]
@@ -867,7 +887,6 @@ fn data_attributes_carry_their_model() {
         models,
         ["company", "contact", "conversation"].into_iter().collect()
     );
-    let _ = Value::Null;
 }
 
 /// The README's stream table says what `discover` says: every stream, its sync modes,

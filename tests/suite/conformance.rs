@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::incremental::state_after;
 use crate::support::*;
 
 fn repo(rel: &str) -> PathBuf {
@@ -155,26 +154,13 @@ fn incremental_streams() -> Vec<&'static Value> {
         .collect()
 }
 
-/// The key a stream's state saves its position under.
-fn state_key(stream: &Value) -> String {
-    let name = stream["name"].as_str().unwrap();
-    match name {
-        "conversation_parts" | "company_segments" => "updated_at".into(),
-        _ => stream["default_cursor_field"][0]
-            .as_str()
-            .unwrap()
-            .to_string(),
-    }
-}
-
 fn abnormal_state() -> Value {
     Value::Array(
         incremental_streams()
             .iter()
             .map(|s| {
                 let name = s["name"].as_str().unwrap();
-                let key = state_key(s);
-                let mut blob = json!({ key.clone(): 7626086649u64 });
+                let mut blob = json!({ state_key(name): 7626086649u64 });
                 match name {
                     "conversation_parts" => blob["conversations"] = json!({"updated_at": 7626086649u64}),
                     "company_segments" => blob["companies"] = json!({"updated_at": 7626086649u64}),
@@ -230,7 +216,7 @@ fn integration_tests_files_are_current() {
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     up_to_date(
         "integration_tests/sample_state.json",
-        &pretty(&state_after(&[&run])),
+        &pretty(&run.final_state()),
         &mut stale,
     );
 
@@ -459,30 +445,6 @@ fn cat_discovery() {
 }
 
 // ---------------------------------------------------------------- basic read
-
-/// Primary-key fields of every discovered stream.
-fn primary_keys() -> BTreeMap<String, Vec<String>> {
-    discovered_streams()
-        .iter()
-        .map(|s| {
-            let pk = s["source_defined_primary_key"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p[0].as_str().unwrap().to_string())
-                .collect();
-            (s["name"].as_str().unwrap().to_string(), pk)
-        })
-        .collect()
-}
-
-/// A record's (or an object's) primary key, as one string.
-fn key_of(data: &Value, pk: &[String]) -> String {
-    pk.iter()
-        .map(|f| data[f].to_string())
-        .collect::<Vec<_>>()
-        .join("|")
-}
 
 /// Values by primary key; a key can repeat (the workspace has attributes of the same name).
 fn by_key<'a>(
@@ -862,7 +824,9 @@ fn state_value(state: &Value, stream: &Value) -> Option<i64> {
         .as_array()?
         .iter()
         .find(|s| s["stream"]["stream_descriptor"]["name"] == name)
-        .and_then(|s| s["stream"]["stream_state"][state_key(stream)].as_i64())
+        .and_then(|s| {
+            s["stream"]["stream_state"][state_key(stream["name"].as_str().unwrap())].as_i64()
+        })
 }
 
 #[test]
@@ -899,7 +863,7 @@ fn cat_incremental() {
                 }
             }
         };
-        let state = state_after(&[&first]);
+        let state = first.final_state();
         let second = env.read(
             &config,
             &catalog_path,
@@ -918,12 +882,7 @@ fn cat_incremental() {
             .map(|(i, _)| i)
             .collect();
         for &i in states.iter().step_by((states.len() / 6).max(1)) {
-            let prefix = Run {
-                code: 0,
-                messages: first.messages[..=i].to_vec(),
-                stderr: String::new(),
-            };
-            let mid = state_after(&[&prefix]);
+            let mid = state_of(&first.messages[..=i]);
             let run = env.read(
                 &config,
                 &catalog_path,

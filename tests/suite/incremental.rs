@@ -1,28 +1,12 @@
 //! Incremental replication: first sync, changes, second sync; kill-and-resume; the
 //! quirks of Intercom's search, scroll and conversation endpoints; state compatibility.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use fake_intercom::{FakeConfig, Fault};
 use serde_json::{json, Value};
 
 use crate::support::*;
-
-pub const INCREMENTAL: &[&str] = &[
-    "segments",
-    "help_center_collections",
-    "articles",
-    "contacts",
-    "leads",
-    "users",
-    "companies",
-    "company_segments",
-    "conversations",
-    "conversation_parts",
-    "tickets",
-    "activity_logs",
-    "deleted_conversations",
-];
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -31,54 +15,14 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// The state file the platform would pass after this run: the last STATE of each stream.
-pub fn state_after(runs: &[&Run]) -> Value {
-    let mut last: BTreeMap<String, Value> = BTreeMap::new();
-    for run in runs {
-        for m in run.of_type("STATE") {
-            let name = m["state"]["stream"]["stream_descriptor"]["name"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            last.insert(name, m["state"].clone());
-        }
-    }
-    Value::Array(last.into_values().collect())
-}
-
-/// The key of the saved position in a stream's state.
-fn cursor_field(stream: &str) -> &'static str {
-    match stream {
-        "activity_logs" => "created_at",
-        "deleted_conversations" => "deleted_at",
-        _ => "updated_at",
-    }
-}
-
-/// The records' cursor field.
-fn record_cursor(stream: &str) -> &'static str {
-    match stream {
-        "conversation_parts" => "conversation_updated_at",
-        "company_segments" => "company_updated_at",
-        s => cursor_field(s),
-    }
-}
-
 fn saved_cursor(state: &Value, stream: &str) -> i64 {
     state
         .as_array()
         .unwrap()
         .iter()
         .find(|s| s["stream"]["stream_descriptor"]["name"] == stream)
-        .and_then(|s| s["stream"]["stream_state"][cursor_field(stream)].as_i64())
+        .and_then(|s| s["stream"]["stream_state"][state_key(stream)].as_i64())
         .unwrap_or_else(|| panic!("no state for {stream}: {state}"))
-}
-
-fn key(stream: &str, r: &Value) -> String {
-    match stream {
-        "company_segments" => format!("{}/{}", r["company_id"].as_str().unwrap(), id_of(&r["id"])),
-        _ => id_of(&r["id"]),
-    }
 }
 
 fn id_of(v: &Value) -> String {
@@ -179,73 +123,85 @@ fn change(env: &Env, stream: &str, at: i64) -> BTreeSet<String> {
 #[test]
 fn second_sync_returns_exactly_the_changes() {
     let env = Env::start();
-    let catalog = env.catalog(INCREMENTAL, "incremental");
+    let streams = incremental_stream_names();
+    let catalog = env.catalog(&streams, "incremental");
     let config = env.config();
     let first = env.read(&config, &catalog, None, &[]);
     assert_eq!(first.code, 0, "{:?}", first.error_traces());
-    for s in INCREMENTAL {
+    for s in &streams {
         assert!(!first.records(s).is_empty(), "first sync of {s} is empty");
         assert!(!first.states(s).is_empty(), "no state for {s}");
     }
-    let state = state_after(&[&first]);
+    let state = first.final_state();
     let state_path = env.files.write_json("state1.json", &state);
 
     // Changes two hours ago: past any search-index lag.
     let at = now() - 7200;
     let mut changed: HashMap<&str, BTreeSet<String>> = HashMap::new();
-    for s in INCREMENTAL {
+    for s in &streams {
         changed.insert(s, change(&env, s, at));
     }
     // A change made for one stream shows in related streams too (a new lead is a contact; a
     // company touched for company_segments is a changed company; a part added to a
     // conversation changes the conversation): any record changed at `at` is legitimate.
-    let touched_at = |s: &str, r: &Value| r[record_cursor(s)].as_i64() == Some(at);
+    let touched_at = |s: &str, r: &Value| r[cursor_field(s)].as_i64() == Some(at);
     let second = env.read(&config, &catalog, Some(&state_path), &[]);
     assert_eq!(second.code, 0, "{:?}", second.error_traces());
 
-    for s in INCREMENTAL {
+    let mut boundary_records = 0;
+    for s in &streams {
         let saved = saved_cursor(&state, s);
-        let field = record_cursor(s);
-        let got: BTreeSet<String> = second.records(s).iter().map(|r| key(s, r)).collect();
+        let field = cursor_field(s);
+        let got: BTreeSet<String> = second.records(s).iter().map(|r| record_key(s, r)).collect();
         let want = &changed[s];
         // Every change arrives...
         for k in want {
             assert!(got.contains(k), "{s}: change {k} missed; got {got:?}");
         }
-        // ...and nothing else, except documented boundary duplicates: records at exactly
-        // the saved cursor (resume is inclusive), and for child streams the records of a
-        // parent at the saved cursor.
-        for r in second.records(s) {
-            let k = key(s, r);
-            if want.contains(&k) || touched_at(s, r) {
-                continue;
-            }
-            // Child streams re-read every row of a changed parent.
-            let boundary = match *s {
-                "company_segments" | "conversation_parts" => r[field].as_i64() >= Some(saved),
-                _ => r[field].as_i64() == Some(saved),
-            };
-            assert!(
-                boundary,
-                "{s}: unexpected record {k} ({field} = {}, saved {saved})",
-                r[field]
-            );
-        }
-        if !matches!(*s, "company_segments" | "conversation_parts") {
-            let boundary = second
-                .records(s)
+        // ...and nothing else but the boundary: resume is inclusive, so the records at
+        // exactly the saved cursor come again (all of them, and only them), and a child
+        // stream re-reads every row of a parent at or after it.
+        let child = field != state_key(s);
+        let boundary_of = |run: &Run| -> BTreeSet<String> {
+            run.records(s)
                 .iter()
-                .filter(|r| r[field].as_i64() == Some(saved))
-                .count();
-            assert!(boundary <= 3, "{s}: {boundary} boundary duplicates");
+                .filter(|r| !touched_at(s, r))
+                .map(|r| record_key(s, r))
+                .filter(|k| !want.contains(k))
+                .collect()
+        };
+        let again = boundary_of(&second);
+        let expected: BTreeSet<String> = first
+            .records(s)
+            .iter()
+            .filter(|r| {
+                let v = r[field].as_i64();
+                if child {
+                    v >= Some(saved)
+                } else {
+                    v == Some(saved)
+                }
+            })
+            .map(|r| record_key(s, r))
+            .filter(|k| !want.contains(k))
+            .collect();
+        assert!(
+            again.is_subset(&expected),
+            "{s}: unexpected records {:?} (saved {saved})",
+            again.difference(&expected).take(5).collect::<Vec<_>>()
+        );
+        if !child {
+            assert_eq!(again, expected, "{s}: the boundary records at {saved}");
+            boundary_records += expected.len();
         }
         // The cursor moves forward.
-        let new_state = state_after(&[&second]);
+        let new_state = second.final_state();
         assert!(
             saved_cursor(&new_state, s) >= saved,
             "{s}: state went backwards"
         );
     }
+    assert!(boundary_records > 0, "no stream was resumed at a record");
 }
 
 #[test]
@@ -256,7 +212,7 @@ fn a_third_sync_without_changes_repeats_only_the_boundary() {
         "incremental",
     );
     let first = env.read(&env.config(), &catalog, None, &[]);
-    let state = state_after(&[&first]);
+    let state = first.final_state();
     let second = env.read(
         &env.config(),
         &catalog,
@@ -275,7 +231,7 @@ fn a_third_sync_without_changes_repeats_only_the_boundary() {
         }
         // The same position, emitted once.
         assert_eq!(second.states(s).len(), 1, "{s}");
-        assert_eq!(saved_cursor(&state_after(&[&second]), s), saved);
+        assert_eq!(saved_cursor(&second.final_state(), s), saved);
     }
 }
 
@@ -283,9 +239,11 @@ fn a_third_sync_without_changes_repeats_only_the_boundary() {
 /// emitted by then, and check the union of both runs covers the full run's records.
 #[test]
 fn killed_syncs_resume_without_gaps() {
+    // Searches of several pages (150 records each), and more conversations than one
+    // page: cuts land inside page chains and between a parent page and its children.
     let env = Env::with(FakeConfig {
-        contacts: 700,
-        conversations: 400,
+        contacts: 450,
+        conversations: 200,
         ..FakeConfig::default()
     });
     let streams = [
@@ -297,53 +255,12 @@ fn killed_syncs_resume_without_gaps() {
         "tickets",
     ];
     let catalog = env.catalog(&streams, "incremental");
-    let config = env.config();
-    let full = env.read(&config, &catalog, None, &[]);
-    assert_eq!(full.code, 0, "{:?}", full.error_traces());
-    let all: BTreeSet<(String, String)> = full
-        .of_type("RECORD")
-        .iter()
-        .map(|m| {
-            (
-                m["record"]["stream"].as_str().unwrap().to_string(),
-                key(
-                    m["record"]["stream"].as_str().unwrap(),
-                    &m["record"]["data"],
-                ),
-            )
-        })
-        .collect();
+    let full = env.read(&env.config(), &catalog, None, &[]);
+    // Cut at twelfths of the run, and near its start and end.
     let total = full.messages.len();
-    let mut cut_points: Vec<usize> = (1..12).map(|i| i * total / 12).collect();
-    cut_points.extend([3, 5, total - 2]);
-    for n in cut_points {
-        let prefix = Run {
-            code: 0,
-            messages: full.messages[..n].to_vec(),
-            stderr: String::new(),
-        };
-        let state = state_after(&[&prefix]);
-        let state_path = env.files.write_json(&format!("cut{n}.json"), &state);
-        let resumed = env.read(&config, &catalog, Some(&state_path), &[]);
-        assert_eq!(
-            resumed.code,
-            0,
-            "resume after {n}: {:?}",
-            resumed.error_traces()
-        );
-        let mut union: BTreeSet<(String, String)> = BTreeSet::new();
-        for run in [&prefix, &resumed] {
-            for m in run.of_type("RECORD") {
-                let s = m["record"]["stream"].as_str().unwrap().to_string();
-                union.insert((s.clone(), key(&s, &m["record"]["data"])));
-            }
-        }
-        let missing: Vec<_> = all.difference(&union).take(5).collect();
-        assert!(
-            missing.is_empty(),
-            "killed after {n} of {total} messages: missing {missing:?}"
-        );
-    }
+    let mut cuts: Vec<usize> = (1..12).map(|i| i * total / 12).collect();
+    cuts.extend([3, 5, total - 2]);
+    assert_resumes_without_gaps(&env, &catalog, &full, cuts, &[]);
 }
 
 #[test]
@@ -405,7 +322,7 @@ fn day_granular_contact_search_misses_nothing_near_midnight() {
     let env = Env::start();
     let catalog = env.catalog(&["contacts"], "incremental");
     let first = env.read(&env.config(), &catalog, None, &[]);
-    let state = state_after(&[&first]);
+    let state = first.final_state();
     let saved = saved_cursor(&state, "contacts");
     // Contacts updated a second after the saved cursor, and at the last second of its day
     // in the workspace's time zone, and at the first second of the next day.
@@ -497,7 +414,7 @@ fn contacts_that_become_searchable_late_arrive_in_the_next_sync() {
         !ids.contains(new_id.as_str()),
         "the fake hides new contacts for a while"
     );
-    let state = state_after(&[&first]);
+    let state = first.final_state();
     assert!(
         saved_cursor(&state, "contacts") <= t - 120,
         "the cursor stays behind the search index"
@@ -629,8 +546,10 @@ fn a_scroll_held_too_long_fails_with_an_explanation() {
 #[test]
 fn an_expired_or_failed_scroll_restarts_without_duplicates() {
     for status in [404u16, 500] {
+        // A scroll left open expires in 600 ms here (a minute at Intercom).
         let env = Env::with(FakeConfig {
             companies: 400,
+            scroll_expiry_ms: 600,
             ..FakeConfig::default()
         });
         // The third scroll page fails (expired, or Intercom's "restart the scroll" 500).
@@ -646,7 +565,12 @@ fn an_expired_or_failed_scroll_restarts_without_duplicates() {
         if status == 404 {
             env.fake.expire_scroll();
         }
-        let run = env.read_streams(&["companies", "company_segments"], "incremental");
+        let run = env.read(
+            &env.config(),
+            &env.catalog(&["companies", "company_segments"], "incremental"),
+            None,
+            &[("SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS", "100")],
+        );
         assert_eq!(run.code, 0, "{status}: {:?}", run.error_traces());
         let ids: Vec<&str> = run
             .records("companies")
@@ -674,7 +598,7 @@ fn an_expired_or_failed_scroll_restarts_without_duplicates() {
 #[test]
 fn official_state_files_are_accepted() {
     let env = Env::start();
-    let catalog = env.catalog(INCREMENTAL, "incremental");
+    let catalog = env.catalog(&incremental_stream_names(), "incremental");
     let sample = include_str!("../data/official_sample_state.json");
     let run = env.read(
         &env.config(),
@@ -699,7 +623,11 @@ fn official_state_files_are_accepted() {
         .collect();
     let first_pages = searches
         .iter()
-        .filter(|r| r.body.as_ref().unwrap()["pagination"].get("starting_after").is_none())
+        .filter(|r| {
+            r.body.as_ref().unwrap()["pagination"]
+                .get("starting_after")
+                .is_none()
+        })
         .count();
     assert_eq!(first_pages, 1, "one search for contacts, leads and users");
 
@@ -733,7 +661,7 @@ fn official_state_files_are_accepted() {
                 run.records(s).is_empty(),
                 "{s}: a state from the future yields no records"
             );
-            let st = state_after(&[&run]);
+            let st = run.final_state();
             assert_eq!(
                 saved_cursor(&st, s),
                 7626086649,
@@ -779,7 +707,7 @@ fn lookback_window_widens_the_lower_bound_once() {
     });
     assert_eq!(run.records("conversations").len(), expected);
     // The saved position never goes backwards.
-    assert!(saved_cursor(&state_after(&[&run]), "conversations") >= cursor);
+    assert!(saved_cursor(&run.final_state(), "conversations") >= cursor);
 }
 
 #[test]

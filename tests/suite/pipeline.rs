@@ -3,7 +3,7 @@
 //! feeding several streams, streams overlapping in one request budget, estimates and
 //! progress logs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use fake_intercom::FakeConfig;
 use serde_json::Value;
@@ -22,44 +22,6 @@ const SPLIT: &[(&str, &str)] = &[
     ("SOURCE_INTERCOM_SERIAL_PAGES", "0"),
     ("SOURCE_INTERCOM_PAGES_PER_PARTITION", "2"),
 ];
-
-fn primary_keys() -> BTreeMap<String, Vec<String>> {
-    discovered()["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let pk = s["source_defined_primary_key"]
-                .as_array()
-                .map(|k| {
-                    k.iter()
-                        .map(|p| p[0].as_str().unwrap().to_string())
-                        .collect()
-                })
-                .unwrap_or_default();
-            (s["name"].as_str().unwrap().to_string(), pk)
-        })
-        .collect()
-}
-
-/// (stream, primary key) of every record of a run, with how many times each came.
-fn keyed(run: &Run) -> BTreeMap<(String, String), usize> {
-    let pks = primary_keys();
-    let mut out = BTreeMap::new();
-    for m in run.of_type("RECORD") {
-        let stream = m["record"]["stream"].as_str().unwrap().to_string();
-        let data = &m["record"]["data"];
-        let key: Vec<String> = pks[&stream]
-            .iter()
-            .map(|k| match &data[k] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect();
-        *out.entry((stream, key.join("/"))).or_default() += 1;
-    }
-    out
-}
 
 fn ids(run: &Run, stream: &str) -> BTreeSet<String> {
     keyed(run)
@@ -196,19 +158,6 @@ fn cut_points(total: usize, seed: u64, n: usize) -> Vec<usize> {
         .collect()
 }
 
-/// The last state each stream emitted among `messages`, as a state file.
-fn state_of(messages: &[Value]) -> Value {
-    let mut last: BTreeMap<String, Value> = BTreeMap::new();
-    for m in messages.iter().filter(|m| m["type"] == "STATE") {
-        let name = m["state"]["stream"]["stream_descriptor"]["name"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        last.insert(name, m["state"].clone());
-    }
-    Value::Array(last.into_values().collect())
-}
-
 #[test]
 fn killed_partitioned_syncs_resume_without_gaps_at_random_points() {
     let env = Env::with(FakeConfig {
@@ -229,37 +178,9 @@ fn killed_partitioned_syncs_resume_without_gaps_at_random_points() {
         "company_segments",
     ];
     let catalog = env.catalog(&streams, "incremental");
-    let config = env.config();
-    let full = env.read(&config, &catalog, None, SPLIT);
-    assert_eq!(full.code, 0, "{:?}", full.error_traces());
-    let all: BTreeSet<(String, String)> = keyed(&full).into_keys().collect();
-    let total = full.messages.len();
-    for n in cut_points(total, 7, 10) {
-        // Everything the killed sync wrote before it died, and the states among it.
-        let prefix = &full.messages[..n];
-        let state = env
-            .files
-            .write_json(&format!("cut{n}.json"), &state_of(prefix));
-        let resumed = env.read(&config, &catalog, Some(&state), SPLIT);
-        assert_eq!(
-            resumed.code,
-            0,
-            "resume after {n}: {:?}",
-            resumed.error_traces()
-        );
-        let mut union: BTreeSet<(String, String)> = keyed(&resumed).into_keys().collect();
-        let cut = Run {
-            code: 0,
-            messages: prefix.to_vec(),
-            stderr: String::new(),
-        };
-        union.extend(keyed(&cut).into_keys());
-        let missing: Vec<_> = all.difference(&union).take(5).collect();
-        assert!(
-            missing.is_empty(),
-            "killed after {n} of {total} messages: missing {missing:?}"
-        );
-    }
+    let full = env.read(&env.config(), &catalog, None, SPLIT);
+    let cuts = cut_points(full.messages.len(), 7, 10);
+    assert_resumes_without_gaps(&env, &catalog, &full, cuts, SPLIT);
 }
 
 #[test]

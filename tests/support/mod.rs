@@ -148,12 +148,31 @@ impl Run {
         &s[0]["connectionStatus"]
     }
 
+    /// The state the platform would pass to the next sync: each stream's last STATE.
+    pub fn final_state(&self) -> Value {
+        state_of(&self.messages)
+    }
+
     pub fn logs(&self) -> Vec<String> {
         self.of_type("LOG")
             .iter()
             .map(|m| m["log"]["message"].as_str().unwrap_or_default().to_string())
             .collect()
     }
+}
+
+/// The state the platform would pass after these messages (all of a run, or the part a
+/// killed run wrote): the last STATE of each stream.
+pub fn state_of(messages: &[Value]) -> Value {
+    let mut last: BTreeMap<String, Value> = BTreeMap::new();
+    for m in messages.iter().filter(|m| m["type"] == "STATE") {
+        let name = m["state"]["stream"]["stream_descriptor"]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        last.insert(name, m["state"].clone());
+    }
+    Value::Array(last.into_values().collect())
 }
 
 /// A temp dir holding the files a run needs.
@@ -210,19 +229,43 @@ pub fn run_connector(args: &[&str], env: &[(&str, &str)]) -> Run {
 pub struct Env {
     pub fake: FakeIntercom,
     pub files: Files,
+    /// Environment every read of this workspace gets (before the read's own).
+    run_env: Vec<(&'static str, String)>,
 }
 
+/// The request rate of an [`Env::with`] workspace and its connector: out of reach.
+const UNTHROTTLED_RPM: u32 = 60_000_000;
+
 impl Env {
+    /// The default workspace, for a test that is not about rate limits.
     pub fn start() -> Env {
         Env::with(FakeConfig::default())
     }
 
-    pub fn with(mut cfg: FakeConfig) -> Env {
+    /// A workspace for a test that is not about rate limits: its rate limit, and the
+    /// connector's own request budget, are out of reach, so that reads take the time their
+    /// requests take and never wait out Intercom's 10-second windows.
+    pub fn with(cfg: FakeConfig) -> Env {
+        let mut env = Env::rate_limited(FakeConfig {
+            requests_per_minute: UNTHROTTLED_RPM,
+            ..cfg
+        });
+        env.run_env = vec![(
+            "SOURCE_INTERCOM_REQUESTS_PER_MINUTE",
+            UNTHROTTLED_RPM.to_string(),
+        )];
+        env
+    }
+
+    /// A workspace with the rate limit `cfg` gives it (Intercom's 10,000 a minute by
+    /// default), read by a connector with its default budget (90% of that).
+    pub fn rate_limited(mut cfg: FakeConfig) -> Env {
         cfg.token = TOKEN.to_string();
         let fake = FakeIntercom::spawn(cfg).expect("fake starts");
         Env {
             fake,
             files: Files::new(),
+            run_env: Vec::new(),
         }
     }
 
@@ -275,7 +318,10 @@ impl Env {
             args.push("--state");
             args.push(s.to_str().unwrap());
         }
-        run_connector(&args, env)
+        let mut all_env: Vec<(&str, &str)> =
+            self.run_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        all_env.extend_from_slice(env);
+        run_connector(&args, &all_env)
     }
 }
 
@@ -328,4 +374,151 @@ pub fn schema_validator(stream: &str) -> jsonschema::Validator {
         .find(|s| s["name"] == stream)
         .unwrap_or_else(|| panic!("no stream {stream}"));
     jsonschema::draft7::new(&s["json_schema"]).expect("schema compiles")
+}
+
+/// The discovered stream of this name.
+pub fn discovered_stream(name: &str) -> &'static Value {
+    discovered()["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("discover has no stream {name}"))
+}
+
+/// The names of the streams `discover` offers in incremental mode.
+pub fn incremental_stream_names() -> Vec<&'static str> {
+    discovered()["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["supported_sync_modes"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("incremental"))
+        })
+        .map(|s| s["name"].as_str().unwrap())
+        .collect()
+}
+
+/// A stream's cursor field, as `discover` declares it: the field of its records that
+/// its state follows.
+pub fn cursor_field(stream: &str) -> &'static str {
+    discovered_stream(stream)["default_cursor_field"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("{stream} has no cursor field"))
+}
+
+/// The key a stream's state saves its position under. The official state shape keeps a
+/// child stream's position under its parent's name for it (`updated_at`), not under the
+/// child records' copy of that field (`conversation_updated_at`, `company_updated_at`).
+pub fn state_key(stream: &str) -> &'static str {
+    match cursor_field(stream) {
+        "conversation_updated_at" | "company_updated_at" => "updated_at",
+        field => field,
+    }
+}
+
+/// Each discovered stream's primary key: its (top-level) fields.
+pub fn primary_keys() -> &'static BTreeMap<String, Vec<String>> {
+    static PKS: OnceLock<BTreeMap<String, Vec<String>>> = OnceLock::new();
+    PKS.get_or_init(|| {
+        discovered()["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let pk = s["source_defined_primary_key"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p[0].as_str().unwrap().to_string())
+                    .collect();
+                (s["name"].as_str().unwrap().to_string(), pk)
+            })
+            .collect()
+    })
+}
+
+/// A record's (or an object's) primary key as one string: the fields' values joined by
+/// `/`, strings without their quotes (an id is the same whether it came as 7 or "7").
+pub fn key_of(data: &Value, pk: &[String]) -> String {
+    pk.iter()
+        .map(|f| match &data[f] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A record of `stream`: its primary key as one string.
+pub fn record_key(stream: &str, data: &Value) -> String {
+    key_of(data, &primary_keys()[stream])
+}
+
+/// (stream, primary key) of every record of a run, with how many times each came.
+pub fn keyed(run: &Run) -> BTreeMap<(String, String), usize> {
+    keyed_messages(&run.messages)
+}
+
+/// (stream, primary key) of every record among these messages, with how many times each came.
+pub fn keyed_messages(messages: &[Value]) -> BTreeMap<(String, String), usize> {
+    let mut out = BTreeMap::new();
+    for m in messages.iter().filter(|m| m["type"] == "RECORD") {
+        let stream = m["record"]["stream"].as_str().unwrap();
+        let key = record_key(stream, &m["record"]["data"]);
+        *out.entry((stream.to_string(), key)).or_default() += 1;
+    }
+    out
+}
+
+/// The primary keys of every record of a run, per stream.
+pub fn keys_per_stream(run: &Run) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut out: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for (stream, key) in keyed(run).into_keys() {
+        out.entry(stream).or_default().insert(key);
+    }
+    out
+}
+
+/// Kill-and-resume: for each cut point `n`, the first `n` messages of `full` stand for all
+/// a killed sync wrote. A sync resumed from the states among them, together with them,
+/// must deliver every record of `full`.
+pub fn assert_resumes_without_gaps(
+    env: &Env,
+    catalog: &Path,
+    full: &Run,
+    cuts: impl IntoIterator<Item = usize>,
+    run_env: &[(&str, &str)],
+) {
+    assert_eq!(full.code, 0, "{:?}", full.error_traces());
+    let all: std::collections::BTreeSet<(String, String)> = keyed(full).into_keys().collect();
+    let total = full.messages.len();
+    let config = env.config();
+    for n in cuts {
+        let written = &full.messages[..n];
+        let state = env
+            .files
+            .write_json(&format!("cut{n}.json"), &state_of(written));
+        let resumed = env.read(&config, catalog, Some(&state), run_env);
+        assert_eq!(
+            resumed.code,
+            0,
+            "resume after {n}: {:?}",
+            resumed.error_traces()
+        );
+        let mut union = keyed_messages(written);
+        union.extend(keyed(&resumed));
+        let missing: Vec<_> = all
+            .iter()
+            .filter(|k| !union.contains_key(*k))
+            .take(5)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "killed after {n} of {total} messages: missing {missing:?}"
+        );
+    }
 }
