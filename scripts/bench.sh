@@ -1,40 +1,30 @@
 #!/usr/bin/env bash
-# Benchmark: a full read of every stream against a large fake workspace with network-like
-# latency, measuring wall time, records per second and the connector's peak memory.
+# The benchmark (issue 8): build in release mode, then run each scenario against the fake
+# Intercom workspace (fake-intercom) and print a markdown table, one row per scenario.
 #
-#   scripts/bench.sh [fake-intercom flags]     default: --contacts 50000 --companies 5000
-#       --conversations 5000 --parts-per-conversation 10 --latency-ms 20
+#   scripts/bench.sh                  every scenario: a b c d e
+#   scripts/bench.sh b                one scenario (or several: scripts/bench.sh a e)
+#   BENCH_SCALE=0.1 scripts/bench.sh  a quick smoke run: workspace sizes times 0.1
+#
+#   (a) contacts, full refresh, 100,000 contacts, no latency, no rate limit (the fake's nor
+#       the connector's), the connector on one core and the fake on the other
+#   (b) contacts, 50,000, 100 ms latency, 10,000 requests/min
+#   (c) conversations + conversation_parts, 2,000 x 5 parts, 50 ms latency, 10,000/min
+#   (d) every stream of discover, full refresh: 20,000 contacts, 2,000 companies,
+#       2,000 conversations x 5 parts, 1,000 tickets, 200 articles, 2,000 activity logs,
+#       100 ms latency, 10,000/min
+#   (e) spec and discover start-up: median wall time of BENCH_RUNS (default 20) runs each
+#
+# Raw numbers go to target/bench/results.json (BENCH_OUT sets another directory);
+# BENCH_KEEP=1 keeps each read's output under target/bench/work/. Needs only the Rust
+# toolchain and Linux (/proc); the runner is scripts/bench.rs, compiled here with rustc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --quiet
-
-flags=("$@")
-[ ${#flags[@]} -eq 0 ] && flags=(--contacts 50000 --companies 5000 --conversations 5000 --parts-per-conversation 10 --latency-ms 20)
-
-work=$(mktemp -d)
-cleanup() { [ -n "${fake_pid:-}" ] && kill "$fake_pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-mkfifo "$work/fake.out"
-target/release/fake-intercom --port 0 --token bench-token --requests-per-minute 1000000 "${flags[@]}" >"$work/fake.out" 2>"$work/fake.err" &
-fake_pid=$!
-read -r base_url <"$work/fake.out"
-echo "{\"access_token\":\"bench-token\",\"start_date\":\"2020-01-01T00:00:00Z\",\"base_url\":\"$base_url\"}" >"$work/config.json"
-
-conn=target/release/source-intercom
-streams=$("$conn" discover --config "$work/config.json" | grep -o '"name":"[a-z_]*","json_schema"' | sed 's/"name":"\([a-z_]*\)".*/\1/')
-{
-  printf '{"streams":['; sep=""
-  for s in $streams; do
-    printf '%s{"stream":{"name":"%s","json_schema":{},"supported_sync_modes":["full_refresh"]},"sync_mode":"full_refresh","destination_sync_mode":"overwrite"}' "$sep" "$s"; sep=","
-  done
-  printf ']}\n'
-} >"$work/catalog.json"
-
-echo "workspace: ${flags[*]}"
-/usr/bin/time -f "%e %M" -o "$work/time" "$conn" read --config "$work/config.json" --catalog "$work/catalog.json" >"$work/read.out"
-read -r secs rss_kb <"$work/time"
-records=$(grep -c '^{"type":"RECORD"' "$work/read.out")
-bytes=$(wc -c <"$work/read.out")
-errors=$(grep -c '^{"type":"TRACE","trace":{"type":"ERROR"' "$work/read.out" || true)
-echo "records: $records   output: $((bytes / 1048576)) MiB   errors: $errors"
-echo "wall: ${secs}s   records/s: $(awk -v r="$records" -v s="$secs" 'BEGIN{printf "%d", r/s}')   peak RSS: $((rss_kb / 1024)) MiB"
+out=${BENCH_OUT:-target/bench}
+mkdir -p "$out"
+runner=$out/bench-runner
+if [ ! -x "$runner" ] || [ scripts/bench.rs -nt "$runner" ]; then
+  rustc --edition 2021 -O -o "$runner" scripts/bench.rs
+fi
+exec "$runner" "${CARGO_TARGET_DIR:-target}/release" "$out" "$@"
