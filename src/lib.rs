@@ -143,7 +143,9 @@ pub fn run(command: cli::Command, output: &Output) -> i32 {
             EXIT_FAILURE
         }
         Err(e @ Error::Interrupted { signal }) => {
-            report(output, &e);
+            // Streams spawned by the read may still be writing: the trace is the last
+            // line, and no line can start after it (see `Output::emit_last`).
+            let _ = output.emit_last(&error_trace(&e));
             exit_for_signal(signal)
         }
         Err(e) => report(output, &e),
@@ -156,18 +158,22 @@ pub fn run(command: cli::Command, output: &Output) -> i32 {
     }
 }
 
+/// A run-wide failure as an ERROR trace.
+fn error_trace(e: &Error) -> Message {
+    Message::error_trace(ErrorTrace {
+        message: e.to_string(),
+        internal_message: Some(format!("{e:?}")),
+        failure_type: e.failure_type(),
+        stream_descriptor: None,
+    })
+}
+
 /// Report a failure as one ERROR trace; return the exit code.
 pub fn report(output: &Output, e: &Error) -> i32 {
     if matches!(e, Error::BrokenPipe) {
         return EXIT_OK;
     }
-    let trace = Message::error_trace(ErrorTrace {
-        message: e.to_string(),
-        internal_message: Some(format!("{e:?}")),
-        failure_type: e.failure_type(),
-        stream_descriptor: None,
-    });
-    match output.emit(&trace) {
+    match output.emit(&error_trace(e)) {
         Err(Error::BrokenPipe) => EXIT_OK,
         _ => EXIT_FAILURE,
     }

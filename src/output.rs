@@ -43,6 +43,12 @@ impl Output {
 
     /// Write one message as one line; flush if it is a checkpoint.
     pub fn emit(&self, message: &Message) -> Result<()> {
+        let line = Self::masked_line(message)?;
+        self.write_line(&line, message.should_flush())
+    }
+
+    /// A message as one masked line, `\n` included.
+    fn masked_line(message: &Message) -> Result<Vec<u8>> {
         let mut line = serde_json::to_vec(message)
             .map_err(|e| Error::Internal(format!("could not serialise a message: {e}")))?;
         if let Some(masked) = crate::redact::mask_secrets(&line) {
@@ -56,7 +62,7 @@ impl Output {
             }
         }
         line.push(b'\n');
-        self.write_line(&line, message.should_flush())
+        Ok(line)
     }
 
     /// Write whole RECORD lines built elsewhere (see [`crate::read::emit`]): each line
@@ -70,29 +76,49 @@ impl Output {
         }
     }
 
-    /// Write a line (already one whole serialised message) if the writer is free right
-    /// now, and flush. For the panic hook: a panic while this thread holds the writer
-    /// must not deadlock, so it gives up instead of waiting.
+    /// Write this message as the run's last line and close the writer: once the line is
+    /// written and flushed, every later write fails as if the reader had gone. For an
+    /// interrupted run, whose streams may still be writing on other threads until the
+    /// process exits: the lock waits for a line being written to end, and after the last
+    /// line no other can start, so the exit can cut none.
+    pub fn emit_last(&self, message: &Message) -> Result<()> {
+        let line = Self::masked_line(message)?;
+        let mut inner = self.lock();
+        if inner.broken {
+            return Err(Error::BrokenPipe);
+        }
+        let res = inner.sink.write_all(&line).and_then(|_| inner.sink.flush());
+        inner.broken = true;
+        res.map_err(Error::from_output)
+    }
+
+    /// Write this message as the last line, as [`Output::emit_last`] does, for the panic
+    /// hook: a panic while this very thread holds the writer must not deadlock, so it
+    /// waits at most two seconds for the writer (time for another thread's line to end)
+    /// and gives up after that.
     pub fn try_emit_now(&self, message: &Message) -> bool {
-        let Ok(mut line) = serde_json::to_vec(message) else {
+        let Ok(line) = Self::masked_line(message) else {
             return false;
         };
-        if let Some(masked) = crate::redact::mask_secrets(&line) {
-            line = masked;
-        }
-        if let Some(masked) = crate::redact::mask_credentials(&line) {
-            line = masked;
-        }
-        line.push(b'\n');
-        let mut inner = match self.inner.try_lock() {
-            Ok(g) => g,
-            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return false,
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let mut inner = loop {
+            match self.inner.try_lock() {
+                Ok(g) => break g,
+                Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    if std::time::Instant::now() >= deadline {
+                        return false;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            }
         };
         if inner.broken {
             return false;
         }
-        inner.sink.write_all(&line).is_ok() && inner.sink.flush().is_ok()
+        let written = inner.sink.write_all(&line).is_ok() && inner.sink.flush().is_ok();
+        inner.broken = true;
+        written
     }
 
     fn write_line(&self, line: &[u8], flush: bool) -> Result<()> {
@@ -198,6 +224,41 @@ mod tests {
         });
         out.flush().unwrap();
         assert_eq!(cap.messages().len(), 800);
+    }
+
+    #[test]
+    fn nothing_is_written_after_the_last_line() {
+        let cap = Captured::default();
+        let out = Output::to_writer(BufWriter::new(cap.clone()));
+        out.emit(&Message::log(LogLevel::Info, "before")).unwrap();
+        // Streams on other threads keep writing while the run stops.
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                let out = out.clone();
+                s.spawn(
+                    move || {
+                        while out.write_lines(b"{\"type\":\"LOG\"}\n").is_ok() {}
+                    },
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            out.emit_last(&Message::log(LogLevel::Error, "last"))
+                .unwrap();
+        });
+        assert!(matches!(
+            out.emit(&Message::log(LogLevel::Info, "after")),
+            Err(Error::BrokenPipe)
+        ));
+        out.flush().unwrap();
+        let text = cap.text();
+        let lines: Vec<&str> = text.lines().collect();
+        let message = |line: &str| {
+            let v: serde_json::Value = serde_json::from_str(line).expect("a whole line");
+            v["log"]["message"].as_str().map(str::to_string)
+        };
+        assert_eq!(message(lines[0]).as_deref(), Some("before"));
+        assert_eq!(message(lines[lines.len() - 1]).as_deref(), Some("last"));
+        assert!(text.ends_with('\n'));
     }
 
     #[test]

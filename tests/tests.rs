@@ -837,20 +837,7 @@ fn broken_pipe_exits_quietly() {
         latency_ms: 20,
         ..FakeConfig::default()
     });
-    let cfg = env.config();
-    let catalog = env.catalog(&["conversation_parts"], "full_refresh");
-    let mut child = std::process::Command::new(BIN)
-        .args([
-            "read",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--catalog",
-            catalog.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn_read(&["conversation_parts"], "full_refresh");
     let stdout = child.stdout.take().unwrap();
     let mut first = String::new();
     BufReader::new(stdout).read_line(&mut first).unwrap();

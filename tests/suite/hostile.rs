@@ -638,20 +638,7 @@ fn sigterm_stops_at_a_message_boundary_with_one_error_trace() {
         latency_ms: 150,
         ..FakeConfig::default()
     });
-    let cfg = env.config();
-    let catalog = env.catalog(&["contacts"], "full_refresh");
-    let mut child = std::process::Command::new(BIN)
-        .args([
-            "read",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--catalog",
-            catalog.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn_read(&["contacts"], "full_refresh");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
     // Wait for the first record, then ask the connector to stop.
@@ -672,6 +659,9 @@ fn sigterm_stops_at_a_message_boundary_with_one_error_trace() {
         .status()
         .unwrap();
     assert!(kill.success());
+    // A slow reader: the pipe fills, and the streams' writes block mid-page while the
+    // connector stops (it must still cut no line).
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     let status = child.wait().unwrap();
@@ -720,20 +710,7 @@ fn a_long_rate_limit_wait_is_announced_while_it_lasts() {
         times: 1,
         ..Default::default()
     });
-    let cfg = env.config();
-    let catalog = env.catalog(&["admins"], "full_refresh");
-    let mut child = std::process::Command::new(BIN)
-        .args([
-            "read",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--catalog",
-            catalog.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn_read(&["admins"], "full_refresh");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut log_seen = false;
     loop {

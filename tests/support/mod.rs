@@ -325,6 +325,26 @@ impl Env {
     }
 }
 
+impl Env {
+    /// Start a read of these streams (default config, no state) and return at once, with
+    /// its stdout and stderr piped: for tests that watch a read as it runs.
+    pub fn spawn_read(&self, streams: &[&str], mode: &str) -> std::process::Child {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("read")
+            .arg("--config")
+            .arg(self.config())
+            .arg("--catalog")
+            .arg(self.catalog(streams, mode))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.run_env {
+            cmd.env(k, v);
+        }
+        cmd.spawn().expect("start the connector")
+    }
+}
+
 /// The discovered catalog (runs `discover` once per test binary).
 pub fn discovered() -> &'static Value {
     static CAT: OnceLock<Value> = OnceLock::new();
