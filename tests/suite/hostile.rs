@@ -237,14 +237,13 @@ fn an_error_body_echoing_the_token_is_masked_everywhere() {
         times: 1,
         ..Default::default()
     });
-    env.fake.inject_fault(Fault {
-        method: "GET".into(),
-        path: "/teams".into(),
-        status: 503,
-        body: json!({"type": "error.list", "errors": [{"code": "down", "message": "Bearer someone-elses-token"}]}),
-        times: 1,
-        ..Default::default()
-    });
+    env.fake.inject_fault(error_fault(
+        "/teams",
+        503,
+        "down",
+        "Bearer someone-elses-token",
+        1,
+    ));
     // The harness fails the test if the token shows anywhere in stdout or stderr.
     let run = env.read_streams(&["tags", "teams"], "full_refresh");
     assert_failed(
@@ -407,14 +406,13 @@ fn server_ids_cannot_escape_their_path_segment() {
 fn children_missing_beyond_a_small_share_fail_with_advice() {
     let env = Env::start();
     // A misrouted proxy: every conversation fetch is 404.
-    env.fake.inject_fault(Fault {
-        method: "GET".into(),
-        path: "/conversations/*".into(),
-        status: 404,
-        body: json!({"type": "error.list", "errors": [{"code": "not_found", "message": "Resource Not Found"}]}),
-        times: 10_000,
-        ..Default::default()
-    });
+    env.fake.inject_fault(error_fault(
+        "/conversations/*",
+        404,
+        "not_found",
+        "Resource Not Found",
+        10_000,
+    ));
     let run = env.read_streams(&["conversation_parts", "admins"], "full_refresh");
     assert_failed(
         &run,
