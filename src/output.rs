@@ -83,13 +83,7 @@ impl Output {
     /// line no other can start, so the exit can cut none.
     pub fn emit_last(&self, message: &Message) -> Result<()> {
         let line = Self::masked_line(message)?;
-        let mut inner = self.lock();
-        if inner.broken {
-            return Err(Error::BrokenPipe);
-        }
-        let res = inner.sink.write_all(&line).and_then(|_| inner.sink.flush());
-        inner.broken = true;
-        res.map_err(Error::from_output)
+        self.lock().write_last(&line)
     }
 
     /// Write this message as the last line, as [`Output::emit_last`] does, for the panic
@@ -113,12 +107,7 @@ impl Output {
                 }
             }
         };
-        if inner.broken {
-            return false;
-        }
-        let written = inner.sink.write_all(&line).is_ok() && inner.sink.flush().is_ok();
-        inner.broken = true;
-        written
+        inner.write_last(&line).is_ok()
     }
 
     fn write_line(&self, line: &[u8], flush: bool) -> Result<()> {
@@ -153,6 +142,18 @@ impl Output {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves only whole lines behind; keep going.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Inner {
+    /// Write and flush the last line, then close: later writes fail as after a broken pipe.
+    fn write_last(&mut self, line: &[u8]) -> Result<()> {
+        if self.broken {
+            return Err(Error::BrokenPipe);
+        }
+        let res = self.sink.write_all(line).and_then(|_| self.sink.flush());
+        self.broken = true;
+        res.map_err(Error::from_output)
     }
 }
 

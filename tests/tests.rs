@@ -679,19 +679,15 @@ fn rate_limits_are_waited_out_and_nothing_is_lost() {
 fn a_429_is_waited_out_until_the_reset() {
     let env = Env::start();
     let reset = (chrono_now_secs() + 1).to_string();
-    env.fake.inject_fault(Fault {
-        method: "GET".into(),
-        path: "/admins".into(),
-        status: 429,
-        body: json!({"type": "error.list", "errors": [{"code": "rate_limit_exceeded", "message": "Exceeded rate limit of 167 in 10_seconds"}]}),
-        headers: vec![
-            ("X-RateLimit-Limit".into(), "167".into()),
-            ("X-RateLimit-Remaining".into(), "0".into()),
-            ("X-RateLimit-Reset".into(), reset),
+    env.fake.inject_fault(rate_limit_fault(
+        "/admins",
+        &[
+            ("X-RateLimit-Limit", "167"),
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", &reset),
         ],
-        times: 2,
-        ..Default::default()
-    });
+        2,
+    ));
     let run = env.read_streams(&["admins"], "full_refresh");
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert_eq!(

@@ -271,19 +271,15 @@ fn odd_rate_limit_headers_neither_overflow_nor_hang() {
         "soon",
         "99999999999",
     ] {
-        env.fake.inject_fault(Fault {
-            method: "GET".into(),
-            path: "/admins".into(),
-            status: 429,
-            body: json!({"type": "error.list", "errors": [{"code": "rate_limit_exceeded", "message": "slow down"}]}),
-            headers: vec![
-                ("X-RateLimit-Remaining".into(), "0".into()),
-                ("X-RateLimit-Reset".into(), reset.into()),
-                ("Retry-After".into(), "99999".into()),
+        env.fake.inject_fault(rate_limit_fault(
+            "/admins",
+            &[
+                ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Reset", reset),
+                ("Retry-After", "99999"),
             ],
-            times: 1,
-            ..Default::default()
-        });
+            1,
+        ));
     }
     let run = env.read_streams(&["admins"], "full_refresh");
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
@@ -311,18 +307,16 @@ fn odd_rate_limit_headers_neither_overflow_nor_hang() {
 #[test]
 fn a_rate_limit_wait_is_announced_with_its_reset_and_capped_in_total() {
     let env = Env::start();
-    let limited = |reset: i64, times| Fault {
-        method: "GET".into(),
-        path: "/admins".into(),
-        status: 429,
-        body: json!({"type": "error.list", "errors": [{"code": "rate_limit_exceeded", "message": "Exceeded rate limit of 167 in 10_seconds"}]}),
-        headers: vec![
-            ("X-RateLimit-Limit".into(), "167".into()),
-            ("X-RateLimit-Remaining".into(), "0".into()),
-            ("X-RateLimit-Reset".into(), reset.to_string()),
-        ],
-        times,
-        ..Default::default()
+    let limited = |reset: i64, times| {
+        rate_limit_fault(
+            "/admins",
+            &[
+                ("X-RateLimit-Limit", "167"),
+                ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Reset", &reset.to_string()),
+            ],
+            times,
+        )
     };
     let reset = chrono::Utc::now().timestamp() + 2;
     env.fake.inject_fault(limited(reset, 1));
@@ -696,18 +690,14 @@ fn a_long_rate_limit_wait_is_announced_while_it_lasts() {
     use std::io::{BufRead, BufReader};
     let env = Env::start();
     let reset = chrono::Utc::now().timestamp() + 2;
-    env.fake.inject_fault(Fault {
-        method: "GET".into(),
-        path: "/admins".into(),
-        status: 429,
-        body: json!({"type": "error.list", "errors": [{"code": "rate_limit_exceeded", "message": "slow down"}]}),
-        headers: vec![
-            ("X-RateLimit-Remaining".into(), "0".into()),
-            ("X-RateLimit-Reset".into(), reset.to_string()),
+    env.fake.inject_fault(rate_limit_fault(
+        "/admins",
+        &[
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", &reset.to_string()),
         ],
-        times: 1,
-        ..Default::default()
-    });
+        1,
+    ));
     let mut child = env.spawn_read(&["admins"], "full_refresh");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut log_seen = false;

@@ -25,13 +25,6 @@ fn saved_cursor(state: &Value, stream: &str) -> i64 {
         .unwrap_or_else(|| panic!("no state for {stream}: {state}"))
 }
 
-fn id_of(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// Make one change per stream in the fake; return the keys of records the next sync must deliver.
 fn change(env: &Env, stream: &str, at: i64) -> BTreeSet<String> {
     env.fake.with_workspace(|w| {

@@ -23,25 +23,10 @@ const SPLIT: &[(&str, &str)] = &[
     ("SOURCE_INTERCOM_PAGES_PER_PARTITION", "2"),
 ];
 
-fn ids(run: &Run, stream: &str) -> BTreeSet<String> {
-    keyed(run)
-        .into_keys()
-        .filter(|(s, _)| s == stream)
-        .map(|(_, k)| k)
-        .collect()
-}
-
 /// The fake's own ids of a collection, as the oracle.
 fn oracle(env: &Env, pick: impl Fn(&fake_intercom::Workspace) -> Vec<Value>) -> BTreeSet<String> {
-    env.fake.with_workspace(|w| {
-        pick(w)
-            .iter()
-            .map(|o| match &o["id"] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect()
-    })
+    env.fake
+        .with_workspace(|w| pick(w).iter().map(|o| id_of(&o["id"])).collect())
 }
 
 fn search_requests(env: &Env, path: &str) -> Vec<Value> {
@@ -84,7 +69,9 @@ fn partitioned_searches_deliver_every_record_exactly_once() {
         &twice[..twice.len().min(5)]
     );
     // Every record the workspace holds.
-    assert_eq!(ids(&run, "contacts"), oracle(&env, |w| w.contacts.clone()));
+    let got = keys_per_stream(&run);
+    let ids = |stream: &str| got.get(stream).cloned().unwrap_or_default();
+    assert_eq!(ids("contacts"), oracle(&env, |w| w.contacts.clone()));
     let by_role = |role: &str| {
         oracle(&env, |w| {
             w.contacts
@@ -94,13 +81,13 @@ fn partitioned_searches_deliver_every_record_exactly_once() {
                 .collect()
         })
     };
-    assert_eq!(ids(&run, "leads"), by_role("lead"));
-    assert_eq!(ids(&run, "users"), by_role("user"));
+    assert_eq!(ids("leads"), by_role("lead"));
+    assert_eq!(ids("users"), by_role("user"));
     assert_eq!(
-        ids(&run, "conversations"),
+        ids("conversations"),
         oracle(&env, |w| w.conversations.clone())
     );
-    assert_eq!(ids(&run, "tickets"), oracle(&env, |w| w.tickets.clone()));
+    assert_eq!(ids("tickets"), oracle(&env, |w| w.tickets.clone()));
     let parts: BTreeSet<String> = env.fake.with_workspace(|w| {
         w.conversations
             .iter()
@@ -113,7 +100,7 @@ fn partitioned_searches_deliver_every_record_exactly_once() {
             .map(|p| p["id"].as_str().unwrap().to_string())
             .collect()
     });
-    assert_eq!(ids(&run, "conversation_parts"), parts);
+    assert_eq!(ids("conversation_parts"), parts);
     // The searches were really split: bounded ranges, and more first pages than one.
     let contact_searches = search_requests(&env, "/contacts/search");
     let bounded = contact_searches

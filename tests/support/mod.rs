@@ -72,6 +72,24 @@ pub fn error_fault(path: &str, status: u16, code: &str, message: &str, times: us
     }
 }
 
+/// A fault answering `times` GETs of `path` with Intercom's 429 and these headers
+/// (`X-RateLimit-*`, `Retry-After`).
+pub fn rate_limit_fault(path: &str, headers: &[(&str, &str)], times: usize) -> Fault {
+    Fault {
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..error_fault(
+            path,
+            429,
+            "rate_limit_exceeded",
+            "Exceeded rate limit of 167 in 10_seconds",
+            times,
+        )
+    }
+}
+
 /// One finished run of the connector.
 #[derive(Debug)]
 pub struct Run {
@@ -461,14 +479,19 @@ pub fn primary_keys() -> &'static BTreeMap<String, Vec<String>> {
     })
 }
 
+/// An id as a string, whether it came as 7 or "7".
+pub fn id_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// A record's (or an object's) primary key as one string: the fields' values joined by
 /// `/`, strings without their quotes (an id is the same whether it came as 7 or "7").
 pub fn key_of(data: &Value, pk: &[String]) -> String {
     pk.iter()
-        .map(|f| match &data[f] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
+        .map(|f| id_of(&data[f]))
         .collect::<Vec<_>>()
         .join("/")
 }
