@@ -1,6 +1,6 @@
 //! [`FakeConfig`]: the sizes and seed of the generated workspace and how
-//! the server behaves (token, latency, rate limit, search index delay,
-//! scroll expiry, chaos).
+//! the server behaves (token, latency, rate limit, search index delay and
+//! jitter, the fake's clock, scroll expiry, chaos).
 
 use crate::faults::Chaos;
 
@@ -49,18 +49,40 @@ pub struct FakeConfig {
     pub activity_logs: usize,
     /// Deleted conversations, served by `GET /conversations/deleted` (default 5).
     pub deleted_conversations: usize,
-    /// A contact is left out of `POST /contacts/search` until the wall clock
+    /// A contact is left out of `POST /contacts/search` (its results and
+    /// `total_count`) until the fake's clock (see `clock_offset_secs`)
     /// reaches its `updated_at` plus this many seconds, like Intercom's
     /// search indexing delay. `0` or less disables the delay (default 0).
     /// Can be changed while running with
     /// [`FakeIntercom::set_search_index_delay_secs`](crate::FakeIntercom::set_search_index_delay_secs).
     pub search_index_delay_secs: i64,
     /// Apply the index delay to new contacts only: hide a contact until the
-    /// wall clock reaches its `created_at` (instead of `updated_at`) plus
+    /// fake's clock reaches its `created_at` (instead of `updated_at`) plus
     /// `search_index_delay_secs`, so that updates to older contacts are
     /// searchable at once (Intercom documents a "contact creation delay").
     /// Default false.
     pub search_index_delay_create_only: bool,
+    /// Search index lag per record, for all three searches (contacts,
+    /// conversations, tickets): an object is left out of the results and
+    /// `total_count` until the fake's clock reaches its `updated_at` plus a
+    /// lag of 0..=this many seconds. The lag is drawn from a hash of the
+    /// seed, the object's id and its `updated_at`, so records become
+    /// searchable one by one, the same record version always after the
+    /// same lag, and an update draws a new one. For contacts it adds to
+    /// `search_index_delay_secs` (counted from `created_at` with
+    /// `search_index_delay_create_only`, when an update still waits for its
+    /// own lag). `0` or less: off (default 0). Can be changed while running
+    /// with [`FakeIntercom::set_search_index_jitter_secs`](crate::FakeIntercom::set_search_index_jitter_secs).
+    pub search_index_jitter_secs: i64,
+    /// The fake's clock minus the machine's, in seconds (negative:
+    /// Intercom's clock is behind the machine's; default 0). The fake's
+    /// clock decides the search index cutoffs and is what the API shows:
+    /// every answer's `Date` header and the `X-RateLimit-Reset` epochs
+    /// (rate-limit windows still run on the machine's clock). Read it with
+    /// [`FakeIntercom::now_secs`](crate::FakeIntercom::now_secs); change it
+    /// while running with
+    /// [`FakeIntercom::set_clock_offset_secs`](crate::FakeIntercom::set_clock_offset_secs).
+    pub clock_offset_secs: i64,
     /// An idle companies scroll expires after this many milliseconds
     /// (default 60 000, Intercom's one minute).
     pub scroll_expiry_ms: u64,
@@ -98,6 +120,8 @@ impl Default for FakeConfig {
             deleted_conversations: 5,
             search_index_delay_secs: 0,
             search_index_delay_create_only: false,
+            search_index_jitter_secs: 0,
+            clock_offset_secs: 0,
             scroll_expiry_ms: 60_000,
             max_parts_returned: 500,
             chaos: None,

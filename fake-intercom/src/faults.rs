@@ -1,10 +1,9 @@
 //! What can go wrong on purpose, as plain data: a queued [`Fault`] with its
-//! [`FaultKind`], and seeded random faults ([`Chaos`], [`ChaosKind`]). Also
-//! their text forms, used by the binary's `--fault` and `--chaos-kinds` flags.
-//! How each one is answered lives in the server.
+//! [`FaultKind`], and seeded random faults ([`Chaos`], [`ChaosKind`]). Their
+//! text forms, used by the binary's `--fault` and `--chaos-kinds` flags, are
+//! in `text`. How each one is answered lives in the server.
 
-use std::fmt;
-use std::str::FromStr;
+mod text;
 
 /// A queued failure: of the requests matching `method` + `path` (counted
 /// after auth and rate limiting), the first `after` are answered normally and
@@ -44,15 +43,16 @@ pub struct Fault {
     /// `"/conversations/*"` (`"*"` alone matches every path).
     pub path: String,
     /// The status to answer; 0 (or an invalid one) means the kind's default:
-    /// 500 for `Status`, 200 for `Html`, `Truncated` and `Huge`, 400 for
-    /// `Echo`. `Reset`, `Slow` and `Repeat` keep the real answer's status.
+    /// 500 for `Status`, 200 for `Html`, `Truncated`, `Huge`, `Patch` and
+    /// `Replace`, 400 for `Echo`. `Reset`, `Slow` and `Repeat` keep the real
+    /// answer's status.
     pub status: u16,
     /// The JSON body of a `Status` fault; for `Html`, a JSON string replaces
     /// the default error page.
     pub body: serde_json::Value,
     /// Headers added to the answer, unchanged (they win over the
-    /// `X-RateLimit-*` headers the server computes), e.g. `Location`,
-    /// `Retry-After` or an odd `X-RateLimit-Reset`.
+    /// `X-RateLimit-*` and `Date` headers the server computes), e.g.
+    /// `Location`, `Retry-After`, an odd `X-RateLimit-Reset` or `Date`.
     pub headers: Vec<(String, String)>,
     /// How many matching requests get the fault.
     pub times: usize,
@@ -126,6 +126,29 @@ pub enum FaultKind {
     /// page-number list an earlier page, the companies scroll the same
     /// companies.
     Repeat,
+    /// The real answer parsed as JSON and changed by each `(JSON pointer,
+    /// value)` in order, then sent whole (status 0 → 200, a correct
+    /// `Content-Length`): `Some(v)` sets the value at the pointer (adding
+    /// the last key to an existing object, `-` appending to an array),
+    /// `None` removes the key or array element; a pointer that does not
+    /// resolve is skipped, and a real answer that is not JSON is sent
+    /// unchanged. Answers Intercom gets subtly wrong: `("/conversations",
+    /// Some([]))` an empty search page that still has `pages.next`,
+    /// `("/pages/next", None)` a walk that ends early, `("/total_count",
+    /// Some(99999))` a count that lies, `("/data/0/role", Some(5))` a field
+    /// of the wrong type.
+    Patch(Vec<(String, Option<serde_json::Value>)>),
+    /// The real answer with every occurrence of the bytes `find` replaced
+    /// by `with`, sent whole (status 0 → 200, a correct `Content-Length`).
+    /// Raw bytes, so an answer can hold what JSON cannot: a lone Latin-1
+    /// byte (invalid UTF-8), a 100 000-deep `[[[…]]]`. An empty `find`
+    /// changes nothing.
+    Replace {
+        /// The bytes to replace.
+        find: Vec<u8>,
+        /// What replaces each occurrence.
+        with: Vec<u8>,
+    },
 }
 
 impl FaultKind {
@@ -141,126 +164,9 @@ impl FaultKind {
             FaultKind::Huge { gzip: false, .. } => "huge",
             FaultKind::Huge { gzip: true, .. } => "huge-gzip",
             FaultKind::Repeat => "repeat",
+            FaultKind::Patch(_) => "patch",
+            FaultKind::Replace { .. } => "replace",
         }
-    }
-}
-
-impl fmt::Display for FaultKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FaultKind::Truncated { keep } => write!(f, "truncated:{keep}"),
-            FaultKind::Reset { after_bytes } => write!(f, "reset:{after_bytes}"),
-            FaultKind::Slow { delay_ms } => write!(f, "slow:{delay_ms}"),
-            FaultKind::Huge { bytes, .. } => write!(f, "{}:{bytes}", self.name()),
-            other => f.write_str(other.name()),
-        }
-    }
-}
-
-fn number<T: FromStr>(what: &str, text: Option<&str>) -> Result<T, String> {
-    let text = text.ok_or_else(|| format!("{what} needs a number, e.g. {what}:1000"))?;
-    text.parse()
-        .map_err(|_| format!("{what}: '{text}' is not a number"))
-}
-
-/// `status`, `truncated[:KEEP]`, `html`, `reset[:AFTER_BYTES]`, `slow:MS`,
-/// `echo`, `huge:BYTES`, `huge-gzip:BYTES` or `repeat`.
-impl FromStr for FaultKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<FaultKind, String> {
-        let (name, arg) = match s.split_once(':') {
-            Some((n, a)) => (n, Some(a)),
-            None => (s, None),
-        };
-        let kind = match name.to_ascii_lowercase().as_str() {
-            "status" => FaultKind::Status,
-            "truncated" => FaultKind::Truncated {
-                keep: arg.map_or(Ok(0), |a| number(name, Some(a)))?,
-            },
-            "html" => FaultKind::Html,
-            "reset" => FaultKind::Reset {
-                after_bytes: arg.map_or(Ok(0), |a| number(name, Some(a)))?,
-            },
-            "slow" => FaultKind::Slow {
-                delay_ms: number(name, arg)?,
-            },
-            "echo" => FaultKind::Echo,
-            "huge" => FaultKind::Huge {
-                bytes: number(name, arg)?,
-                gzip: false,
-            },
-            "huge-gzip" => FaultKind::Huge {
-                bytes: number(name, arg)?,
-                gzip: true,
-            },
-            "repeat" => FaultKind::Repeat,
-            other => {
-                return Err(format!(
-                    "unknown fault kind '{other}'; one of status, truncated[:KEEP], html, \
-                     reset[:AFTER_BYTES], slow:MS, echo, huge:BYTES, huge-gzip:BYTES, repeat"
-                ))
-            }
-        };
-        let takes_arg = matches!(
-            kind,
-            FaultKind::Truncated { .. }
-                | FaultKind::Reset { .. }
-                | FaultKind::Slow { .. }
-                | FaultKind::Huge { .. }
-        );
-        if arg.is_some() && !takes_arg {
-            return Err(format!("fault kind '{name}' takes no argument"));
-        }
-        Ok(kind)
-    }
-}
-
-/// `METHOD PATH KIND[:arg] [times=N] [after=N] [status=N] [body=JSON]
-/// [header=NAME:VALUE]...` (words split at whitespace, so the JSON and the
-/// header value hold none), e.g. `GET /companies/scroll reset:100 after=2`
-/// or `GET /admins status status=302 header=Location:http://169.254.169.254/`.
-/// `times` defaults to 1.
-impl FromStr for Fault {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Fault, String> {
-        let mut words = s.split_whitespace();
-        let (Some(method), Some(path), Some(kind)) = (words.next(), words.next(), words.next())
-        else {
-            return Err(format!(
-                "fault '{s}': expected METHOD PATH KIND[:arg] [times=N] [after=N] [status=N] [body=JSON] [header=NAME:VALUE]"
-            ));
-        };
-        let mut fault = Fault {
-            method: method.to_string(),
-            path: path.to_string(),
-            kind: kind.parse()?,
-            times: 1,
-            ..Fault::default()
-        };
-        for word in words {
-            let Some((key, value)) = word.split_once('=') else {
-                return Err(format!("fault '{s}': '{word}' is not KEY=VALUE"));
-            };
-            match key {
-                "times" => fault.times = number(key, Some(value))?,
-                "after" => fault.after = number(key, Some(value))?,
-                "status" => fault.status = number(key, Some(value))?,
-                "body" => {
-                    fault.body = serde_json::from_str(value)
-                        .map_err(|e| format!("body '{value}' is not JSON: {e}"))?
-                }
-                "header" => {
-                    let (name, v) = value
-                        .split_once(':')
-                        .ok_or_else(|| format!("header '{value}' is not NAME:VALUE"))?;
-                    fault.headers.push((name.to_string(), v.to_string()));
-                }
-                other => return Err(format!("fault '{s}': unknown setting '{other}'")),
-            }
-        }
-        Ok(fault)
     }
 }
 
@@ -341,28 +247,6 @@ impl ChaosKind {
     }
 }
 
-impl fmt::Display for ChaosKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A name of [`ChaosKind::name`] (`_` may stand for `-`, any case).
-impl FromStr for ChaosKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<ChaosKind, String> {
-        let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
-        ChaosKind::ALL
-            .into_iter()
-            .find(|k| k.name() == wanted)
-            .ok_or_else(|| {
-                let names: Vec<&str> = ChaosKind::ALL.iter().map(|k| k.name()).collect();
-                format!("unknown chaos kind '{s}'; one of {}", names.join(", "))
-            })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,89 +267,5 @@ mod tests {
         };
         assert!(any.matches("DELETE", "/x"));
         assert_eq!(Fault::default().kind, FaultKind::Status);
-    }
-
-    #[test]
-    fn fault_kinds_parse_and_print() {
-        for (text, kind) in [
-            ("status", FaultKind::Status),
-            ("truncated", FaultKind::Truncated { keep: 0 }),
-            ("truncated:10", FaultKind::Truncated { keep: 10 }),
-            ("html", FaultKind::Html),
-            ("reset:5", FaultKind::Reset { after_bytes: 5 }),
-            ("slow:250", FaultKind::Slow { delay_ms: 250 }),
-            ("echo", FaultKind::Echo),
-            (
-                "huge:1024",
-                FaultKind::Huge {
-                    bytes: 1024,
-                    gzip: false,
-                },
-            ),
-            (
-                "huge-gzip:2147483648",
-                FaultKind::Huge {
-                    bytes: 2_147_483_648,
-                    gzip: true,
-                },
-            ),
-            ("repeat", FaultKind::Repeat),
-        ] {
-            assert_eq!(text.parse::<FaultKind>(), Ok(kind.clone()), "{text}");
-            assert_eq!(kind.to_string().parse::<FaultKind>(), Ok(kind));
-        }
-        for bad in ["slow", "huge:x", "echo:1", "boom", "reset:-1"] {
-            assert!(bad.parse::<FaultKind>().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn fault_lines_parse() {
-        let f: Fault = "GET /admins status status=302 times=2 after=1 \
-                        header=Location:http://169.254.169.254/latest/meta-data/"
-            .parse()
-            .unwrap();
-        assert_eq!(
-            f,
-            Fault {
-                method: "GET".into(),
-                path: "/admins".into(),
-                status: 302,
-                times: 2,
-                after: 1,
-                headers: vec![(
-                    "Location".into(),
-                    "http://169.254.169.254/latest/meta-data/".into()
-                )],
-                ..Fault::default()
-            }
-        );
-        let g: Fault = "POST /contacts/search repeat".parse().unwrap();
-        assert_eq!((g.times, g.kind), (1, FaultKind::Repeat));
-        let h: Fault = r#"GET /tags status status=200 body={"type":"list","data":{}}"#
-            .parse()
-            .unwrap();
-        assert_eq!(h.body["data"], serde_json::json!({}));
-        assert!("GET /tags status body={".parse::<Fault>().is_err());
-        for bad in [
-            "GET /admins",
-            "GET /admins status times",
-            "GET /x echo what=1",
-        ] {
-            assert!(bad.parse::<Fault>().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn chaos_kinds_parse() {
-        for k in ChaosKind::ALL {
-            assert_eq!(k.name().parse::<ChaosKind>(), Ok(k));
-        }
-        assert_eq!(
-            "Rate_Limit_Burst".parse::<ChaosKind>(),
-            Ok(ChaosKind::RateLimitBurst)
-        );
-        assert!("nope".parse::<ChaosKind>().is_err());
-        assert_eq!(Chaos::default().kinds.len(), 6);
     }
 }

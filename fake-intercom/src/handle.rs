@@ -134,10 +134,13 @@ impl FakeIntercom {
     }
 
     /// The configuration the server was started with (with the current
-    /// search index delay).
+    /// search index delay and jitter and clock offset).
     pub fn config(&self) -> FakeConfig {
+        let store = &self.shared.store;
         let mut c = self.shared.config().clone();
-        c.search_index_delay_secs = self.shared.store.index_delay_secs();
+        c.search_index_delay_secs = store.index_delay_secs();
+        c.search_index_jitter_secs = store.index_jitter_secs();
+        c.clock_offset_secs = store.clock_offset_secs();
         c
     }
 
@@ -145,6 +148,26 @@ impl FakeIntercom {
     /// the search index has caught up).
     pub fn set_search_index_delay_secs(&self, secs: i64) {
         self.shared.store.set_index_delay_secs(secs);
+    }
+
+    /// Change [`FakeConfig::search_index_jitter_secs`] from now on (e.g.
+    /// `0`: the search index has caught up).
+    pub fn set_search_index_jitter_secs(&self, secs: i64) {
+        self.shared.store.set_index_jitter_secs(secs);
+    }
+
+    /// Change [`FakeConfig::clock_offset_secs`] from now on: the fake's
+    /// clock jumps (or its drift grows) to `secs` away from the machine's.
+    pub fn set_clock_offset_secs(&self, secs: i64) {
+        self.shared.store.set_clock_offset_secs(secs);
+    }
+
+    /// The fake's clock in unix seconds: the machine's plus
+    /// [`FakeConfig::clock_offset_secs`]. What "now" is at Intercom, for a
+    /// test that changes objects at Intercom's time (e.g.
+    /// `w.touch_contact(id, fake.now_secs())`).
+    pub fn now_secs(&self) -> i64 {
+        self.shared.store.now_secs()
     }
 
     /// Run `f` with mutable access to the workspace.

@@ -34,7 +34,25 @@
 //! Any request: 401 `unauthorized` without the token, 429 `rate_limit_exceeded`
 //! over the rate limit ([`FakeConfig::requests_per_minute`] spread over
 //! windows of [`FakeConfig::window_ms`], reported in `X-RateLimit-*`),
-//! 404 `not_found` for unknown paths.
+//! 404 `not_found` for unknown paths. Every answer, errors and faults
+//! included, has a `Date` header (IMF-fixdate) of the fake's clock.
+//!
+//! # Time and the search index
+//!
+//! The fake has its own clock, the machine's plus
+//! [`FakeConfig::clock_offset_secs`] ([`FakeIntercom::now_secs`],
+//! [`FakeIntercom::set_clock_offset_secs`]); it is what the API shows and
+//! decides by:
+//!
+//! | what | on the fake's clock |
+//! | --- | --- |
+//! | `Date` | every answer (a fault's own `Date` header wins) |
+//! | `X-RateLimit-Reset` | the end of the limiter's window (windows count on the machine's clock), and a chaos 429's reset |
+//! | contact index delay | [`FakeConfig::search_index_delay_secs`]: a contact is not searchable until `updated_at` (or `created_at`) + the delay |
+//! | search index jitter | [`FakeConfig::search_index_jitter_secs`]: any searched object is not searchable until `updated_at` + a lag of 0..=N s drawn per record version (plus the contact delay) |
+//!
+//! A record the index has not caught up with is left out of the results
+//! and of `total_count`.
 //!
 //! # Faults
 //!
@@ -52,9 +70,11 @@
 //! | `Echo` | `status` (0 → 400), an error whose message echoes every request header, `Authorization` included |
 //! | `Huge { bytes, gzip }` | a 200 JSON body of `bytes` bytes (decompressed), streamed; with `gzip`, a gzip bomb with `Content-Encoding: gzip` |
 //! | `Repeat` | the body of the previous 2xx answer to the same method and path (a repeated search page, page-number page or scroll page) |
+//! | `Patch(ops)` | the real answer with JSON pointer edits (set, add a key, remove), status 200, whole: an empty page with a next page, a lying count, a field of the wrong type |
+//! | `Replace { find, with }` | the real answer with every `find` replaced by `with` (raw bytes: invalid UTF-8, deep nesting), status 200, whole |
 //!
 //! A fault's `headers` are sent unchanged and win over the computed
-//! `X-RateLimit-*` headers. An injected 404 or 5xx on a page of the active
+//! `X-RateLimit-*` and `Date` headers. An injected 404 or 5xx on a page of the active
 //! companies scroll ends that scroll; a truncated or reset scroll page does
 //! not move the scroll on.
 //!
@@ -76,13 +96,14 @@
 //! * `server`: the route table and the gate every request passes (auth,
 //!   hook, rate limit, faults, chaos), fault answers, request log, stats.
 //! * `endpoints`: one file per endpoint family; search split into parse,
-//!   evaluate, sorted indexes and their per-version cache.
+//!   evaluate, index lag, sorted indexes and their per-version cache.
 //! * `api`: the error envelope, query parsing, pagination, rate limiter,
 //!   `Intercom-Version`.
 //! * `gen`: workspace generation, one file per kind of object.
 //! * `workspace`: the [`Workspace`] data and every mutation of it.
 //! * `config`, `faults`, `time`, `rng`, `words`: settings, fault
-//!   descriptions, the calendar and clock, randomness, vocabularies.
+//!   descriptions and their text forms, the calendar and the clocks (and
+//!   HTTP dates), randomness, vocabularies.
 
 mod api;
 mod config;

@@ -23,10 +23,13 @@ use fake_intercom::{Chaos, ChaosKind, FakeConfig, FakeIntercom, Fault};
         echo                400 whose message echoes the request headers, Authorization included\n  \
         huge:BYTES          a 200 JSON body of BYTES bytes\n  \
         huge-gzip:BYTES     the same, gzip-compressed (a gzip bomb)\n  \
-        repeat              the previous 2xx answer to the same method and path\n\
+        repeat              the previous 2xx answer to the same method and path\n  \
+        patch:PTR=JSON;...  the real answer with JSON pointer PTR set to JSON (PTR=- removes), status 200\n  \
+        replace:FIND=WITH   the real answer with every FIND replaced by WITH (\\xHH: a raw byte), status 200\n\
         PATH may end in * to match a prefix; METHOD may be *. times defaults to 1. JSON and header\n\
         values hold no spaces. Headers are sent unchanged (they win over the X-RateLimit-* headers).\n\
-        Example: --fault 'GET /companies/scroll reset after=2' --fault 'POST /contacts/search repeat after=1'\n\n\
+        Example: --fault 'GET /companies/scroll reset after=2' --fault 'POST /contacts/search repeat after=1'\n         \
+        --fault 'POST /conversations/search patch:/conversations=[]' --fault 'GET /admins replace:a=\\xe9'\n\n\
         CHAOS: --chaos-rate 0.05 --chaos-seed 7 [--chaos-kinds rate-limit-burst,server-error,reset,truncated,slow,html200]"
 )]
 struct Args {
@@ -72,6 +75,14 @@ struct Args {
     /// Seconds after its updated_at before a contact shows in contact search.
     #[arg(long, allow_negative_numbers = true)]
     search_index_delay_secs: Option<i64>,
+    /// Up to this many more seconds, drawn per record version, before an
+    /// object shows in any search (0: off).
+    #[arg(long, allow_negative_numbers = true)]
+    search_index_jitter_secs: Option<i64>,
+    /// The fake's clock minus the machine's, in seconds (negative: behind);
+    /// the Date and X-RateLimit-Reset headers and search index lag follow it.
+    #[arg(long, allow_negative_numbers = true)]
+    clock_offset_secs: Option<i64>,
     /// Milliseconds after which an idle companies scroll expires.
     #[arg(long)]
     scroll_expiry_ms: Option<u64>,
@@ -126,6 +137,10 @@ impl Args {
             search_index_delay_secs: self
                 .search_index_delay_secs
                 .unwrap_or(d.search_index_delay_secs),
+            search_index_jitter_secs: self
+                .search_index_jitter_secs
+                .unwrap_or(d.search_index_jitter_secs),
+            clock_offset_secs: self.clock_offset_secs.unwrap_or(d.clock_offset_secs),
             scroll_expiry_ms: self.scroll_expiry_ms.unwrap_or(d.scroll_expiry_ms),
             chaos: self.chaos(),
             ..d
@@ -224,6 +239,12 @@ mod tests {
             "3",
             "--chaos-kinds",
             "reset,html200",
+            "--fault",
+            r"GET /admins replace:\x3d=\xe9",
+            "--clock-offset-secs",
+            "-7200",
+            "--search-index-jitter-secs",
+            "60",
         ]);
         let c = args.config();
         assert_eq!(c.contacts, 7);
@@ -231,7 +252,18 @@ mod tests {
         let chaos = c.chaos.expect("chaos");
         assert_eq!((chaos.seed, chaos.rate, chaos.slow_ms), (3, 0.25, 2_000));
         assert_eq!(chaos.kinds, vec![ChaosKind::Reset, ChaosKind::Html200]);
-        assert_eq!(args.faults.len(), 2);
+        assert_eq!(args.faults.len(), 3);
+        assert_eq!(
+            args.faults[2].kind,
+            fake_intercom::FaultKind::Replace {
+                find: b"=".to_vec(),
+                with: vec![0xe9],
+            }
+        );
+        assert_eq!(
+            (c.clock_offset_secs, c.search_index_jitter_secs),
+            (-7_200, 60)
+        );
         assert_eq!((args.faults[0].status, args.faults[0].times), (503, 2));
         assert!(Args::try_parse_from(["fake-intercom", "--chaos-rate", "2"]).is_err());
         assert!(Args::try_parse_from(["fake-intercom", "--fault", "GET /x boom"]).is_err());

@@ -1,8 +1,12 @@
 //! Time, in two separate kinds: the fixed calendar of the generated data
 //! ([`GENERATION_START`]..[`GENERATION_END`], day boundaries in a time zone),
-//! which generation never leaves, and the wall clock the server reads
-//! (rate-limit windows, scroll expiry, the search index delay), which
-//! generation never reads.
+//! which generation never leaves, and the wall clock the server reads,
+//! which generation never reads. The server reads the machine's clock for
+//! durations (rate-limit windows, scroll expiry) and the fake's own clock,
+//! the machine's shifted by
+//! [`FakeConfig::clock_offset_secs`](crate::FakeConfig::clock_offset_secs),
+//! for what the API shows or decides by the time of day (search index lag,
+//! `X-RateLimit-Reset`, the `Date` header, formatted by [`http_date`]).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -34,6 +38,42 @@ pub(crate) fn now_secs() -> i64 {
     (now_ms() / 1000) as i64
 }
 
+const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// The (year, month 1..=12, day 1..=31) of `days` since 1970-01-01, in the
+/// proleptic Gregorian calendar (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, usize, i64) {
+    let z = days.saturating_add(719_468);
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month as usize, day)
+}
+
+/// `secs` (unix seconds) as an HTTP date in IMF-fixdate form (RFC 9110
+/// §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`: the `Date` header.
+pub(crate) fn http_date(secs: i64) -> String {
+    let days = secs.div_euclid(DAY);
+    let in_day = secs.rem_euclid(DAY);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS[days.saturating_add(4).rem_euclid(7) as usize],
+        MONTHS[(month - 1) % 12],
+        in_day / HOUR,
+        in_day % HOUR / 60,
+        in_day % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +86,18 @@ mod tests {
         assert_eq!(day_start(t, -5 * HOUR), 1_773_032_400);
         assert_eq!(day_start(1_773_100_800, 0), 1_773_100_800);
         assert_eq!(day_start(1_773_100_799, 0), 1_773_014_400);
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(
+            http_date(GENERATION_END - 1),
+            "Sun, 31 May 2026 23:59:59 GMT"
+        );
+        assert_eq!(http_date(-1), "Wed, 31 Dec 1969 23:59:59 GMT");
+        assert_eq!(http_date(4_107_542_400), "Mon, 01 Mar 2100 00:00:00 GMT");
     }
 }

@@ -1,4 +1,8 @@
-//! Every fault kind, chaos, and the server's counters, over real HTTP.
+//! Every fault kind, chaos, and the server's counters, over real HTTP
+//! (`Patch` and `Replace` in `faults/rewrite.rs`).
+
+#[path = "faults/rewrite.rs"]
+mod rewrite;
 
 use std::io::Read;
 use std::time::{Duration, Instant};

@@ -22,6 +22,7 @@ use crate::config::FakeConfig;
 use crate::endpoints::scroll::ScrollState;
 use crate::endpoints::search::cache::SearchCache;
 use crate::rng::mix64;
+use crate::time::now_secs;
 use crate::workspace::Workspace;
 
 /// The state the endpoints answer from.
@@ -35,6 +36,11 @@ pub(crate) struct Store {
     pub(crate) search_cache: SearchCache,
     /// The current contact search index delay in seconds.
     index_delay: AtomicI64,
+    /// The current search index jitter in seconds (see
+    /// [`FakeConfig::search_index_jitter_secs`]).
+    index_jitter: AtomicI64,
+    /// The fake's clock minus the machine's, in seconds.
+    clock_offset: AtomicI64,
     scroll: Mutex<ScrollState>,
 }
 
@@ -47,6 +53,8 @@ impl Store {
             ws_version: AtomicU64::new(1),
             search_cache: SearchCache::default(),
             index_delay: AtomicI64::new(config.search_index_delay_secs),
+            index_jitter: AtomicI64::new(config.search_index_jitter_secs),
+            clock_offset: AtomicI64::new(config.clock_offset_secs),
             scroll: Mutex::new(ScrollState::new(mix64(config.seed ^ 0x5C_4011))),
             config,
         }
@@ -71,6 +79,27 @@ impl Store {
 
     pub(crate) fn set_index_delay_secs(&self, secs: i64) {
         self.index_delay.store(secs, Ordering::SeqCst);
+    }
+
+    pub(crate) fn index_jitter_secs(&self) -> i64 {
+        self.index_jitter.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_index_jitter_secs(&self, secs: i64) {
+        self.index_jitter.store(secs, Ordering::SeqCst);
+    }
+
+    pub(crate) fn clock_offset_secs(&self) -> i64 {
+        self.clock_offset.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_clock_offset_secs(&self, secs: i64) {
+        self.clock_offset.store(secs, Ordering::SeqCst);
+    }
+
+    /// The fake's clock: the machine's unix seconds plus the clock offset.
+    pub(crate) fn now_secs(&self) -> i64 {
+        now_secs().saturating_add(self.clock_offset_secs())
     }
 
     pub(crate) fn scroll_state(&self) -> MutexGuard<'_, ScrollState> {

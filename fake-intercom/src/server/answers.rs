@@ -1,6 +1,7 @@
 //! What each injected fault looks like on the wire: error bodies, a load
 //! balancer's HTML page, an echo of the request headers, huge and gzip
-//! bodies, and real answers cut short or broken off.
+//! bodies, and real answers cut short, broken off, patched or with bytes
+//! replaced.
 
 use axum::body::{Body, Bytes};
 use axum::http::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
@@ -10,6 +11,7 @@ use serde_json::Value;
 
 use crate::api::error::{error_body, json_response};
 use crate::server::bodies::{GzipBomb, PaddedBody, ResetBody};
+use crate::server::rewrite;
 
 /// `status`, or `default` when 0 or invalid.
 pub(crate) fn status_or(status: u16, default: StatusCode) -> StatusCode {
@@ -142,6 +144,26 @@ impl Collected {
         let keep = if keep == 0 { len / 2 } else { keep.min(len) };
         let body = Body::from(self.body.slice(..keep));
         self.into_response(status, body)
+    }
+
+    /// `status` with the body parsed as JSON and changed by `ops` (see
+    /// [`FaultKind::Patch`](crate::FaultKind::Patch)), whole; a body that is
+    /// not JSON is sent unchanged.
+    pub(crate) fn patched(self, status: StatusCode, ops: &[(String, Option<Value>)]) -> Response {
+        let body = match serde_json::from_slice::<Value>(&self.body) {
+            Ok(mut doc) => {
+                rewrite::patch(&mut doc, ops);
+                serde_json::to_vec(&doc).map_or_else(|_| self.body.clone(), Bytes::from)
+            }
+            Err(_) => self.body.clone(),
+        };
+        self.into_response(status, Body::from(body))
+    }
+
+    /// `status` with every `find` in the body replaced by `with`, whole.
+    pub(crate) fn replaced(self, status: StatusCode, find: &[u8], with: &[u8]) -> Response {
+        let body = rewrite::replace(&self.body, find, with);
+        self.into_response(status, Body::from(body))
     }
 
     /// The real status and headers with the full `Content-Length`, then

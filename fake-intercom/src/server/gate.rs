@@ -2,7 +2,9 @@
 //! the configured latency; bearer auth (401); the request hook; the rate
 //! limiter (429); a queued fault, else a chaos fault, else the `per_page`
 //! check and the endpoint; then the `X-RateLimit-*` headers (those a fault
-//! set win) and a default `Content-Type`.
+//! set win; the reset epoch on the fake's clock), a default `Content-Type`
+//! and the `Date` of the fake's clock (unless a fault set one; hyper then
+//! adds no `Date` of its own).
 //!
 //! Waiting is always an async sleep and no lock is held across an await,
 //! so many requests can be in flight at once.
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{HeaderValue, CONTENT_TYPE};
+use axum::http::header::{HeaderValue, CONTENT_TYPE, DATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
@@ -33,7 +35,7 @@ use crate::server::chaos::Injection;
 use crate::server::log::RecordedRequest;
 use crate::server::memory::Remembered;
 use crate::server::shared::Shared;
-use crate::time::{now_ms, now_secs};
+use crate::time::{http_date, now_ms};
 
 /// Paths whose handlers check `per_page` themselves (their limit is not 150).
 const OWN_PER_PAGE_LIMIT: &[&str] = &["/admins/activity_logs", "/conversations/deleted"];
@@ -71,13 +73,21 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
             );
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", msg).into_response()
         };
-        add_rate_headers(resp.headers_mut(), &decision);
+        add_rate_headers(
+            resp.headers_mut(),
+            &decision,
+            shared.store.clock_offset_secs(),
+        );
         resp
     };
-    if !response.headers().contains_key(CONTENT_TYPE) {
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let headers = response.headers_mut();
+    if !headers.contains_key(CONTENT_TYPE) {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    if !headers.contains_key(DATE) {
+        if let Ok(date) = HeaderValue::from_str(&http_date(shared.store.now_secs())) {
+            headers.insert(DATE, date);
+        }
     }
     shared.log.set_status(seq, response.status().as_u16());
     response.map(|b| Body::new(Tracked::new(b, in_flight)))
@@ -131,6 +141,18 @@ async fn answer_fault(shared: &Shared, fault: &Fault, req: Pending) -> Response 
                 .await
                 .truncated(status, *keep)
         }
+        FaultKind::Patch(ops) => {
+            let status = status_or(fault.status, StatusCode::OK);
+            Collected::from(real(shared, req, false).await)
+                .await
+                .patched(status, ops)
+        }
+        FaultKind::Replace { find, with } => {
+            let status = status_or(fault.status, StatusCode::OK);
+            Collected::from(real(shared, req, false).await)
+                .await
+                .replaced(status, find, with)
+        }
         FaultKind::Reset { after_bytes } => Collected::from(real(shared, req, true).await)
             .await
             .reset(*after_bytes),
@@ -164,7 +186,7 @@ async fn answer_chaos(shared: &Shared, injection: Injection, req: Pending) -> Re
                 StatusCode::TOO_MANY_REQUESTS,
                 &error_body("rate_limit_exceeded", &msg),
             );
-            let reset = now_secs().saturating_add(reset_in_secs as i64);
+            let reset = shared.store.now_secs().saturating_add(reset_in_secs as i64);
             let headers = [
                 ("X-RateLimit-Limit", limit.to_string()),
                 ("X-RateLimit-Remaining", "0".to_string()),
@@ -273,12 +295,16 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
 }
 
 /// The `X-RateLimit-*` headers of `d`, except those already set (a
-/// fault's own headers win).
-fn add_rate_headers(headers: &mut HeaderMap, d: &RateDecision) {
+/// fault's own headers win). The limiter counts on the machine's clock;
+/// the reset epoch is reported on the fake's, `clock_offset_secs` apart.
+fn add_rate_headers(headers: &mut HeaderMap, d: &RateDecision, clock_offset_secs: i64) {
+    let reset = i64::try_from(d.reset)
+        .unwrap_or(i64::MAX)
+        .saturating_add(clock_offset_secs);
     let computed = [
         ("x-ratelimit-limit", HeaderValue::from(d.limit)),
         ("x-ratelimit-remaining", HeaderValue::from(d.remaining)),
-        ("x-ratelimit-reset", HeaderValue::from(d.reset)),
+        ("x-ratelimit-reset", HeaderValue::from(reset)),
     ];
     for (name, value) in computed {
         if !headers.contains_key(name) {
@@ -326,8 +352,11 @@ mod tests {
             remaining: 9,
             reset: 1_700_000_000,
         };
-        add_rate_headers(&mut h, &d);
+        add_rate_headers(&mut h, &d, 0);
         assert_eq!(h["x-ratelimit-reset"], "-1");
         assert_eq!(h["x-ratelimit-limit"], "10");
+        let mut h = HeaderMap::new();
+        add_rate_headers(&mut h, &d, -3_600);
+        assert_eq!(h["x-ratelimit-reset"], "1699996400", "on the fake's clock");
     }
 }

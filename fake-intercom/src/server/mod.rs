@@ -1,6 +1,6 @@
 //! The HTTP server: the route table (below), the gate in front of every
 //! route (`gate`), the state it shares (`shared`), how injected faults look
-//! on the wire (`answers`, `bodies`), chaos decisions (`chaos`), the
+//! on the wire (`answers`, `bodies`, `rewrite`), chaos decisions (`chaos`), the
 //! answers remembered for `Repeat` (`memory`), the request log (`log`) and
 //! the counters (`stats`).
 
@@ -10,6 +10,7 @@ pub(crate) mod chaos;
 pub(crate) mod gate;
 pub(crate) mod log;
 pub(crate) mod memory;
+pub(crate) mod rewrite;
 pub(crate) mod shared;
 pub(crate) mod stats;
 

@@ -1,7 +1,8 @@
 //! Property test of the indexed search path: for random workspaces
 //! (ties, duplicate ids, odd `updated_at` values), random queries
 //! (`updated_at`/`created_at` bounds, role filters, OR groups, sort field
-//! and order, page sizes, the contact index cutoff) and random cursors,
+//! and order, page sizes, the index cutoff: the contact delay and the
+//! per-record jitter) and random cursors,
 //! with records changed between pages, every page the index gives (and
 //! its answer's bytes) is the one the full scan gives.
 
@@ -14,8 +15,9 @@ use crate::config::FakeConfig;
 use crate::endpoints::context::Store;
 use crate::endpoints::search::cursor::{encode_cursor, IdKey, SortKey};
 use crate::endpoints::search::eval::{
-    scan, Evaluator, IndexCutoff, Lookup, SearchPage, CREATED_AT_SLOT, UPDATED_AT_SLOT,
+    scan, Evaluator, Lookup, SearchPage, CREATED_AT_SLOT, UPDATED_AT_SLOT,
 };
+use crate::endpoints::search::lag::{IndexCutoff, Jitter};
 use crate::endpoints::search::parse::{parse_request, Collection};
 use crate::endpoints::search::{answer, index, page_of, records_of};
 use crate::rng::Rng;
@@ -238,14 +240,41 @@ fn check(
     (fast.next_cursor, indexed)
 }
 
+/// A random index cutoff, or none: the contact delay (contacts only),
+/// counted from `updated_at` or `created_at`, a jitter (any collection),
+/// or both.
+fn random_cutoff(rng: &mut Rng, coll: Collection) -> Option<IndexCutoff> {
+    let delay = coll == Collection::Contacts && rng.chance(0.3);
+    let jitter = rng.chance(0.3).then(|| Jitter {
+        seed: rng.next_u64(),
+        secs: *rng.pick(&[1, 60, 3_600, DAY, 4 * DAY]).unwrap_or(&60),
+        now: stamp(rng),
+    });
+    if !delay && jitter.is_none() {
+        return None;
+    }
+    let now = match jitter {
+        Some(j) => j.now,
+        None => stamp(rng),
+    };
+    let (field_slot, max) = if delay {
+        let slot = *rng.pick(&[UPDATED_AT_SLOT, CREATED_AT_SLOT]).unwrap_or(&1);
+        (slot, now - rng.range(0, 2 * DAY))
+    } else {
+        (UPDATED_AT_SLOT, now)
+    };
+    Some(IndexCutoff {
+        field_slot,
+        max,
+        jitter,
+    })
+}
+
 /// Walk one query's pages, changing records and jumping to random cursors
 /// now and then; returns how many pages the index answered.
 fn walk_pages(rng: &mut Rng, store: &Store, coll: Collection, odd: bool) -> usize {
     let mut b = body(rng, coll);
-    let cutoff = (coll == Collection::Contacts && rng.chance(0.3)).then(|| IndexCutoff {
-        field_slot: *rng.pick(&[UPDATED_AT_SLOT, CREATED_AT_SLOT]).unwrap_or(&1),
-        max: stamp(rng),
-    });
+    let cutoff = random_cutoff(rng, coll);
     let mut indexed = 0;
     for _ in 0..40 {
         let (next, by_index) = check(store, coll, &b, cutoff);
@@ -308,6 +337,59 @@ fn warm_cache_answers_like_a_cold_one() {
             let (a, _) = check(&warm, coll, &b, None);
             let (c, _) = check(&cold, coll, &b, None);
             assert_eq!(a, c, "{b}");
+        }
+    }
+}
+
+#[test]
+fn jitter_hides_some_of_the_latest_records_on_both_paths() {
+    let store = store();
+    let n = 100;
+    for coll in COLLECTIONS {
+        let recs: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({"id": format!("{}", 5000 + i), "created_at": T0 - DAY,
+                            "updated_at": T0 + i as i64, "role": "user"})
+            })
+            .collect();
+        store.write_ws(|ws| match coll {
+            Collection::Contacts => ws.contacts = recs,
+            Collection::Conversations => ws.conversations = recs,
+            Collection::Tickets => ws.tickets = recs,
+        });
+        let jitter = Jitter {
+            seed: 42,
+            secs: 50,
+            now: T0 + n as i64,
+        };
+        let cutoff = Some(IndexCutoff {
+            field_slot: UPDATED_AT_SLOT,
+            max: jitter.now,
+            jitter: Some(jitter),
+        });
+        for order in ["ascending", "descending"] {
+            let mut b = json!({"query": {"operator": "AND", "value": []},
+                               "sort": {"field": "updated_at", "order": order},
+                               "pagination": {"per_page": 7}});
+            let mut pages = 0;
+            loop {
+                let (next, indexed) = check(&store, coll, &b, cutoff);
+                assert!(indexed, "{coll:?} {order}");
+                pages += 1;
+                let Some(cursor) = next else { break };
+                b["pagination"]["starting_after"] = json!(cursor);
+            }
+            let visible = (0..n)
+                .filter(|i| {
+                    let t = T0 + *i as i64;
+                    t + jitter.lag(&format!("{}", 5000 + i), t) <= jitter.now
+                })
+                .count();
+            assert!(
+                visible > 50 && visible < n,
+                "{visible}: some hidden, not all"
+            );
+            assert_eq!(pages, visible.div_ceil(7), "{coll:?} {order}");
         }
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::endpoints::search::cursor::{encode_cursor, IdKey, Key, SortKey};
+use crate::endpoints::search::lag::{IndexCutoff, Jitter};
 use crate::endpoints::search::parse::{
     number, timestamp, uses_field, Accessor, Collection, DatePred, FilterKind, Node, Op,
     SearchRequest,
@@ -300,12 +301,14 @@ pub(crate) const UPDATED_AT_SLOT: usize = 1;
 /// Path slot of `created_at` in every request.
 pub(crate) const CREATED_AT_SLOT: usize = 2;
 
-/// Records not yet in the search index: those whose timestamp at path slot
-/// `field_slot` ([`UPDATED_AT_SLOT`] or [`CREATED_AT_SLOT`]) is after `max`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct IndexCutoff {
-    pub field_slot: usize,
-    pub max: i64,
+/// An [`IndexCutoff`] as one request reads it.
+struct Cut {
+    /// The timestamp the cutoff's `max` bounds.
+    field: Accessor,
+    /// `updated_at`, which the jitter's lag is drawn from.
+    updated: Accessor,
+    max: i64,
+    jitter: Option<Jitter>,
 }
 
 /// One request's view of the records (`'a`: the records; `'r`: the
@@ -317,8 +320,8 @@ pub(super) struct Evaluator<'a, 'r> {
     records: &'a [Value],
     req: &'r SearchRequest,
     id_access: Accessor,
-    /// The accessor of the cutoff's timestamp and the largest one indexed.
-    cutoff: Option<(Accessor, i64)>,
+    /// The index cutoff, if any.
+    cutoff: Option<Cut>,
 }
 
 impl<'a, 'r> Evaluator<'a, 'r> {
@@ -335,13 +338,18 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         let cols = cols.filter(|c| {
             c.len() == req.paths.len() && c.iter().all(|col| col.len() == records.len())
         });
+        let path = |slot: usize| {
+            req.paths.get(slot).map(|parts| Accessor::Path {
+                parts: parts.clone(),
+                slot,
+            })
+        };
         let cutoff = cutoff.and_then(|c| {
-            req.paths.get(c.field_slot).map(|parts| {
-                let access = Accessor::Path {
-                    parts: parts.clone(),
-                    slot: c.field_slot,
-                };
-                (access, c.max)
+            Some(Cut {
+                field: path(c.field_slot)?,
+                updated: path(UPDATED_AT_SLOT)?,
+                max: c.max,
+                jitter: c.jitter,
             })
         });
         Evaluator {
@@ -365,26 +373,50 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         &self.records[idx]
     }
 
-    /// The object path of the index cutoff and its largest timestamp
-    /// indexed, if there is a cutoff.
-    pub(super) fn cutoff(&self) -> Option<(&[String], i64)> {
-        match &self.cutoff {
-            Some((Accessor::Path { parts, .. }, max)) => Some((parts.as_slice(), *max)),
-            _ => None,
+    /// What the index cutoff asks: each `(object path, max)` is a
+    /// timestamp that, plus the record's lag, must not pass `max`; and the
+    /// largest lag (0 without a jitter). No limits without a cutoff.
+    pub(super) fn cutoff_limits(&self) -> (Vec<(&[String], i64)>, i64) {
+        let Some(c) = &self.cutoff else {
+            return (Vec::new(), 0);
+        };
+        let mut limits = Vec::new();
+        if let Accessor::Path { parts, .. } = &c.field {
+            limits.push((parts.as_slice(), c.max));
         }
+        let Some(j) = &c.jitter else {
+            return (limits, 0);
+        };
+        if let Accessor::Path { parts, .. } = &c.updated {
+            limits.push((parts.as_slice(), j.now));
+        }
+        (limits, j.secs.max(0))
     }
 
-    /// Whether record `idx` is in the search index yet (a missing
-    /// timestamp counts as 0).
+    /// Whether record `idx` is in the search index yet (see
+    /// [`IndexCutoff`]).
     pub(super) fn visible(&self, idx: usize) -> bool {
-        let Some((access, max)) = &self.cutoff else {
+        let Some(c) = &self.cutoff else {
             return true;
         };
-        let t = values(access, &self.ev, idx, &self.records[idx])
-            .first()
-            .and_then(timestamp)
-            .unwrap_or(0);
-        t <= *max
+        let rec = &self.records[idx];
+        let stamp = |a: &Accessor| {
+            values(a, &self.ev, idx, rec)
+                .first()
+                .and_then(timestamp)
+                .unwrap_or(0)
+        };
+        let t = stamp(&c.field);
+        let Some(j) = &c.jitter else {
+            return t <= c.max;
+        };
+        let updated = stamp(&c.updated);
+        let id = match values(&self.id_access, &self.ev, idx, rec) {
+            Vals::One(Value::String(s)) => s.as_str(),
+            _ => "",
+        };
+        let lag = j.lag(id, updated);
+        t.saturating_add(lag) <= c.max && updated.saturating_add(lag) <= j.now
     }
 
     /// Whether record `idx` matches `node` (a part of the request's query).
@@ -672,6 +704,7 @@ mod tests {
             let cutoff = Some(IndexCutoff {
                 field_slot: UPDATED_AT_SLOT,
                 max: 1_000_030,
+                jitter: None,
             });
             let plain = run(
                 Collection::Contacts,

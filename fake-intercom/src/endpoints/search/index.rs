@@ -2,11 +2,12 @@
 //! the records (optionally only those matching one `field = "text"`
 //! filter, e.g. `role = lead`) in ascending (sort value, id) order, made
 //! once per workspace version (see `cache`). A request then needs no sort:
-//! date bounds on the sort field (and the contact index cutoff, when it
-//! reads the sort field) become a range of the index found by binary
-//! search, the cursor a position in it, and the page the next entries —
-//! O(log n + page) when no other filter is left to check, else one pass
-//! over the range.
+//! date bounds on the sort field (and the index cutoff, when it reads the
+//! sort field) become a range of the index found by binary search, the
+//! cursor a position in it, and the page the next entries — O(log n +
+//! page) when no other filter is left to check (plus one pass over the
+//! range's last `lag` seconds with a jitter), else one pass over the
+//! range.
 //!
 //! Every record is still judged by the `eval` rules (the same sort keys,
 //! filters and cutoff), so the answers are those of the full scan; records
@@ -37,7 +38,7 @@ pub(crate) struct IndexKey {
 #[derive(Debug)]
 pub(crate) struct SortIndex {
     /// Each record's sort position and index.
-    entries: Vec<(Key<'static>, u32)>,
+    entries: Vec<Entry>,
     /// The entries' sort values as timestamps, when every one is an
     /// integer timestamp (see [`Evaluator::sort_timestamp`]).
     stamps: Option<Vec<i64>>,
@@ -149,43 +150,66 @@ pub(super) fn build(ev: &Evaluator<'_, '_>, plan: &Plan<'_>) -> Option<SortIndex
     })
 }
 
+/// An index entry: a record's sort position and index.
+type Entry = (Key<'static>, u32);
+
 /// The entries a request can match and what is left to check on each.
 struct Narrowed<'q, 'i> {
-    range: &'i [(Key<'static>, u32)],
+    range: &'i [Entry],
     others: Vec<&'q Node>,
-    check_cutoff: bool,
+    /// Entries of `range` from this position on need the index cutoff
+    /// checked (`range.len()`: none do).
+    check_from: usize,
 }
 
-/// Narrow `ix` to the timestamps the plan's bounds and the cutoff allow,
-/// when its sort values are all timestamps; else everything is left to
-/// check record by record.
+/// Narrow `ix` to the timestamps the plan's bounds and the index cutoff
+/// allow, when its sort values are all timestamps; else everything is left
+/// to check record by record. A cutoff limit on the sort field ends the
+/// range, and with a jitter of at most `lag` seconds only the entries
+/// within `lag` of that end need checking.
 fn narrow<'q, 'i>(ev: &Evaluator<'_, '_>, plan: &Plan<'q>, ix: &'i SortIndex) -> Narrowed<'q, 'i> {
     let mut others = plan.others.clone();
+    let (limits, lag) = ev.cutoff_limits();
     let Some(stamps) = &ix.stamps else {
         others.extend(plan.bounds.iter().map(|(node, ..)| *node));
+        let check_from = if limits.is_empty() {
+            ix.entries.len()
+        } else {
+            0
+        };
         return Narrowed {
             range: &ix.entries,
             others,
-            check_cutoff: ev.cutoff().is_some(),
+            check_from,
         };
     };
     let lo = plan.bounds.iter().filter_map(|b| b.1).max();
     let mut hi = plan.bounds.iter().filter_map(|b| b.2).min();
-    let mut check_cutoff = false;
-    if let Some((path, max)) = ev.cutoff() {
-        if *path == plan.key.sort {
-            let end = max.saturating_add(1);
-            hi = Some(hi.map_or(end, |h| h.min(end)));
-        } else {
-            check_cutoff = true;
+    // Entries with a timestamp up to `sure` pass every limit whatever their lag.
+    let mut sure: Option<i64> = None;
+    let mut check_all = false;
+    for (path, max) in limits {
+        if path != plan.key.sort.as_slice() {
+            check_all = true;
+            continue;
         }
+        let end = max.saturating_add(1);
+        hi = Some(hi.map_or(end, |h| h.min(end)));
+        let certain = max.saturating_sub(lag);
+        sure = Some(sure.map_or(certain, |s| s.min(certain)));
     }
     let a = lo.map_or(0, |lo| stamps.partition_point(|t| *t < lo));
     let b = hi.map_or(stamps.len(), |hi| stamps.partition_point(|t| *t < hi));
+    let b = b.max(a);
+    let check_from = match sure {
+        _ if check_all => 0,
+        Some(sure) => stamps.partition_point(|t| *t <= sure).clamp(a, b) - a,
+        None => b - a,
+    };
     Narrowed {
-        range: &ix.entries[a..b.max(a)],
+        range: &ix.entries[a..b],
         others,
-        check_cutoff,
+        check_from,
     }
 }
 
@@ -198,21 +222,28 @@ pub(super) fn run<'a>(
 ) -> SearchPage<'a> {
     let n = narrow(ev, plan, ix);
     let per_page = req.per_page.max(1);
-    if n.others.is_empty() && !n.check_cutoff {
-        return run_range(ev, req, n.range, per_page);
+    if n.others.is_empty() {
+        let (head, rest) = n.range.split_at(n.check_from);
+        let tail = rest
+            .iter()
+            .filter(|(_, idx)| ev.visible(*idx as usize))
+            .collect();
+        return run_range(ev, req, &Seq { head, tail }, per_page);
     }
-    let in_order: Box<dyn Iterator<Item = &(Key<'static>, u32)>> = if req.ascending {
-        Box::new(n.range.iter())
+    let positions = n.range.iter().enumerate();
+    let in_order: Box<dyn Iterator<Item = (usize, &Entry)>> = if req.ascending {
+        Box::new(positions)
     } else {
-        Box::new(n.range.iter().rev())
+        Box::new(positions.rev())
     };
     let (mut total, mut before) = (0, 0);
     let mut items = Vec::new();
     let mut last = None;
     let mut has_more = false;
-    for (key, idx) in in_order {
+    for (pos, (key, idx)) in in_order {
         let idx = *idx as usize;
-        if (n.check_cutoff && !ev.visible(idx)) || !n.others.iter().all(|o| ev.matches(o, idx)) {
+        let hidden = pos >= n.check_from && !ev.visible(idx);
+        if hidden || !n.others.iter().all(|o| ev.matches(o, idx)) {
             continue;
         }
         total += 1;
@@ -232,31 +263,62 @@ pub(super) fn run<'a>(
     SearchPage::new(items, last.filter(|_| has_more), total, before, per_page)
 }
 
-/// The page of `range` when every entry in it matches: positions found by
-/// binary search, only the page's entries read.
+/// Entries in ascending order, every one matching: a run of the index,
+/// then some chosen entries sorting after it (those of the range's end
+/// that the index cutoff lets through).
+struct Seq<'i> {
+    head: &'i [Entry],
+    tail: Vec<&'i Entry>,
+}
+
+impl<'i> Seq<'i> {
+    fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    fn get(&self, i: usize) -> Option<&'i Entry> {
+        match i.checked_sub(self.head.len()) {
+            None => self.head.get(i),
+            Some(j) => self.tail.get(j).copied(),
+        }
+    }
+
+    /// The number of leading entries for which `pred` holds (it must hold
+    /// for a prefix), by binary search.
+    fn partition_point(&self, pred: impl Fn(&Entry) -> bool) -> usize {
+        let h = self.head.partition_point(&pred);
+        if h < self.head.len() {
+            return h;
+        }
+        h + self.tail.partition_point(|e| pred(e))
+    }
+}
+
+/// The page of `seq`: positions found by binary search, only the page's
+/// entries read.
 fn run_range<'a>(
     ev: &Evaluator<'a, '_>,
     req: &SearchRequest,
-    range: &[(Key<'static>, u32)],
+    seq: &Seq<'_>,
     per_page: usize,
 ) -> SearchPage<'a> {
-    let total = range.len();
-    let (before, after): (usize, Box<dyn Iterator<Item = &(Key<'static>, u32)>>) = if req.ascending
-    {
+    let total = seq.len();
+    let (before, page): (usize, Vec<&Entry>) = if req.ascending {
         let p = req
             .cursor
             .as_ref()
-            .map_or(0, |c| range.partition_point(|e| e.0 <= *c));
-        (p, Box::new(range[p..].iter()))
+            .map_or(0, |c| seq.partition_point(|e| e.0 <= *c));
+        let page = (p..total).take(per_page).filter_map(|i| seq.get(i));
+        (p, page.collect())
     } else {
         let q = req
             .cursor
             .as_ref()
-            .map_or(total, |c| range.partition_point(|e| e.0 < *c));
-        (total - q, Box::new(range[..q].iter().rev()))
+            .map_or(total, |c| seq.partition_point(|e| e.0 < *c));
+        let page = (0..q).rev().take(per_page).filter_map(|i| seq.get(i));
+        (total - q, page.collect())
     };
     let has_more = total - before > per_page;
-    let page: Vec<&(Key<'static>, u32)> = after.take(per_page).collect();
     let last = page.last().map(|e| &e.0).filter(|_| has_more);
     let items = page
         .iter()

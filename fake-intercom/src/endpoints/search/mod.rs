@@ -1,8 +1,10 @@
 //! The search endpoints, `POST /contacts/search`, `/conversations/search`
 //! and `/tickets/search`: the body parsed (`parse`), run over the
-//! workspace with the contact index delay — over a sorted index (`index`)
-//! when the sort field allows, else by a full scan (`eval`), both with
-//! cached columns (`cache`) — and the page shaped as Intercom answers it.
+//! workspace without the records the index has not caught up with yet
+//! (`lag`: the contact index delay, the per-record jitter) — over a sorted
+//! index (`index`) when the sort field allows, else by a full scan
+//! (`eval`), both with cached columns (`cache`) — and the page shaped as
+//! Intercom answers it.
 //! Cursors are in `cursor`. A search runs on the blocking thread pool, so
 //! a large one does not hold up the server's other requests.
 //!
@@ -25,6 +27,7 @@ mod cursor;
 mod equivalence;
 mod eval;
 mod index;
+mod lag;
 mod parse;
 
 use std::sync::atomic::Ordering;
@@ -41,11 +44,9 @@ use crate::api::error::{json_response, ApiError};
 use crate::endpoints::context::{blocking, RawBody, Store, S};
 use crate::endpoints::parts::{with_recent_parts, without};
 use crate::endpoints::search::cache::{text_of, Texts};
-use crate::endpoints::search::eval::{
-    scan, Evaluator, IndexCutoff, Lookup, SearchPage, CREATED_AT_SLOT, UPDATED_AT_SLOT,
-};
+use crate::endpoints::search::eval::{scan, Evaluator, Lookup, SearchPage};
+use crate::endpoints::search::lag::cutoff_now;
 use crate::endpoints::search::parse::{parse_request, Collection, SearchRequest};
-use crate::time::now_secs;
 use crate::workspace::Workspace;
 
 /// The JSON body of a request (`{}` when empty).
@@ -91,19 +92,6 @@ fn records_of(ws: &Workspace, coll: Collection) -> &[Value] {
     }
 }
 
-/// The contact search index cutoff now, if there is an index delay.
-fn contact_cutoff(s: &Store) -> Option<IndexCutoff> {
-    let delay = s.index_delay_secs();
-    (delay > 0).then(|| IndexCutoff {
-        field_slot: if s.config.search_index_delay_create_only {
-            CREATED_AT_SLOT
-        } else {
-            UPDATED_AT_SLOT
-        },
-        max: now_secs().saturating_sub(delay),
-    })
-}
-
 /// The page `ev` answers: over the sorted index of its plan when there is
 /// one (cached for this workspace `version`), else by the full scan.
 fn page_of<'a>(
@@ -138,11 +126,14 @@ fn search_in(
     let lookup = Lookup::new(&req, &ws.contact_segments);
     let records = records_of(ws, coll);
     let cols = s.search_cache.columns(version, coll, records, &req);
-    let cutoff = match coll {
-        Collection::Contacts => contact_cutoff(s),
-        Collection::Conversations | Collection::Tickets => None,
-    };
-    let ev = Evaluator::new(coll, records, &lookup, &req, Some(&cols), cutoff);
+    let ev = Evaluator::new(
+        coll,
+        records,
+        &lookup,
+        &req,
+        Some(&cols),
+        cutoff_now(s, coll),
+    );
     let page = page_of(s, version, coll, &req, &ev);
     let texts = match coll {
         Collection::Contacts => s.search_cache.texts(version, coll, records.len()),
