@@ -116,12 +116,26 @@ pub const MAX_CONCURRENCY: IntField = IntField {
     default: 16,
 };
 
+/// `search_index_lag_minutes`: how far behind the sync's start the saved position of a
+/// searched stream (contacts, conversations, tickets) stays. Intercom's search index
+/// trails writes ("a few minutes" for new contacts, its docs say; users report the same
+/// for conversations): a record updated just before a sync may not be searchable yet,
+/// while later ones are. Staying behind by more than the lag means the next sync reads
+/// it; the cost is re-reading the records of the last `lag` minutes.
+pub const SEARCH_INDEX_LAG: IntField = IntField {
+    key: "search_index_lag_minutes",
+    min: 0,
+    max: 1440,
+    default: 30,
+};
+
 /// Every integer field, for the spec.
 pub const INT_FIELDS: &[IntField] = &[
     LOOKBACK_WINDOW,
     ACTIVITY_LOGS_TIME_STEP,
     RATE_LIMIT_SHARE,
     MAX_CONCURRENCY,
+    SEARCH_INDEX_LAG,
 ];
 
 /// A validated config.
@@ -143,6 +157,8 @@ pub struct Config {
     pub rate_limit_share_percent: u32,
     /// `max_concurrency`: requests in flight at once (1..=128).
     pub max_concurrency: u32,
+    /// `search_index_lag_minutes`: how far behind the sync's start searched streams' positions stay.
+    pub search_index_lag_minutes: u32,
     /// `region`: picks the API host.
     pub region: Region,
     /// The API base URL: `base_url` if set, else the region's host.
@@ -191,6 +207,7 @@ impl Config {
         let activity_logs_time_step_days = opt_int(obj, ACTIVITY_LOGS_TIME_STEP)? as u32;
         let rate_limit_share_percent = opt_int(obj, RATE_LIMIT_SHARE)? as u32;
         let max_concurrency = opt_int(obj, MAX_CONCURRENCY)? as u32;
+        let search_index_lag_minutes = opt_int(obj, SEARCH_INDEX_LAG)? as u32;
 
         let region = match opt_string(obj, "region")?.as_deref().map(str::trim) {
             None | Some("") => Region::Us,
@@ -227,6 +244,7 @@ impl Config {
             activity_logs_time_step_days,
             rate_limit_share_percent,
             max_concurrency,
+            search_index_lag_minutes,
             region,
             base_url,
         })

@@ -153,6 +153,8 @@ pub struct Cursor {
     floor: i64,
     /// Where the state may not go beyond.
     ceiling: i64,
+    /// Seconds the state stays behind the sync's start.
+    lag: i64,
     /// Highest cursor value seen among emitted records.
     max_seen: Option<i64>,
 }
@@ -181,6 +183,7 @@ impl Cursor {
             lower,
             floor,
             ceiling: now.saturating_sub(lag.max(0)),
+            lag: lag.max(0),
             max_seen: None,
         }
     }
@@ -209,6 +212,12 @@ impl Cursor {
     /// never below the saved position (or start_date), never past the ceiling.
     pub fn position_at(&self, watermark: i64) -> i64 {
         watermark.min(self.ceiling).max(self.floor)
+    }
+
+    /// [`Cursor::position_at`], also never past `start` (the sync's start on Intercom's
+    /// clock, when it is behind this machine's) less the lag.
+    pub fn position_by_clock(&self, watermark: i64, start: i64) -> i64 {
+        self.position_at(watermark.min(start.saturating_sub(self.lag)))
     }
 }
 

@@ -13,9 +13,12 @@ use crate::http::retry::{classify, Attempts, Decision, Outcome, RateInfo, RetryP
 use crate::http::ApiRequest;
 use crate::paginate::{next_page_number, next_search_page, page_limit, Paging};
 use crate::protocol::ConfiguredCatalog;
+use crate::read::children::Answer;
+use crate::read::page::{Page, Want};
 use crate::read::plan::configured_streams;
 use crate::redact;
 use crate::state::InputState;
+use crate::streams::{find, Read};
 
 const TOKEN: &str = "tok_property_secret_9f8e7d";
 
@@ -64,8 +67,165 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// How deep a value nests (a scalar: 0, `[]` or `{}`: 1).
+fn depth_of(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth_of).max().unwrap_or(0),
+        Value::Object(m) => 1 + m.values().map(depth_of).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// What the readers ask of records, from nothing to everything.
+const WANTS: &[Want] = &[
+    Want {
+        key: &[],
+        cursor: None,
+        class: None,
+    },
+    Want {
+        key: &["id"],
+        cursor: Some("updated_at"),
+        class: Some("role"),
+    },
+];
+
+/// A page of records as Intercom sends them (ids, cursors, roles, statistics, anything).
+fn page_body() -> impl Strategy<Value = Vec<u8>> {
+    let record = (
+        any::<u32>(),
+        0i64..2_000_000_000,
+        prop::sample::select(vec!["user", "lead"]),
+        json_value(),
+    )
+        .prop_map(|(id, t, role, extra)| {
+            json!({"id": id.to_string(), "updated_at": t, "created_at": t, "role": role,
+                   "statistics": {"count_conversation_parts": id % 7}, "extra": extra})
+        });
+    prop::collection::vec(record, 0..4).prop_map(|records| {
+        let parts = json!({"conversation_parts": records.clone(), "total_count": records.len()});
+        serde_json::to_vec(
+            &json!({"type": "list", "id": "9", "updated_at": 5, "created_at": 4,
+            "statistics": {"count_conversation_parts": 3}, "data": records,
+            "conversation_parts": parts, "pages": {"next": null}, "total_count": 3}),
+        )
+        .unwrap_or_default()
+    })
+}
+
+/// One way a body goes wrong on the way: cut off, a byte changed (a Latin-1 `é`, a
+/// stray quote or bracket), bytes inserted, a value nested deep, a key repeated.
+fn malformed(body: Vec<u8>, how: u8, at: usize, byte: u8, depth: usize) -> Vec<u8> {
+    let at = if body.is_empty() { 0 } else { at % body.len() };
+    let mut b = body;
+    match how % 6 {
+        0 => b.truncate(at),
+        1 => {
+            if let Some(x) = b.get_mut(at) {
+                *x = byte;
+            }
+        }
+        2 => {
+            b.splice(at..at, [byte, 0xE9, byte]);
+        }
+        3 => {
+            let deep = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+            let text = String::from_utf8_lossy(&b).replacen(
+                "\"extra\":",
+                &format!("\"extra\":{deep},\"x\":"),
+                1,
+            );
+            b = text.into_bytes();
+        }
+        4 => {
+            let text = String::from_utf8_lossy(&b).replacen("\"role\":", "\"role\":7,\"role\":", 1);
+            b = text.into_bytes();
+        }
+        _ => {
+            b.splice(at..at, b"\"}]".iter().copied());
+        }
+    }
+    b
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn record_fields_are_read_as_a_json_parser_reads_them(v in json_value(), pretty in any::<bool>(),
+                                                    dup in any::<bool>(), escaped in any::<bool>()) {
+        let mut m = match v {
+            Value::Object(m) => m,
+            other => Map::from_iter([("x".to_string(), other)]),
+        };
+        m.insert("role".into(), json!("user"));
+        let mut text = if pretty {
+            serde_json::to_string_pretty(&m).unwrap_or_default()
+        } else {
+            serde_json::to_string(&m).unwrap_or_default()
+        };
+        if dup {
+            text = text.replacen('{', r#"{"id": "first", "updated_at": [[1]] ,"#, 1);
+        }
+        if escaped {
+            text = text.replacen("\"role\"", "\"r\\u006fle\"", 1);
+        }
+        let names = ["id", "updated_at", "role", "statistics", "pages", "missing"];
+        let fields = crate::read::page::raw_fields(&text, &names).map_err(TestCaseError::fail)?;
+        // A parser downstream: the last of repeated keys wins.
+        let parsed: Map<String, Value> = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for (i, n) in names.iter().enumerate() {
+            let got = fields[i].map(|t| serde_json::from_str::<Value>(t.get()).map_err(|e| e.to_string()));
+            prop_assert_eq!(got, parsed.get(*n).cloned().map(Ok), "{} in {}", n, text);
+        }
+        // The one-pass page parse finds each record's exact text, whatever the spacing,
+        // key escapes and repeats, and reads the same field.
+        let body = format!("{{\"data\": [ {text} ,\n\t{text}]}}");
+        let want = Want { key: &["role"], ..Want::default() };
+        let page = Page::parse(bytes::Bytes::from(body), &["data"], &want).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(page.len(), 2);
+        for (r, k) in page.records() {
+            prop_assert_eq!(r, text.as_str());
+            prop_assert!(k.id.is_none());
+        }
+        // The depth: no deeper than its brackets, and exactly what a parser finds.
+        let mut depth = depth_of(&Value::Object(m.clone()));
+        if dup {
+            depth = depth.max(3); // the repeated `updated_at`: [[1]]
+        }
+        let b = text.as_bytes();
+        prop_assert!(crate::read::page::too_deep(b, depth).is_none());
+        prop_assert!(crate::read::page::too_deep(b, depth - 1).is_some());
+    }
+
+    #[test]
+    fn any_malformed_body_is_refused_or_read_whole(body in page_body(), how in any::<u8>(), at in any::<usize>(),
+                                                    byte in any::<u8>(), depth in 1usize..1200) {
+        let bad = malformed(body, how, at, byte, depth);
+        let parts = match &find("conversation_parts").map(|s| &s.read) {
+            Some(Read::Children(c)) => c,
+            _ => return Err(TestCaseError::fail("conversation_parts is a child stream")),
+        };
+        for want in WANTS {
+            // Never a panic; what is read is whole JSON objects with what was asked.
+            if let Ok(p) = Page::parse(bytes::Bytes::from(bad.clone()), &["data"], want) {
+                prop_assert!(crate::read::page::too_deep(p.text().as_bytes(), crate::read::page::MAX_DEPTH).is_none());
+                for (r, k) in p.records() {
+                    // Whole JSON (checked without serde_json's own depth limit, below ours).
+                    prop_assert!(r.starts_with('{') && serde_json::from_str::<&serde_json::value::RawValue>(r).is_ok(), "{}", r);
+                    prop_assert_eq!(k.id.is_some(), want.key.contains(&"id"));
+                    prop_assert_eq!(k.class.is_some(), want.class.is_some());
+                }
+            }
+            let rows = Want { key: parts.row_key, ..Want::default() };
+            if let Ok(a) = Answer::parse(bytes::Bytes::from(bad.clone()), parts, &rows, Some("conversation_updated_at")) {
+                for (r, _) in a.page.records() {
+                    prop_assert!(r.starts_with('{') && serde_json::from_str::<&serde_json::value::RawValue>(r).is_ok(), "{}", r);
+                }
+                prop_assert!(a.fields.iter().any(|(f, v)| *f == "conversation_updated_at" && epoch_seconds(v).is_ok()));
+            }
+        }
+    }
 
     #[test]
     fn any_config_parses_or_names_a_field_without_the_token(mut v in json_value(), base in any::<String>()) {
@@ -138,12 +298,16 @@ proptest! {
                 prop_assert!(back.is_object());
             }
             for path in [&["data"][..], &["pages", "data"][..]] {
-                let _ = crate::read::page::Page::parse(bytes::Bytes::from(bytes.clone()), path);
-                if let Ok(p) = crate::read::page::Page::parse(bytes::Bytes::from(text.clone()), path) {
-                    for r in p.records() {
-                        let is_object = r.starts_with('{');
-                        prop_assert!(is_object);
-                        let _ = crate::read::page::keys(r).id();
+                for want in WANTS {
+                    let _ = Page::parse(bytes::Bytes::from(bytes.clone()), path, want);
+                    if let Ok(p) = Page::parse(bytes::Bytes::from(text.clone()), path, want) {
+                        for (r, k) in p.records() {
+                            let is_object = r.starts_with('{') && r.ends_with('}');
+                            prop_assert!(is_object);
+                            prop_assert!(serde_json::from_str::<Value>(r).is_ok());
+                            prop_assert_eq!(k.id.is_some(), want.key.contains(&"id"));
+                            prop_assert_eq!(k.cursor.is_some(), want.cursor.is_some());
+                        }
                     }
                 }
             }
@@ -156,7 +320,7 @@ proptest! {
     #[test]
     fn any_page_links_advance_or_say_why(v in json_value()) {
         let get = ApiRequest::get("/articles").query("per_page", "150");
-        if let Ok(Some(next)) = next_page_number(&get, &v, 150) {
+        if let Ok(Some(next)) = next_page_number(&get, &v, 150, false) {
             prop_assert!(next.path.starts_with("/articles"));
         }
         let post = ApiRequest::post("/contacts/search", json!({"query": {}, "pagination": {"per_page": 150}}));

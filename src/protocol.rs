@@ -275,7 +275,8 @@ impl Message {
             t.estimate = Some(Estimate {
                 name: stream.to_string(),
                 estimate_type: "STREAM",
-                row_estimate: rows,
+                // The platform reads it as a Java `long`.
+                row_estimate: rows.min(i64::MAX as u64),
             })
         })
     }

@@ -42,7 +42,7 @@ pub async fn run(
             config: &config,
             state: &state,
             now,
-            index_lag_secs: settings.contact_index_lag_secs,
+            index_lag_secs: settings.search_index_lag_secs,
         },
     )?;
     let listener_output = output.clone();

@@ -24,7 +24,7 @@ use super::ratelimit::RateBudget;
 use super::retry::{classify, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
 use crate::config::Config;
 use crate::error::{ApiErrorBody, Error, Result};
-use crate::read::page::{not_json, Page};
+use crate::read::page::{not_json, Page, Want};
 use crate::redact;
 
 pub use super::request::{path_segment, ApiRequest, Expect, DEFAULT_VERSION};
@@ -135,7 +135,13 @@ struct Inner {
     max_body_bytes: u64,
     on_rate_limit: Option<Box<RateLimitListener>>,
     stats: std::sync::Mutex<std::collections::HashMap<&'static str, Arc<RequestStats>>>,
+    /// The best lower bound of Intercom's clock minus ours (ms) so far, from the `Date`
+    /// of its answers; [`NO_OFFSET`] until one is seen.
+    clock_offset_ms: std::sync::atomic::AtomicI64,
 }
+
+/// No `Date` seen yet.
+const NO_OFFSET: i64 = i64::MIN;
 
 /// Requests made for one stream, and the time they waited for the rate limit.
 #[derive(Debug, Default)]
@@ -195,6 +201,7 @@ impl Client {
                 max_body_bytes: settings.max_body_bytes,
                 on_rate_limit,
                 stats: Default::default(),
+                clock_offset_ms: std::sync::atomic::AtomicI64::new(NO_OFFSET),
             }),
         })
     }
@@ -222,6 +229,30 @@ impl Client {
             }
         }
         url
+    }
+
+    /// How far Intercom's clock is ahead of this machine's (negative: behind), in ms, as
+    /// a lower bound: a `Date` header is stamped before the answer arrives and is cut to
+    /// the second, so `Date − arrival` is never more than the true offset. The largest
+    /// such bound over the answers so far; `None` before any answer with a `Date`.
+    pub fn clock_offset_ms(&self) -> Option<i64> {
+        match self
+            .inner
+            .clock_offset_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            NO_OFFSET => None,
+            v => Some(v),
+        }
+    }
+
+    fn observe_date(&self, headers: &HeaderMap) {
+        let arrived = chrono::Utc::now().timestamp_millis();
+        if let Some(offset) = date_offset_ms(headers, arrived) {
+            self.inner
+                .clock_offset_ms
+                .fetch_max(offset, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// The request counters of a stream (created on first use).
@@ -259,9 +290,10 @@ impl Client {
         self.fetch(req, |body| decode(&body, expect)).await
     }
 
-    /// Send a request and return its list of records at `path`, kept as raw bytes.
-    pub async fn page(&self, req: &ApiRequest, path: &[&str]) -> Result<Page> {
-        self.fetch(req, |body| Page::parse(body, path)).await
+    /// Send a request and return its list of records at `path`, kept as raw bytes, with
+    /// `want` read of each record (a record without it is a bad body, retried).
+    pub async fn page(&self, req: &ApiRequest, path: &[&str], want: &Want) -> Result<Page> {
+        self.fetch(req, |body| Page::parse(body, path, want)).await
     }
 
     /// Send a request (with rate limiting and retries) and `decode` its successful
@@ -375,6 +407,7 @@ impl Client {
             Err(e) => return transport(transport_message(&e)),
         };
         let status = resp.status();
+        self.observe_date(resp.headers());
         let rate = rate_info(resp.headers());
         self.inner
             .budget
@@ -519,6 +552,17 @@ fn location_origin(location: &str) -> Option<String> {
     ))
 }
 
+/// `Date − arrived` in ms, from an answer's `Date` header (an HTTP date, RFC 7231 IMF
+/// form), if it has a sensible one (a year from 2000 to 9999).
+fn date_offset_ms(headers: &HeaderMap, arrived_ms: i64) -> Option<i64> {
+    let text = headers.get(reqwest::header::DATE)?.to_str().ok()?;
+    let date = chrono::DateTime::parse_from_rfc2822(text.trim()).ok()?;
+    let ms = date.timestamp_millis();
+    (946_684_800_000..=crate::cursor::MAX_EPOCH_SECONDS * 1000)
+        .contains(&ms)
+        .then(|| ms.saturating_sub(arrived_ms))
+}
+
 fn rate_info(headers: &HeaderMap) -> RateInfo {
     let get = |name: &str| {
         headers
@@ -661,6 +705,26 @@ mod tests {
             let e = decode(body, list).unwrap_err();
             assert!(e.contains(want), "{:?}: {e}", String::from_utf8_lossy(body));
         }
+    }
+
+    #[test]
+    fn date_headers_give_the_clock_offset() {
+        let mut h = HeaderMap::new();
+        assert_eq!(date_offset_ms(&h, 0), None);
+        h.insert(
+            reqwest::header::DATE,
+            HeaderValue::from_static("Sun, 06 Dec 2026 15:42:58 GMT"),
+        );
+        let at = 1_796_571_778_000; // that instant
+        assert_eq!(date_offset_ms(&h, at), Some(0));
+        assert_eq!(date_offset_ms(&h, at + 600_500), Some(-600_500));
+        h.insert(reqwest::header::DATE, HeaderValue::from_static("yesterday"));
+        assert_eq!(date_offset_ms(&h, at), None);
+        h.insert(
+            reqwest::header::DATE,
+            HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
+        );
+        assert_eq!(date_offset_ms(&h, at), None);
     }
 
     #[test]

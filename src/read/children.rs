@@ -3,17 +3,22 @@
 //! limit), answers handled in the parents' order. Each answer's rows become records,
 //! with the parent's id and cursor added.
 //!
-//! A child is never skipped silently: a 404 between the list and the fetch is a
-//! deletion (a warning) only while such 404s stay a small share of the page; beyond
-//! that the stream fails with advice (see [`missing_allowed`]).
+//! A child is never skipped silently: a 404 is asked again once after a short pause
+//! (Intercom answers 404 now and then for objects that exist); a second 404 between the
+//! list and the fetch is a deletion (a warning) only while such 404s stay a small
+//! share of the page; beyond that the stream fails with advice (see
+//! [`missing_allowed`]).
+//!
+//! An answer's fields are read one by one ([`raw_fields`]): a field a row copies that
+//! can't be read is null, never a reason to blank the others; the fields rows can't do
+//! without (the parent's `id`, the cursor) fail the answer, a bad body retried.
 
 use futures::stream::{self, StreamExt};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::group::{GroupRun, Parent};
-use super::page::Page;
+use super::page::{raw_fields, whole_number, Page, Want};
+use crate::cursor::epoch_seconds;
 use crate::error::{Error, Result};
 use crate::http::client::path_segment;
 use crate::http::ApiRequest;
@@ -27,55 +32,66 @@ pub fn missing_allowed(asked: usize) -> usize {
 }
 
 /// One child answer: its rows and the top-level fields rows copy.
-struct Answer {
-    page: Page,
-    fields: Vec<(&'static str, Value)>,
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) page: Page,
+    pub(crate) fields: Vec<(&'static str, Value)>,
     /// Parts Intercom says the conversation has, when it says.
-    reported_parts: Option<usize>,
-}
-
-#[derive(Deserialize, Default)]
-struct AnswerKeys<'a> {
-    #[serde(borrow, default)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    created_at: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    updated_at: Option<&'a RawValue>,
-    #[serde(default)]
-    statistics: Option<Statistics>,
-}
-
-#[derive(Deserialize, Default)]
-struct Statistics {
-    #[serde(default)]
-    count_conversation_parts: Option<i64>,
+    pub(crate) reported_parts: Option<usize>,
 }
 
 impl Answer {
-    fn parse(body: bytes::Bytes, child: &Child) -> std::result::Result<Answer, String> {
-        let page = Page::parse(body.clone(), child.rows)?;
-        let mut fields = Vec::new();
+    /// Parse a child answer: its rows (each with `rows_want` read), and the fields rows
+    /// copy from it. `cursor` is the stream's cursor field: the row field copied from
+    /// the answer under that name must be a timestamp.
+    pub(crate) fn parse(
+        body: bytes::Bytes,
+        child: &Child,
+        rows_want: &Want,
+        cursor: Option<&str>,
+    ) -> std::result::Result<Answer, String> {
+        let page = Page::parse(body, child.rows, rows_want)?;
+        let mut fields = Vec::with_capacity(child.from_answer.len());
         let mut reported_parts = None;
         if !child.from_answer.is_empty() || child.counts_parts {
-            let k: AnswerKeys<'_> = serde_json::from_slice(&body).unwrap_or_default();
-            for (row_field, answer_field) in child.from_answer {
-                let raw = match *answer_field {
-                    "id" => k.id,
-                    "created_at" => k.created_at,
-                    "updated_at" => k.updated_at,
-                    _ => None,
-                };
+            let mut names: Vec<&str> = child.from_answer.iter().map(|(_, a)| *a).collect();
+            names.push("statistics");
+            let raw = raw_fields(page.text(), &names).map_err(|e| format!("the answer {e}"))?;
+            for (i, (row_field, answer_field)) in child.from_answer.iter().enumerate() {
                 let v = raw
+                    .get(i)
+                    .copied()
+                    .flatten()
                     .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
                     .unwrap_or(Value::Null);
+                if *answer_field == "id" && v.is_null() {
+                    return Err("the answer has no `id`".into());
+                }
+                if Some(*row_field) == cursor {
+                    if let Err(why) = epoch_seconds(&v) {
+                        return Err(format!(
+                            "the answer has `{answer_field}` = {}, which is {}",
+                            crate::redact::server_text(&v.to_string(), 60),
+                            why.explain()
+                        ));
+                    }
+                }
                 fields.push((*row_field, v));
             }
-            // Intercom's count includes the opening message (the `source`), not a part.
-            reported_parts = k
-                .statistics
-                .and_then(|s| s.count_conversation_parts)
-                .map(|n| (n - 1).max(0) as usize);
+            if child.counts_parts {
+                // Read alone: statistics that are odd in any other way change nothing.
+                let stats = raw
+                    .last()
+                    .copied()
+                    .flatten()
+                    .map(|r| r.get())
+                    .unwrap_or("{}");
+                let count = raw_fields(stats, &["count_conversation_parts"])
+                    .ok()
+                    .and_then(|f| whole_number(f.first().copied().flatten()));
+                // Intercom's count includes the opening message (the `source`), not a part.
+                reported_parts = count.map(|n| (n - 1).max(0) as usize);
+            }
         }
         Ok(Answer {
             page,
@@ -96,11 +112,13 @@ pub async fn fetch(run: &GroupRun, wanted: Vec<(usize, Vec<Parent>)>) -> Result<
 }
 
 async fn fetch_for(run: &GroupRun, index: usize, parents: Vec<Parent>) -> Result<()> {
-    let (child, stream) = {
+    let (child, stream, cursor) = {
         let shared = run.lock();
         let sink = &shared.sinks[index];
         match sink.child() {
-            Some(c) if sink.failed.is_none() => (c, sink.consumer.def.name),
+            Some(c) if sink.failed.is_none() => {
+                (c, sink.consumer.def.name, sink.consumer.def.cursor)
+            }
             _ => return Ok(()),
         }
     };
@@ -122,10 +140,24 @@ async fn fetch_for(run: &GroupRun, index: usize, parents: Vec<Parent>) -> Result
     }
     let asked = requests.len();
     let client = run.ctx.client.clone();
+    let rows_want = Want {
+        key: child.row_key,
+        cursor: None,
+        class: None,
+    };
+    let pause = run.ctx.settings.child_404_pause;
     let mut answers = stream::iter(requests.into_iter().map(|(parent, req)| {
         let client = client.clone();
         async move {
-            let res = client.fetch(&req, |body| Answer::parse(body, child)).await;
+            let get = || client.fetch(&req, |body| Answer::parse(body, child, &rows_want, cursor));
+            let res = match get().await {
+                // Intercom answers 404 now and then for an object that exists: ask once more.
+                Err(e) if e.is_not_found() => {
+                    tokio::time::sleep(pause).await;
+                    get().await
+                }
+                other => other,
+            };
             (parent, res)
         }
     }))
@@ -136,7 +168,7 @@ async fn fetch_for(run: &GroupRun, index: usize, parents: Vec<Parent>) -> Result
             Ok(answer) => emit_rows(run, index, child, &parent, &answer)?,
             Err(e) if e.is_not_found() => {
                 tracing::warn!(
-                    "{}: {} {} was deleted after the list returned it (404); skipping it",
+                    "{}: {} {} was deleted after the list returned it (404, twice); skipping it",
                     stream,
                     singular(child.what),
                     crate::redact::server_text(&parent.id, 80)
@@ -190,7 +222,7 @@ fn emit_rows(
     if sink.failed.is_some() {
         return Ok(());
     }
-    for r in answer.page.records() {
+    for (r, _) in answer.page.records() {
         sink.emitter.raw_with(r, &extra)?;
     }
     if truncated {
@@ -210,6 +242,7 @@ fn singular(what: &str) -> &str {
 mod tests {
     use super::*;
     use crate::streams::{find, Read};
+    use serde_json::json;
 
     fn parts_child() -> &'static Child {
         match &find("conversation_parts").unwrap().read {
@@ -218,13 +251,26 @@ mod tests {
         }
     }
 
+    fn parse(body: &'static [u8]) -> std::result::Result<Answer, String> {
+        let want = Want {
+            key: parts_child().row_key,
+            ..Want::default()
+        };
+        Answer::parse(
+            bytes::Bytes::from_static(body),
+            parts_child(),
+            &want,
+            Some("conversation_updated_at"),
+        )
+    }
+
     #[test]
     fn answers_carry_their_rows_and_fields() {
-        let body = bytes::Bytes::from_static(
+        let a = parse(
             br#"{"id":"7","created_at":1,"updated_at":9,"statistics":{"count_conversation_parts":3},
                 "conversation_parts":{"conversation_parts":[{"id":"a"},{"id":"b"}],"total_count":2}}"#,
-        );
-        let a = Answer::parse(body, parts_child()).unwrap();
+        )
+        .unwrap();
         assert_eq!(a.page.len(), 2);
         assert_eq!(
             a.reported_parts,
@@ -239,8 +285,37 @@ mod tests {
                 ("conversation_updated_at", Value::from(9)),
             ]
         );
-        let bad = bytes::Bytes::from_static(br#"{"conversation_parts":{"conversation_parts":5}}"#);
-        assert!(Answer::parse(bad, parts_child()).is_err());
+        assert!(parse(br#"{"conversation_parts":{"conversation_parts":5}}"#).is_err());
+    }
+
+    #[test]
+    fn an_odd_field_blanks_nothing_else() {
+        // A count that isn't a whole number: unknown, and every other field is read.
+        let a = parse(
+            br#"{"id":"7","created_at":{"odd":1},"updated_at":9,"statistics":{"count_conversation_parts":"many"},
+                "conversation_parts":{"conversation_parts":[{"id":"a"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(a.reported_parts, None);
+        assert_eq!(a.fields[0], ("conversation_id", Value::from("7")));
+        assert_eq!(a.fields[1], ("conversation_created_at", json!({"odd": 1})));
+        assert_eq!(a.fields[2], ("conversation_updated_at", Value::from(9)));
+        let a = parse(
+            br#"{"id":"7","updated_at":9,"statistics":[1,2],"conversation_parts":{"conversation_parts":[]}}"#,
+        )
+        .unwrap();
+        assert_eq!(a.reported_parts, None);
+        assert_eq!(a.fields[2], ("conversation_updated_at", Value::from(9)));
+        // What rows can't do without fails the answer.
+        let cases: [(&'static [u8], &str); 3] = [
+            (br#"{"updated_at":9,"conversation_parts":{"conversation_parts":[]}}"#, "no `id`"),
+            (br#"{"id":"7","updated_at":"later","conversation_parts":{"conversation_parts":[]}}"#, "`updated_at` = \"later\""),
+            (br#"{"id":"7","updated_at":9,"conversation_parts":{"conversation_parts":[{"body":"x"}]}}"#, "has no `id`"),
+        ];
+        for (body, want) in cases {
+            let e = parse(body).unwrap_err();
+            assert!(e.contains(want), "{e}");
+        }
     }
 
     #[test]

@@ -5,9 +5,13 @@
 //! - A subset emits the records whose field matches (leads: `role = lead`).
 //! - A child stream gets the parents at or past its lower bound, fetched by the
 //!   source reader after the page ([`super::children`]).
+//! - Each record is routed by what its page read of it ([`GroupRun::want`]: its key, its
+//!   cursor, the field subsets filter on), never by parsing it again.
 //! - States: a sorted read (search, windows) checkpoints every consumer after each page
-//!   whose children are all emitted, at the watermark ([`Watermark`]); an unsorted read
-//!   (endpoints, the scroll) saves each consumer's highest cursor once it is complete.
+//!   whose children are all emitted, at the watermark ([`Watermark`], which counts a
+//!   unit once its walk is done and adds up); an unsorted read (endpoints, the scroll)
+//!   saves each consumer's highest cursor once it is complete. No position passes the
+//!   sync's start on Intercom's clock ([`super::Ctx::start_on_intercom_clock`]).
 //!
 //! A consumer that fails (too many missing children, say) stops alone; a root that
 //! fails fails every consumer still running. Errors that doom the whole sync (a
@@ -18,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 
 use super::emit::Emitter;
-use super::page::{keys, Keys};
+use super::page::{Keys, Want};
 use super::plan::{Consumer, Group};
 use super::progress::Watermark;
 use super::Ctx;
@@ -60,13 +64,14 @@ impl Sink {
         }
     }
 
-    /// The state blob for a position (or the no-cursor state of a full refresh).
-    fn blob(&self, watermark: Option<i64>) -> Value {
+    /// The state blob for a position (or the no-cursor state of a full refresh);
+    /// `start`: the sync's start on Intercom's clock.
+    fn blob(&self, watermark: Option<i64>, start: i64) -> Value {
         let def = self.consumer.def;
         match (&self.consumer.cursor, def.state_key()) {
             (Some(cursor), Some(key)) => {
                 let w = watermark.or(self.max_seen).unwrap_or(i64::MIN);
-                state_blob(key, def.state_parent(), cursor.position_at(w))
+                state_blob(key, def.state_parent(), cursor.position_by_clock(w, start))
             }
             _ => crate::state::no_cursor_state(),
         }
@@ -115,8 +120,6 @@ pub struct GroupRun {
     pub sorted: bool,
     /// Whether pages come sorted ascending by the cursor.
     pub pages_sorted: bool,
-    /// The root's cursor field, if it has one.
-    pub field: Option<&'static str>,
     shared: Mutex<Shared>,
 }
 
@@ -125,12 +128,6 @@ pub struct GroupRun {
 pub struct Taken {
     pub parents: Vec<(usize, Vec<Parent>)>,
     pub max: Option<i64>,
-}
-
-/// The decision for one record of the root.
-struct Routed {
-    cursor: Option<i64>,
-    in_range: bool,
 }
 
 impl GroupRun {
@@ -149,7 +146,6 @@ impl GroupRun {
             .collect();
         let lower = group.read_lower().unwrap_or(i64::MIN);
         GroupRun {
-            field: group.root.cursor,
             shared: Mutex::new(Shared {
                 sinks,
                 watermark: Watermark::new(lower),
@@ -208,6 +204,13 @@ impl GroupRun {
         Ok(())
     }
 
+    /// What the root's reader must read of every record: the root's key, its cursor
+    /// when a consumer positions or filters by it (or the read is sorted by it), and
+    /// the field a subset filters on. A record without them fails its page.
+    pub fn want(&self) -> Want {
+        want_for(&self.group, self.sorted)
+    }
+
     /// Hand a page of root records to the consumers. Returns, per child consumer, the
     /// parents to fetch, and the page's highest cursor: once the children are emitted,
     /// pass it to [`GroupRun::page_done`] (a state may not claim a parent whose children
@@ -215,51 +218,33 @@ impl GroupRun {
     /// records of this unit where neighbouring units' queries overlap.
     pub fn take<'p>(
         &self,
-        records: impl ExactSizeIterator<Item = &'p str> + Clone,
+        records: impl Iterator<Item = (&'p str, &'p Keys)>,
         range: Option<(i64, Option<i64>)>,
     ) -> Result<Taken> {
         let mut shared = self.lock();
         let sinks = &mut shared.sinks;
-        let field = self.field;
-        if self.fast_path_ok(sinks, records.clone(), range) {
-            // Sorted pages read by the root's own stream alone: the first and last
-            // records tell whether the whole page is in bounds.
-            let last = records.clone().last().map(keys);
-            let max = last.and_then(|k| field.and_then(|f| k.cursor(f)));
-            let sink = &mut sinks[0];
-            for r in records {
-                sink.emitter.raw(r)?;
-            }
-            sink.observe(max);
-            return Ok(Taken {
-                parents: Vec::new(),
-                max,
-            });
-        }
         let mut taken = Taken::default();
-        for r in records {
-            let k = keys(r);
-            let routed = route(&k, field, range);
-            if !routed.in_range {
+        for (r, k) in records {
+            let cursor = k.cursor;
+            if !in_range(cursor, range) {
                 continue;
             }
             for (i, sink) in sinks.iter_mut().enumerate() {
-                if !sink.live() || !sink.consumer.accepts(routed.cursor) {
+                if !sink.live() || !sink.consumer.accepts(cursor) {
                     continue;
                 }
                 match &sink.consumer.def.read {
-                    Read::Subset { field, value, .. } => {
-                        if k.field_is(field, value) {
+                    Read::Subset { value, .. } => {
+                        if k.class_is(value) {
                             sink.emitter.raw(r)?;
-                            sink.observe(routed.cursor);
+                            sink.observe(cursor);
                         }
                     }
                     Read::Children(child) => {
-                        let parent =
-                            parent_of(&k, child, routed.cursor).ok_or_else(|| Error::Decode {
-                                endpoint: self.group.root.list_endpoint(),
-                                message: format!("one of the {} has no `id`", child.what),
-                            })?;
+                        let parent = parent_of(k, child).ok_or_else(|| Error::Decode {
+                            endpoint: self.group.root.list_endpoint(),
+                            message: format!("one of the {} has no `id`", child.what),
+                        })?;
                         match taken.parents.iter_mut().find(|(j, _)| *j == i) {
                             Some((_, list)) => list.push(parent),
                             None => taken.parents.push((i, vec![parent])),
@@ -267,11 +252,11 @@ impl GroupRun {
                     }
                     _ => {
                         sink.emitter.raw(r)?;
-                        sink.observe(routed.cursor);
+                        sink.observe(cursor);
                     }
                 }
             }
-            if let Some(v) = routed.cursor {
+            if let Some(v) = cursor {
                 taken.max = Some(taken.max.map_or(v, |m| m.max(v)));
             }
         }
@@ -288,36 +273,6 @@ impl GroupRun {
             let m = shared.unit_max.entry(unit).or_insert(v);
             *m = (*m).max(v);
         }
-    }
-
-    fn fast_path_ok<'p>(
-        &self,
-        sinks: &[Sink],
-        records: impl ExactSizeIterator<Item = &'p str>,
-        range: Option<(i64, Option<i64>)>,
-    ) -> bool {
-        if !self.pages_sorted
-            || sinks.len() != 1
-            || !sinks[0].consumer.is_root()
-            || !sinks[0].live()
-        {
-            return false;
-        }
-        let Some(field) = self.field else {
-            return false;
-        };
-        let mut records = records;
-        let Some(first) = records.next() else {
-            return true;
-        };
-        let last = records.last().unwrap_or(first);
-        let (Some(lo), Some(hi)) = (keys(first).cursor(field), keys(last).cursor(field)) else {
-            return false;
-        };
-        let low_ok = sinks[0].consumer.lower.map_or(true, |l| lo >= l)
-            && range.map_or(true, |(a, _)| lo >= a);
-        let high_ok = range.map_or(true, |(_, b)| b.map_or(true, |b| hi < b));
-        low_ok && high_ok && lo <= hi
     }
 
     /// Rows built by the connector (count tables), for the root's own stream.
@@ -345,11 +300,12 @@ impl GroupRun {
         if !self.sorted {
             return Ok(());
         }
+        let start = self.ctx.start_on_intercom_clock();
         let mut shared = self.lock();
         let w = shared.watermark.position();
         for s in shared.sinks.iter_mut() {
             if s.live() && s.consumer.cursor.is_some() {
-                let blob = s.blob(Some(w));
+                let blob = s.blob(Some(w), start);
                 s.emitter.checkpoint_if_moved(blob)?;
             }
         }
@@ -391,6 +347,11 @@ impl GroupRun {
         let mut shared = self.shared.into_inner().unwrap_or_else(|p| p.into_inner());
         let complete = shared.watermark.complete();
         let w = (self.sorted && complete).then(|| shared.watermark.position());
+        let start = if shared.sinks.iter().any(|s| s.consumer.cursor.is_some()) {
+            self.ctx.start_on_intercom_clock()
+        } else {
+            self.ctx.now
+        };
         let mut finished = Finished::default();
         for s in shared.sinks.iter_mut() {
             let name = s.consumer.def.name;
@@ -399,7 +360,7 @@ impl GroupRun {
             }
             match s.failed.take() {
                 None => {
-                    let blob = s.blob(w);
+                    let blob = s.blob(w, start);
                     s.emitter.checkpoint(blob)?;
                     s.emitter.message(&Message::stream_status(
                         name,
@@ -437,29 +398,55 @@ fn summarize_children(s: &Sink, child: &Child) {
     }
 }
 
-fn route(k: &Keys<'_>, field: Option<&str>, range: Option<(i64, Option<i64>)>) -> Routed {
-    let cursor = field.and_then(|f| k.cursor(f));
-    let in_range = match (range, cursor) {
-        (Some((a, b)), Some(v)) => v >= a && b.map_or(true, |b| v < b),
-        _ => true,
-    };
-    Routed { cursor, in_range }
+/// What the root's reader of `group` reads of every record (see [`GroupRun::want`]);
+/// `sorted`: the read is sorted by the cursor.
+pub fn want_for(group: &Group, sorted: bool) -> Want {
+    let needs_cursor = sorted
+        || group
+            .consumers
+            .iter()
+            .any(|c| c.cursor.is_some() || c.lower.is_some());
+    let class = group.consumers.iter().find_map(|c| match &c.def.read {
+        Read::Subset { field, .. } => Some(*field),
+        _ => None,
+    });
+    Want {
+        key: group.root.primary_key,
+        cursor: group.root.cursor.filter(|_| needs_cursor),
+        class,
+    }
 }
 
-fn parent_of(k: &Keys<'_>, child: &Child, cursor: Option<i64>) -> Option<Parent> {
-    let id = k.id()?;
+/// Whether a record with this cursor belongs to the unit's `range` (no range, or no
+/// cursor to judge by: it does).
+fn in_range(cursor: Option<i64>, range: Option<(i64, Option<i64>)>) -> bool {
+    match (range, cursor) {
+        (Some((a, b)), Some(v)) => v >= a && b.map_or(true, |b| v < b),
+        _ => true,
+    }
+}
+
+/// The parent a child stream fetches for, from what was read of its record: its `id`,
+/// and the fields its rows copy ([`Child::from_parent`]: the parent's `id` or its
+/// cursor, which the stream table's test holds to).
+pub fn parent_of(k: &Keys, child: &Child) -> Option<Parent> {
+    let id = k.id.clone()?;
     let fields = child
         .from_parent
         .iter()
         .map(|(row_field, parent_field)| {
             let v = match *parent_field {
                 "id" => Value::String(id.clone()),
-                f => k.cursor(f).map_or(Value::Null, Value::from),
+                _ => k.cursor.map_or(Value::Null, Value::from),
             };
             (*row_field, v)
         })
         .collect();
-    Some(Parent { id, cursor, fields })
+    Some(Parent {
+        id,
+        cursor: k.cursor,
+        fields,
+    })
 }
 
 /// Errors aren't `Clone` (they may hold I/O errors); a root failure is reported to each
@@ -468,5 +455,146 @@ fn clone_error(e: &Error) -> Error {
     Error::Relayed {
         message: e.to_string(),
         failure_type: e.failure_type(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::protocol::ConfiguredCatalog;
+    use crate::read::page::Page;
+    use crate::read::plan::{configured_streams, groups, PlanInputs};
+    use crate::state::InputState;
+    use crate::streams::STREAMS;
+    use serde_json::json;
+
+    /// Every field the pipeline reads by name, for every stream of the table: a record
+    /// holding them (among fields of every odd kind) gives each one back, so no stream
+    /// can be declared with a cursor, subset field or parent field that is never read.
+    #[test]
+    fn the_field_vocabulary_follows_the_stream_table() {
+        let catalog: ConfiguredCatalog =
+            serde_json::from_value(json!({"streams": STREAMS.iter().map(|s| json!({
+            "stream": {"name": s.name, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+            "sync_mode": if s.cursor.is_some() { "incremental" } else { "full_refresh" },
+            "destination_sync_mode": "append"
+        })).collect::<Vec<_>>()}))
+            .unwrap();
+        let config = Config::from_value(&json!({
+            "access_token": "tok-12345678", "start_date": "2020-01-01T00:00:00Z"
+        }))
+        .unwrap();
+        let inputs = PlanInputs {
+            config: &config,
+            state: &InputState::default(),
+            now: 1_800_000_000,
+            index_lag_secs: 0,
+        };
+        let plan = groups(&configured_streams(&catalog).unwrap(), &inputs).unwrap();
+        for g in &plan {
+            let root = g.root;
+            let sorted = matches!(root.read, Read::Search(_) | Read::Windows(_));
+            let want = want_for(g, sorted);
+            assert!(
+                want.names().len() <= crate::read::page::MAX_WANTED,
+                "{}",
+                root.name
+            );
+            assert_eq!(
+                want.cursor, root.cursor,
+                "{}: its cursor is read",
+                root.name
+            );
+            let mut record = json!({"noise": {"updated_at": "x", "id": [1]}, "statistics": "odd"});
+            for k in root.primary_key {
+                record[*k] = json!(format!("key-{k}"));
+            }
+            if let Some(c) = root.cursor {
+                record[c] = json!(1_700_000_000);
+            }
+            for c in &g.consumers {
+                match &c.def.read {
+                    Read::Subset {
+                        parent,
+                        field,
+                        value,
+                    } => {
+                        assert_eq!(*parent, root.name);
+                        assert_eq!(want.class, Some(*field), "{}", c.def.name);
+                        record[*field] = json!(value);
+                    }
+                    Read::Children(child) => {
+                        assert_eq!(
+                            root.primary_key,
+                            ["id"],
+                            "{}: parents are fetched by id",
+                            c.def.name
+                        );
+                        for (_, from) in child.from_parent {
+                            assert!(
+                                *from == "id" || Some(*from) == root.cursor,
+                                "{}: `{from}` is copied from the parent, but only its id and cursor are read",
+                                c.def.name
+                            );
+                        }
+                        let mut added: Vec<&str> = child.row_key.to_vec();
+                        added.extend(child.from_parent.iter().map(|(f, _)| *f));
+                        added.extend(child.from_answer.iter().map(|(f, _)| *f));
+                        for k in c.def.primary_key {
+                            assert!(
+                                added.contains(k),
+                                "{}: key `{k}` comes from nowhere",
+                                c.def.name
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if matches!(root.read, Read::Search(_) | Read::Scroll) {
+                assert_eq!(
+                    root.primary_key,
+                    ["id"],
+                    "{}: walks count and dedup ids",
+                    root.name
+                );
+            }
+            let body = json!({"list": [record.clone()]}).to_string();
+            let page = Page::parse(bytes::Bytes::from(body), &["list"], &want)
+                .unwrap_or_else(|e| panic!("{}: {e}", root.name));
+            let (_, k) = page.records().next().unwrap();
+            assert_eq!(
+                k.cursor,
+                root.cursor.map(|_| 1_700_000_000),
+                "{}",
+                root.name
+            );
+            if root.primary_key.contains(&"id") {
+                assert_eq!(k.id.as_deref(), Some("key-id"), "{}", root.name);
+            }
+            for c in &g.consumers {
+                if let Read::Children(child) = &c.def.read {
+                    let parent = parent_of(k, child).unwrap();
+                    for (row, from) in child.from_parent {
+                        let got = &parent.fields.iter().find(|(f, _)| f == row).unwrap().1;
+                        let want = if *from == "id" {
+                            json!("key-id")
+                        } else {
+                            json!(1_700_000_000)
+                        };
+                        assert_eq!(got, &want, "{}: {row}", c.def.name);
+                    }
+                }
+                if let Read::Subset { field, .. } = &c.def.read {
+                    assert_eq!(
+                        k.class.as_deref(),
+                        record[*field].as_str(),
+                        "{}",
+                        c.def.name
+                    );
+                }
+            }
+        }
     }
 }

@@ -10,7 +10,12 @@
 //!   (activity logs); [`children`] fetches child rows for the parents a page lists.
 //! - [`group`] routes a page's records to the group's streams and keeps their states;
 //!   [`progress`] computes the watermark a state may claim; [`emit`] writes records as
-//!   the bytes Intercom sent ([`page`]).
+//!   the bytes Intercom sent ([`page`], which checks each answer whole and reads what the
+//!   pipeline needs of each record).
+//! - Completeness: a walk ends only when Intercom says so and the numbers add up
+//!   ([`crate::paginate`]); a searched stream's position stays the search index lag
+//!   behind the sync's start; no position passes the sync's start on Intercom's clock
+//!   ([`Ctx::start_on_intercom_clock`]); a child that answers 404 is asked again once.
 //! - A failure that dooms the sync (a rejected token, stdout gone) stops every group
 //!   and is reported once; any other failure ends only the streams it concerns.
 
@@ -50,8 +55,11 @@ pub struct ReadSettings {
     pub concurrency: usize,
     /// Groups (root sources with their streams) read at once.
     pub max_groups: usize,
-    /// Seconds the contacts cursor stays behind the sync's start (search index delay).
-    pub contact_index_lag_secs: i64,
+    /// Seconds a searched stream's position stays behind the sync's start (Intercom's
+    /// search index trails writes): `search_index_lag_minutes`.
+    pub search_index_lag_secs: i64,
+    /// The pause before a child that answered 404 is asked once more.
+    pub child_404_pause: Duration,
     /// Wait between attempts to open a scroll while another client holds the workspace's one scroll.
     pub scroll_busy_wait: Duration,
     /// Give up opening a scroll after waiting this long in all.
@@ -67,8 +75,9 @@ pub struct ReadSettings {
 }
 
 impl ReadSettings {
-    /// Settings for a config (its concurrency), with the environment's overrides:
-    /// `SOURCE_INTERCOM_CONTACT_INDEX_LAG_SECS`, `SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS`,
+    /// Settings for a config (its concurrency and index lag), with the environment's
+    /// overrides: `SOURCE_INTERCOM_SEARCH_INDEX_LAG_SECS`, `SOURCE_INTERCOM_CHILD_404_PAUSE_MS`,
+    /// `SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS`,
     /// `SOURCE_INTERCOM_SCROLL_BUSY_MAX_MS`, `SOURCE_INTERCOM_SERIAL_PAGES`,
     /// `SOURCE_INTERCOM_PAGES_PER_PARTITION`, `SOURCE_INTERCOM_PROGRESS_SECS`.
     pub fn for_config(config: &Config) -> ReadSettings {
@@ -76,7 +85,8 @@ impl ReadSettings {
         let mut s = ReadSettings {
             concurrency,
             max_groups: 8,
-            contact_index_lag_secs: 3600,
+            search_index_lag_secs: i64::from(config.search_index_lag_minutes) * 60,
+            child_404_pause: Duration::from_secs(2),
             scroll_busy_wait: Duration::from_secs(60),
             scroll_busy_max: Duration::from_secs(600),
             scroll_max_restarts: 5,
@@ -84,8 +94,11 @@ impl ReadSettings {
             pages_per_partition: 8,
             progress_every: Duration::from_secs(60),
         };
-        if let Some(v) = env_number("SOURCE_INTERCOM_CONTACT_INDEX_LAG_SECS") {
-            s.contact_index_lag_secs = v.min(86_400 * 7) as i64;
+        if let Some(v) = env_number("SOURCE_INTERCOM_SEARCH_INDEX_LAG_SECS") {
+            s.search_index_lag_secs = v.min(86_400 * 7) as i64;
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_CHILD_404_PAUSE_MS") {
+            s.child_404_pause = Duration::from_millis(v.min(600_000));
         }
         if let Some(v) = env_number("SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS") {
             s.scroll_busy_wait = Duration::from_millis(v);
@@ -117,6 +130,8 @@ pub struct Ctx {
     /// Streams started and not yet ended, for progress logs and for marking them
     /// INCOMPLETE if the sync stops.
     running: Mutex<Vec<Running>>,
+    /// Whether the clock's offset has been logged.
+    clock_noted: std::sync::Once,
 }
 
 struct Running {
@@ -140,13 +155,48 @@ impl Ctx {
             now,
             output,
             running: Mutex::new(Vec::new()),
+            clock_noted: std::sync::Once::new(),
         }
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, Vec<Running>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The sync's start on Intercom's clock, as far as this machine can tell: the
+    /// timestamps Intercom writes during the sync are no earlier. Saved positions never
+    /// pass it, so a record updated during the read is read by the next sync even when
+    /// Intercom's clock is behind this machine's. Measured from the `Date` of Intercom's
+    /// answers ([`Client::clock_offset_ms`], a lower bound of the offset); with no
+    /// `Date` seen, [`CLOCK_MARGIN_SECS`] before this machine's start. Never later than
+    /// this machine's start.
+    pub fn start_on_intercom_clock(&self) -> i64 {
+        let Some(offset_ms) = self.client.clock_offset_ms() else {
+            self.clock_noted.call_once(|| {
+                tracing::warn!(
+                    "Intercom's answers carry no `Date` header, so its clock can't be compared with this machine's; saved positions stay {CLOCK_MARGIN_SECS} s behind the sync's start"
+                )
+            });
+            return self.now.saturating_sub(CLOCK_MARGIN_SECS);
+        };
+        let offset = offset_ms.div_euclid(1000).min(0);
+        if offset <= -CLOCK_NOTE_SECS {
+            self.clock_noted.call_once(|| {
+                tracing::warn!(
+                    "Intercom's clock is {} s behind this machine's (from the `Date` of its answers): saved positions stay at Intercom's time of the sync's start, so records updated during the sync are read by the next one",
+                    -offset
+                )
+            });
+        }
+        self.now.saturating_add(offset)
+    }
 }
+
+/// With no `Date` from Intercom, positions stay this far behind the sync's start.
+pub const CLOCK_MARGIN_SECS: i64 = 600;
+
+/// A clock offset worth a log line.
+const CLOCK_NOTE_SECS: i64 = 5;
 
 /// Read every group; return how many streams failed (each already reported). An error
 /// that dooms the sync is returned after every group has stopped and every stream it

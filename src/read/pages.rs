@@ -1,6 +1,7 @@
 //! Roots read from GET endpoints ([`Read::Pages`](crate::streams::Read::Pages)): each
 //! endpoint in turn, every page of it. Their records come in no useful order, so
-//! their streams save their position once all pages are read.
+//! their streams keep their highest cursor only once every page is read and the walk
+//! adds up ([`crate::paginate`]).
 
 use super::group::GroupRun;
 use crate::error::{Error, Result};
@@ -25,7 +26,8 @@ pub async fn read(run: &GroupRun, endpoints: &[Endpoint]) -> Result<()> {
         let endpoint = first.describe();
         match ep.extract {
             Extract::List(path) => {
-                let mut pages = Pages::new(run.ctx.client.clone(), first, ep.paging, path);
+                let mut pages =
+                    Pages::new(run.ctx.client.clone(), first, ep.paging, path, run.want());
                 while let Some(page) = pages.next_raw().await? {
                     if pages.pages_read() == 1 && endpoints.len() == 1 {
                         if let Some(total) = page.total_count {
@@ -38,7 +40,13 @@ pub async fn read(run: &GroupRun, endpoints: &[Endpoint]) -> Result<()> {
             }
             Extract::Rows(hook) => {
                 first = first.expect(Expect::Rows(hook));
-                let mut pages = Pages::new(run.ctx.client.clone(), first, ep.paging, &[]);
+                let mut pages = Pages::new(
+                    run.ctx.client.clone(),
+                    first,
+                    ep.paging,
+                    &[],
+                    Default::default(),
+                );
                 while let Some(body) = pages.next_page().await? {
                     let rows = hook(&body).map_err(|message| Error::Decode {
                         endpoint: endpoint.clone(),

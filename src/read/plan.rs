@@ -173,7 +173,7 @@ pub struct PlanInputs<'a> {
     pub state: &'a InputState,
     /// The sync's start, epoch seconds.
     pub now: i64,
-    /// Seconds the contacts cursor stays behind `now`.
+    /// Seconds a searched stream's position stays behind `now`.
     pub index_lag_secs: i64,
 }
 

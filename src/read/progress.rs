@@ -2,9 +2,10 @@
 //! has been emitted. A read is a row of contiguous units (the `updated_at` ranges of a
 //! partitioned search, the windows of activity logs, or one unit for a walk), done in
 //! any order; the watermark is the end of the longest run of finished units from the
-//! start, or, inside the first unfinished unit, the highest cursor it has emitted
-//! (its pages come sorted ascending). Resuming from the watermark (inclusive) loses
-//! nothing.
+//! start. A unit counts only once it is done, that is once its walk has ended and
+//! added up ([`crate::paginate`]): until then a page missing in its middle could not
+//! be told from a page still to come, so nothing inside it is claimed. Resuming from
+//! the watermark (inclusive) loses nothing.
 
 /// One unit of a read.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,13 +34,6 @@ impl Watermark {
             lower,
             units: Vec::new(),
         }
-    }
-
-    /// A read of one open-ended unit starting at `lower` (a walk of sorted pages).
-    pub fn single(lower: i64) -> Watermark {
-        let mut w = Watermark::new(lower);
-        w.add(lower, None);
-        w
     }
 
     /// Add a unit at the end (units are added in order, contiguous).
@@ -76,7 +70,7 @@ impl Watermark {
         }
     }
 
-    /// Unit `start` has emitted a record with cursor `value` (its pages are sorted).
+    /// Unit `start` has emitted a record with cursor `value`.
     pub fn seen(&mut self, start: i64, value: i64) {
         if let Some(u) = self.units.iter_mut().find(|u| u.start == start) {
             u.max_seen = Some(u.max_seen.map_or(value, |m| m.max(value)));
@@ -99,10 +93,10 @@ impl Watermark {
     pub fn position(&self) -> i64 {
         let mut w = self.lower;
         for u in &self.units {
-            let seen = u.max_seen.map_or(w, |m| m.max(w));
             if !u.done {
-                return seen;
+                return w;
             }
+            let seen = u.max_seen.map_or(w, |m| m.max(w));
             w = u.safe_end.map_or(seen, |e| e.max(w));
         }
         w
@@ -114,12 +108,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_walk_follows_its_highest_cursor() {
-        let mut w = Watermark::single(100);
+    fn a_walk_counts_once_it_is_done() {
+        let mut w = Watermark::new(100);
+        w.add(100, None);
         assert_eq!(w.position(), 100);
         w.seen(100, 150);
         w.seen(100, 140);
-        assert_eq!(w.position(), 150);
+        assert_eq!(w.position(), 100, "a page may still be missing before 150");
         w.done(100);
         assert!(w.complete());
         assert_eq!(w.position(), 150);
@@ -137,9 +132,9 @@ mod tests {
         w.seen(100, 180);
         w.done(100);
         assert_eq!(w.position(), 0);
-        // The first range in progress: its highest cursor.
+        // The first range in progress claims nothing yet.
         w.seen(0, 40);
-        assert_eq!(w.position(), 40);
+        assert_eq!(w.position(), 0);
         w.done(0);
         // All done: the open last range's highest cursor.
         assert_eq!(w.position(), 250);
@@ -154,7 +149,9 @@ mod tests {
         w.done(10);
         assert_eq!(w.position(), 100);
         w.seen(100, 120);
-        assert_eq!(w.position(), 120);
+        assert_eq!(w.position(), 100);
+        w.done(100);
+        assert_eq!(w.position(), 300);
     }
 
     #[test]

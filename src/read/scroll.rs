@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::group::{GroupRun, Parent};
-use super::page::{keys, Page};
+use super::page::{Keys, Page};
 use crate::error::{Error, Result};
 use crate::http::ApiRequest;
 
@@ -68,7 +68,7 @@ async fn open(run: &GroupRun) -> Result<(Page, String)> {
     let mut busy_waited = Duration::ZERO;
     loop {
         let req = scroll_request(run, None);
-        match run.ctx.client.page(&req, &["data"]).await {
+        match run.ctx.client.page(&req, &["data"], &run.want()).await {
             Ok(page) => return Ok((page, req.describe())),
             Err(e) if e.is_scroll_busy() => {
                 if busy_waited >= settings.scroll_busy_max {
@@ -117,9 +117,10 @@ async fn scroll_once(
             }
         };
         let mut new_in_pass = 0usize;
-        let mut fresh: Vec<&str> = Vec::with_capacity(page.len());
-        for r in page.records() {
-            let Some(id) = keys(r).id() else {
+        let mut fresh: Vec<(&str, &Keys)> = Vec::with_capacity(page.len());
+        for (r, k) in page.records() {
+            // Read with the page: a company without one failed it.
+            let Some(id) = &k.id else {
                 return Err(Error::Decode {
                     endpoint,
                     message: "a company has no `id`".into(),
@@ -127,8 +128,8 @@ async fn scroll_once(
             };
             if this_pass.insert(id.clone()) {
                 new_in_pass += 1;
-                if seen.insert(id) {
-                    fresh.push(r);
+                if seen.insert(id.clone()) {
+                    fresh.push((r, k));
                 }
             }
         }
@@ -148,7 +149,7 @@ async fn scroll_once(
         }
         let req = scroll_request(run, Some(param));
         endpoint = req.describe();
-        page = match run.ctx.client.page(&req, &["data"]).await {
+        page = match run.ctx.client.page(&req, &["data"], &run.want()).await {
             Ok(p) => p,
             Err(e) if e.is_not_found() || e.root().is_retriable() => {
                 return Ok(ScrollEnd::Broken(e))

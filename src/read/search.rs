@@ -1,12 +1,22 @@
 //! Search roots ([`Read::Search`](crate::streams::Read::Search)): contacts,
 //! conversations, tickets, sorted by `updated_at` ascending.
 //!
-//! A small search is one chain of pages. A large one (its first page's `total_count`
-//! says more than [`ReadSettings::serial_pages`](super::ReadSettings) pages) is split
-//! into `updated_at` ranges read concurrently; a range whose own first page shows it
-//! is still too big is split again (its first page is dropped; its halves read it
-//! again). The first page of the whole search is dropped too: small workspaces pay
-//! nothing, large ones one request per range.
+//! A small search is one chain of pages. A large one (its first page is full, links
+//! to a next page, and its `total_count` says more than
+//! [`ReadSettings::serial_pages`](super::ReadSettings) pages) is split into
+//! `updated_at` ranges read concurrently; a range whose own first page shows it is
+//! still too big (the same three signs) is split again (its first page is dropped; its
+//! halves read it again). The first page of the whole search is dropped too: small
+//! workspaces pay nothing, large ones one request per range. Splitting is bounded: a
+//! search has at most [`max_ranges`] ranges, and past that a range is walked whole, so
+//! a `total_count` that does not shrink with its range (a proxy reporting the
+//! unfiltered total) costs a bounded number of requests.
+//!
+//! Every range is closed: the last one ends at the sync's start. Records updated
+//! during the read are left to the next sync (the saved position never passes the
+//! sync's start), so the records a range holds can only leave it while it is walked,
+//! never join it, and its walk can be checked against its count
+//! ([`crate::paginate`]).
 //!
 //! Ranges and Intercom's filters:
 //! - conversations and tickets compare to the second, and `>`/`<` are documented as
@@ -21,7 +31,7 @@
 //!   `> lower − 1 day` (every record of the lower bound's day and after).
 //!
 //! The position (see [`super::progress`]) is the end of the finished ranges from the
-//! start, or, inside the first unfinished range, its highest `updated_at` so far.
+//! start: a range counts once its walk has ended and added up.
 
 use std::collections::VecDeque;
 
@@ -48,19 +58,35 @@ fn anchor(day: i64) -> i64 {
 pub struct Part {
     /// Start: a UTC day index (day-granular searches) or a second.
     pub from: i64,
-    /// End, exclusive, in the same unit; `None`: open-ended.
-    pub to: Option<i64>,
+    /// End, exclusive, in the same unit.
+    pub to: i64,
     /// The read's lower bound (seconds), for the first range.
     pub first_lower: Option<i64>,
     pub days: bool,
 }
 
+/// The end (exclusive) of a search read at `now`: the second after it, or, for day
+/// ranges, two UTC days after its day: the workspace day holding `now` may be the one
+/// after its UTC day (a zone east of UTC late in the day), and a range of days `[a, b)`
+/// covers the workspace days holding `anchor(a)` to `anchor(b − 1)`.
+fn end_of(now: i64, days: bool) -> i64 {
+    if days {
+        now.div_euclid(DAY).saturating_add(2)
+    } else {
+        now.saturating_add(1)
+    }
+}
+
+/// Half of the widest margin between a UTC day and a workspace day (time zones from
+/// UTC−12 to UTC+14, see [`Part::range`]).
+const ZONE_MARGIN: i64 = 6 * 3600;
+
 impl Part {
-    /// The first range of a read from `lower`.
-    pub fn first(lower: i64, days: bool) -> Part {
+    /// The whole of a read from `lower` up to the sync's start `now`.
+    pub fn first(lower: i64, now: i64, days: bool) -> Part {
         Part {
             from: if days { lower.div_euclid(DAY) } else { lower },
-            to: None,
+            to: end_of(now, days),
             first_lower: Some(lower),
             days,
         }
@@ -75,42 +101,50 @@ impl Part {
         }
     }
 
-    /// The value for `updated_at <`, if the range has an end.
-    pub fn lt(&self) -> Option<i64> {
-        let to = self.to?;
-        Some(if self.days { anchor(to) } else { to })
+    /// The value for `updated_at <`.
+    pub fn lt(&self) -> i64 {
+        if self.days {
+            anchor(self.to)
+        } else {
+            self.to
+        }
     }
 
-    /// Records outside this range that the query's overlap lets in, dropped client-side.
-    /// Day ranges need none: Intercom's day filter is exact.
-    pub fn range(&self) -> Option<(i64, Option<i64>)> {
-        (!self.days).then_some((self.from, self.to))
+    /// The `updated_at` values this range can hold: records outside (which the query's
+    /// overlap lets in, or a proxy that ignores the filter) are dropped client-side.
+    /// A range of workspace days `[d1, d2)` lies within `[d1 − 6 h, d2 + 18 h)` UTC in
+    /// every time zone (a workspace day starts between 6 h before and 18 h after its
+    /// UTC day), so the bound never drops a record Intercom's exact filter gives.
+    pub fn range(&self) -> (i64, Option<i64>) {
+        if self.days {
+            (
+                self.from.saturating_mul(DAY).saturating_sub(ZONE_MARGIN),
+                Some(self.to.saturating_mul(DAY).saturating_add(3 * ZONE_MARGIN)),
+            )
+        } else {
+            (self.from, Some(self.to))
+        }
     }
 
     /// The watermark once this range and all before it are done: every record below it
     /// has been read. A day range ends at its last day's anchor (the workspace day
     /// before the next range certainly ends after it).
-    pub fn safe_end(&self) -> Option<i64> {
-        let to = self.to?;
-        Some(if self.days { anchor(to - 1) } else { to })
+    pub fn safe_end(&self) -> i64 {
+        if self.days {
+            anchor(self.to - 1)
+        } else {
+            self.to
+        }
     }
 
-    /// Halves of this range, if it can be split (`now` bounds an open-ended range).
-    pub fn split(&self, now: i64) -> Option<(Part, Part)> {
-        let end = self.to.unwrap_or(if self.days {
-            now.div_euclid(DAY) + 1
-        } else {
-            now.saturating_add(1)
-        });
-        if end.saturating_sub(self.from) < 2 {
+    /// Halves of this range, if it can be split.
+    pub fn split(&self) -> Option<(Part, Part)> {
+        if self.to.saturating_sub(self.from) < 2 {
             return None;
         }
-        let mid = self.from + (end - self.from) / 2;
+        let mid = self.from + (self.to - self.from) / 2;
         Some((
-            Part {
-                to: Some(mid),
-                ..*self
-            },
+            Part { to: mid, ..*self },
             Part {
                 from: mid,
                 to: self.to,
@@ -123,18 +157,15 @@ impl Part {
 
 /// `parts` ranges covering `[lower, now]` evenly (day-aligned for day-granular searches).
 pub fn partition(lower: i64, now: i64, parts: u64, days: bool) -> Vec<Part> {
-    let (start, end) = if days {
-        (lower.div_euclid(DAY), now.div_euclid(DAY) + 1)
-    } else {
-        (lower, now.saturating_add(1))
-    };
+    let whole = Part::first(lower, now, days);
+    let (start, end) = (whole.from, whole.to);
     let span = end.saturating_sub(start).max(1) as u128;
     let n = (parts as u128).clamp(1, span);
     let bound = |i: u128| start + ((span * i) / n) as i64;
     (0..n)
         .map(|i| Part {
             from: bound(i),
-            to: (i + 1 < n).then(|| bound(i + 1)),
+            to: if i + 1 < n { bound(i + 1) } else { end },
             first_lower: (i == 0).then_some(lower),
             days,
         })
@@ -148,18 +179,14 @@ fn request(
     filter: Option<(&str, &str)>,
     stream: &'static str,
 ) -> ApiRequest {
-    let mut conditions = vec![json!({"field": "updated_at", "operator": ">", "value": part.gt()})];
-    if let Some(lt) = part.lt() {
-        conditions.push(json!({"field": "updated_at", "operator": "<", "value": lt}));
-    }
+    let mut conditions = vec![
+        json!({"field": "updated_at", "operator": ">", "value": part.gt()}),
+        json!({"field": "updated_at", "operator": "<", "value": part.lt()}),
+    ];
     if let Some((field, value)) = filter {
         conditions.insert(0, json!({"field": field, "operator": "=", "value": value}));
     }
-    let query = if conditions.len() == 1 {
-        conditions.remove(0)
-    } else {
-        json!({"operator": "AND", "value": Value::Array(conditions)})
-    };
+    let query = json!({"operator": "AND", "value": Value::Array(conditions)});
     let body = json!({"query": query, "sort": {"field": "updated_at", "order": "ascending"}});
     ApiRequest::post(search.path, body).for_stream(stream)
 }
@@ -176,7 +203,23 @@ fn pages_for(run: &GroupRun, search: &Search, part: &Part) -> Pages {
         req,
         Paging::SearchCursor { per_page: PER_PAGE },
         search.records,
+        run.want(),
     )
+}
+
+/// Whether a range's first page says it is too big to walk as one: full, with a next
+/// page, and a `total_count` of more than `pages` pages.
+fn too_big(page: &Page, pages: u64) -> bool {
+    page.len() >= PER_PAGE as usize
+        && page.has_next()
+        && page.total_count.map_or(0, pages_of) > pages
+}
+
+/// The most ranges one search is split into: enough to keep every request slot busy
+/// several times over, few enough that a count that never shrinks can't multiply the
+/// requests without bound.
+pub fn max_ranges(concurrency: usize) -> usize {
+    concurrency.max(2) * 4
 }
 
 fn pages_of(total: u64) -> u64 {
@@ -186,7 +229,7 @@ fn pages_of(total: u64) -> u64 {
 pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
     let ctx = &run.ctx;
     let lower = run.group.read_lower().unwrap_or(ctx.config.start_date);
-    let whole = Part::first(lower, search.day_granular);
+    let whole = Part::first(lower, ctx.now, search.day_granular);
     let mut pages = pages_for(run, search, &whole);
     let Some(first) = pages.next_raw().await? else {
         return Ok(());
@@ -199,7 +242,7 @@ pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
     let total_pages = first.total_count.map_or(0, pages_of);
     let settings = &ctx.settings;
     let want = total_pages / settings.pages_per_partition.max(1);
-    let parts = if total_pages > settings.serial_pages && want >= 2 {
+    let parts = if too_big(&first, settings.serial_pages) && want >= 2 {
         // Whole waves: a multiple of the ranges read at once, so that the last ranges
         // don't run with most of the concurrency idle.
         let walkers = walkers(run) as u64;
@@ -214,7 +257,7 @@ pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
         Vec::new()
     };
     if parts.len() < 2 {
-        run.with_watermark(|w| w.add(0, None));
+        run.with_watermark(|w| w.add(0, Some(whole.safe_end())));
         walk(run, search, whole, 0, Some((pages, first)), false).await?;
         return Ok(());
     }
@@ -238,35 +281,48 @@ fn walkers(run: &GroupRun) -> usize {
     }
 }
 
-/// Read ranges concurrently, splitting those that turn out too big.
+/// Read ranges concurrently, splitting those that turn out too big, up to
+/// [`max_ranges`] in all.
 async fn read_parts(run: &GroupRun, search: &Search, parts: Vec<Part>) -> Result<()> {
     let mut next_unit: i64 = 0;
-    let mut queue: VecDeque<(Part, i64)> = VecDeque::new();
+    let mut queue: VecDeque<(Part, i64, bool)> = VecDeque::new();
     run.with_watermark(|w| {
         for p in parts {
-            w.add(next_unit, p.safe_end());
-            queue.push_back((p, next_unit));
+            w.add(next_unit, Some(p.safe_end()));
+            queue.push_back((p, next_unit, true));
             next_unit += 1;
         }
     });
+    let cap = max_ranges(run.ctx.settings.concurrency);
     let walkers = walkers(run);
     let mut running = FuturesUnordered::new();
     loop {
         while running.len() < walkers {
             match queue.pop_front() {
-                Some((part, unit)) => running.push(walk(run, search, part, unit, None, true)),
+                Some((part, unit, may_split)) => {
+                    running.push(walk(run, search, part, unit, None, may_split))
+                }
                 None => break,
             }
         }
         match running.next().await {
             Some(Ok(Walked::Done)) => {}
-            Some(Ok(Walked::Split(unit, left, right))) => {
+            Some(Ok(Walked::Split {
+                unit,
+                whole,
+                left,
+                right,
+            })) => {
+                if (next_unit as usize) >= cap {
+                    // Enough ranges: this one is walked whole.
+                    queue.push_front((whole, unit, false));
+                    continue;
+                }
                 let right_unit = next_unit;
                 next_unit += 1;
-                let mid_end = left.safe_end().unwrap_or(i64::MAX);
-                run.with_watermark(|w| w.split(unit, right_unit, mid_end));
-                queue.push_front((right, right_unit));
-                queue.push_front((left, unit));
+                run.with_watermark(|w| w.split(unit, right_unit, left.safe_end()));
+                queue.push_front((right, right_unit, true));
+                queue.push_front((left, unit, true));
             }
             Some(Err(e)) => return Err(e),
             None => return Ok(()),
@@ -277,13 +333,19 @@ async fn read_parts(run: &GroupRun, search: &Search, parts: Vec<Part>) -> Result
 /// How a range's walk ended.
 enum Walked {
     Done,
-    /// Too big: read these halves instead.
-    Split(i64, Part, Part),
+    /// Too big: read these halves instead (or, past the cap on ranges, `whole` without
+    /// splitting).
+    Split {
+        unit: i64,
+        whole: Part,
+        left: Part,
+        right: Part,
+    },
 }
 
 /// Walk one range page by page: hand each page to the group, fetch its children, and
-/// checkpoint. With `may_split`, a range whose first page shows more than twice the
-/// target pages is split instead.
+/// checkpoint. With `may_split`, a range whose first page shows it is too big (see
+/// [`too_big`]: twice the target pages) is split instead.
 async fn walk(
     run: &GroupRun,
     search: &Search,
@@ -307,15 +369,20 @@ async fn walk(
     };
     if may_split {
         let target = run.ctx.settings.pages_per_partition.max(1);
-        if page.total_count.map_or(0, pages_of) > 2 * target {
-            if let Some((left, right)) = part.split(run.ctx.now) {
-                return Ok(Walked::Split(unit, left, right));
+        if too_big(&page, 2 * target) {
+            if let Some((left, right)) = part.split() {
+                return Ok(Walked::Split {
+                    unit,
+                    whole: part,
+                    left,
+                    right,
+                });
             }
         }
     }
     let mut next = Some(page);
     while let Some(page) = next.take() {
-        let taken = run.take(page.records(), part.range())?;
+        let taken = run.take(page.records(), Some(part.range()))?;
         // Only one page per range in memory: this one goes before the next is asked for.
         drop(page);
         super::children::fetch(run, taken.parents).await?;
@@ -342,14 +409,16 @@ mod tests {
         let parts = partition(T, T + 999, 4, false);
         assert_eq!(parts.len(), 4);
         assert_eq!(parts[0].gt(), T - 1);
-        assert_eq!(parts[0].lt(), Some(T + 250));
-        assert_eq!(parts[0].range(), Some((T, Some(T + 250))));
+        assert_eq!(parts[0].lt(), T + 250);
+        assert_eq!(parts[0].range(), (T, Some(T + 250)));
         assert_eq!(parts[1].gt(), T + 249);
-        assert_eq!(parts[3].to, None);
-        assert_eq!(parts[3].lt(), None);
-        assert_eq!(parts[0].safe_end(), Some(T + 250));
+        // The last range ends at the sync's start: closed, like every other.
+        assert_eq!(parts[3].to, T + 1000);
+        assert_eq!(parts[3].lt(), T + 1000);
+        assert_eq!(parts[3].safe_end(), T + 1000);
+        assert_eq!(parts[0].safe_end(), T + 250);
         for w in parts.windows(2) {
-            assert_eq!(w[0].to, Some(w[1].from), "contiguous");
+            assert_eq!(w[0].to, w[1].from, "contiguous");
         }
     }
 
@@ -365,15 +434,20 @@ mod tests {
             "the first range starts a day early"
         );
         assert_eq!(parts[1].gt(), anchor(parts[1].from - 1));
-        assert_eq!(parts[0].lt(), Some(anchor(parts[1].from)));
-        assert_eq!(parts[0].range(), None);
-        assert_eq!(parts[0].safe_end(), Some(anchor(parts[1].from - 1)));
+        assert_eq!(parts[0].lt(), anchor(parts[1].from));
+        assert_eq!(parts[0].safe_end(), anchor(parts[1].from - 1));
+        assert_eq!(
+            parts[4].to,
+            day + 12,
+            "the last range ends after the sync's day"
+        );
         // A workspace day in any time zone: the day holding anchor(d).
-        for offset_h in [-12i64, -5, 0, 1, 5, 9, 12, 14] {
+        for offset_h in [-12i64, -5, 0, 1, 5, 6, 9, 12, 14] {
             let local_day = |t: i64| (t + offset_h * 3600).div_euclid(DAY);
+            let local_start = |d: i64| d * DAY - offset_h * 3600;
             // Each range covers local days [L(from), L(to)): contiguous and disjoint.
             for w in parts.windows(2) {
-                let end_of_left = local_day(w[0].lt().unwrap());
+                let end_of_left = local_day(w[0].lt());
                 let start_of_right = local_day(w[1].gt()) + 1;
                 assert_eq!(end_of_left, start_of_right, "offset {offset_h}");
             }
@@ -384,32 +458,39 @@ mod tests {
             );
             // Everything below a safe end belongs to finished ranges.
             let right_start = local_day(parts[1].gt()) + 1;
-            assert!(local_day(parts[0].safe_end().unwrap() - 1) < right_start);
+            assert!(local_day(parts[0].safe_end() - 1) < right_start);
+            // The client-side bounds hold every record Intercom's day filter gives.
+            for p in &parts[1..] {
+                let (lo, hi) = p.range();
+                let first_day = local_day(p.gt()) + 1;
+                let end_day = local_day(p.lt());
+                assert!(lo <= local_start(first_day), "offset {offset_h}");
+                assert!(local_start(end_day) <= hi.unwrap(), "offset {offset_h}");
+            }
         }
     }
 
     #[test]
     fn splits_halve_and_stop_at_the_unit() {
-        let p = Part::first(T, false);
-        let (a, b) = p.split(T + 100).unwrap();
-        assert_eq!(
-            (a.from, a.to, b.from, b.to),
-            (T, Some(T + 50), T + 50, None)
-        );
+        let p = Part::first(T, T + 99, false);
+        let (a, b) = p.split().unwrap();
+        assert_eq!((a.from, a.to, b.from, b.to), (T, T + 50, T + 50, T + 100));
         assert_eq!(a.first_lower, Some(T));
         assert_eq!(b.first_lower, None);
         let one = Part {
             from: T,
-            to: Some(T + 1),
+            to: T + 1,
             first_lower: None,
             days: false,
         };
-        assert!(one.split(T + 100).is_none());
-        let d = Part::first(T, true);
-        let (a, b) = d.split(T + 4 * DAY).unwrap();
-        assert_eq!(a.to, Some(b.from));
+        assert!(one.split().is_none());
+        let d = Part::first(T, T + 3 * DAY, true);
+        let (a, b) = d.split().unwrap();
+        assert_eq!(a.to, b.from);
         assert_eq!(a.gt(), T - DAY);
         assert_eq!(b.gt(), anchor(b.from - 1));
+        assert_eq!(max_ranges(16), 64);
+        assert_eq!(max_ranges(1), 8);
     }
 
     #[test]
@@ -420,15 +501,17 @@ mod tests {
             day_granular: true,
             index_lag: true,
         };
-        let p = Part::first(T, true);
+        let p = Part::first(T, T + 10, true);
         let b = request(&search, &p, Some(("role", "lead")), "leads")
             .body
             .unwrap();
+        let day = T.div_euclid(DAY);
         assert_eq!(
             b["query"],
             json!({"operator": "AND", "value": [
                 {"field": "role", "operator": "=", "value": "lead"},
                 {"field": "updated_at", "operator": ">", "value": T - DAY},
+                {"field": "updated_at", "operator": "<", "value": anchor(day + 2)},
             ]})
         );
         assert_eq!(
@@ -438,7 +521,22 @@ mod tests {
         let b = request(&search, &p, None, "contacts").body.unwrap();
         assert_eq!(
             b["query"],
-            json!({"field": "updated_at", "operator": ">", "value": T - DAY})
+            json!({"operator": "AND", "value": [
+                {"field": "updated_at", "operator": ">", "value": T - DAY},
+                {"field": "updated_at", "operator": "<", "value": anchor(day + 2)},
+            ]})
         );
+    }
+
+    #[test]
+    fn the_last_day_range_holds_the_sync_start_in_every_zone() {
+        for now in [T, T + 3 * 3600, T + 80_000, T - 50_000] {
+            let p = Part::first(now - 30 * DAY, now, true);
+            for offset_h in [-12i64, -6, 0, 5, 6, 9, 14] {
+                let local_day = |t: i64| (t + offset_h * 3600).div_euclid(DAY);
+                // `<` matches before the start of the workspace day holding lt().
+                assert!(local_day(now) < local_day(p.lt()), "{now} {offset_h}");
+            }
+        }
     }
 }

@@ -73,6 +73,7 @@ async fn read_window(run: &GroupRun, w: &Windowed, from: i64, to: i64) -> Result
             per_page: w.per_page,
         },
         w.records,
+        run.want(),
     );
     while let Some(page) = pages.next_raw().await? {
         let taken = run.take(page.records(), Some((from, Some(to.saturating_add(1)))))?;

@@ -63,7 +63,8 @@ pub struct Search {
     /// Date filters match whole days in the workspace's time zone (contact search):
     /// ranges are whole days, and the first is asked from a day earlier.
     pub day_granular: bool,
-    /// The search index trails writes (contacts): the saved cursor stays this far behind.
+    /// The search index trails writes (every Intercom search does): the saved cursor
+    /// stays `search_index_lag_minutes` behind the sync's start.
     pub index_lag: bool,
 }
 
@@ -88,6 +89,9 @@ pub struct Child {
     pub path: (&'static str, &'static str),
     /// Where the answer holds the rows.
     pub rows: &'static [&'static str],
+    /// The fields of the stream's primary key each row carries itself (the rest are
+    /// copied from the parent or the answer); a row without them fails its answer.
+    pub row_key: &'static [&'static str],
     /// Fields added to every row: (row field, parent record field), from the parent as
     /// the list returned it.
     pub from_parent: &'static [(&'static str, &'static str)],
@@ -110,7 +114,7 @@ const CONVERSATION_SEARCH: Search = Search {
     path: "/conversations/search",
     records: &["conversations"],
     day_granular: false,
-    index_lag: false,
+    index_lag: true,
 };
 
 /// One GET endpoint.
@@ -337,6 +341,7 @@ pub static STREAMS: &[StreamDef] = &[
             parent: "companies",
             path: ("/companies", "/segments"),
             rows: &["data"],
+            row_key: &["id"],
             from_parent: &[("company_id", "id"), ("company_updated_at", "updated_at")],
             from_answer: &[],
             counts_parts: false,
@@ -361,6 +366,7 @@ pub static STREAMS: &[StreamDef] = &[
             parent: "conversations",
             path: ("/conversations", ""),
             rows: &["conversation_parts", "conversation_parts"],
+            row_key: &["id"],
             from_parent: &[],
             from_answer: &[
                 ("conversation_id", "id"),

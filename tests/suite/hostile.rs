@@ -367,7 +367,7 @@ fn server_ids_cannot_escape_their_path_segment() {
     env.fake
         .inject_fault(body_fault("POST", "/conversations/search", page, 0, 1));
     let run = env.read_streams(&["conversation_parts"], "full_refresh");
-    // The fake has no such conversation: a 404, one of one, counted as a deletion.
+    // The fake has no such conversation: a 404, asked again once, then counted as a deletion.
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     let paths: Vec<String> = env
         .fake
@@ -376,7 +376,7 @@ fn server_ids_cannot_escape_their_path_segment() {
         .filter(|r| r.method == "GET")
         .map(|r| r.path.clone())
         .collect();
-    assert_eq!(paths, vec!["/conversations/%2E%2E%2F%2E%2E%2Fadmins"]);
+    assert_eq!(paths, vec!["/conversations/%2E%2E%2F%2E%2E%2Fadmins"; 2]);
 
     // An id that would still move the path is refused.
     let page = json!({"type": "conversation.list", "total_count": 1,
@@ -417,17 +417,23 @@ fn children_missing_beyond_a_small_share_fail_with_advice() {
     assert!(run.records("conversation_parts").len() < 5);
     assert_eq!(run.statuses("admins").last().unwrap(), "COMPLETE");
 
-    // Two deletions between search and fetch are only warnings.
+    // Two deletions between search and fetch (404, and 404 again) are only warnings.
     env.fake.clear_faults();
-    env.fake.inject_fault(Fault {
-        method: "GET".into(),
-        path: "/conversations/*".into(),
-        status: 404,
-        body: json!({"type": "error.list", "errors": [{"code": "not_found", "message": "Resource Not Found"}]}),
-        times: 2,
-        after: 3,
-        ..Default::default()
+    let gone: Vec<String> = env.fake.with_workspace(|w| {
+        w.conversations[3..5]
+            .iter()
+            .map(|c| id_of(&c["id"]))
+            .collect()
     });
+    for id in &gone {
+        env.fake.inject_fault(error_fault(
+            &format!("/conversations/{id}"),
+            404,
+            "not_found",
+            "Resource Not Found",
+            2,
+        ));
+    }
     let run = env.read_streams(&["conversation_parts"], "full_refresh");
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert_eq!(

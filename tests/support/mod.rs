@@ -226,6 +226,7 @@ pub fn run_connector(args: &[&str], env: &[(&str, &str)]) -> Run {
         .stderr(Stdio::piped());
     // Keep retries short in tests; individual tests override.
     cmd.env("SOURCE_INTERCOM_BACKOFF_BASE_MS", "20");
+    cmd.env("SOURCE_INTERCOM_CHILD_404_PAUSE_MS", "50");
     cmd.env_remove("LOG_LEVEL");
     for (k, v) in env {
         cmd.env(k, v);
@@ -356,6 +357,7 @@ impl Env {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        cmd.env("SOURCE_INTERCOM_CHILD_404_PAUSE_MS", "50");
         for (k, v) in &self.run_env {
             cmd.env(k, v);
         }
