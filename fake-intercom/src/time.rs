@@ -38,40 +38,12 @@ pub(crate) fn now_secs() -> i64 {
     (now_ms() / 1000) as i64
 }
 
-const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// The (year, month 1..=12, day 1..=31) of `days` since 1970-01-01, in the
-/// proleptic Gregorian calendar (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, usize, i64) {
-    let z = days.saturating_add(719_468);
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month as usize, day)
-}
-
 /// `secs` (unix seconds) as an HTTP date in IMF-fixdate form (RFC 9110
-/// §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`: the `Date` header.
+/// §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`: the `Date` header. Times
+/// before 1970 show as 1970 (the fake's clock never goes there).
 pub(crate) fn http_date(secs: i64) -> String {
-    let days = secs.div_euclid(DAY);
-    let in_day = secs.rem_euclid(DAY);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[days.saturating_add(4).rem_euclid(7) as usize],
-        MONTHS[(month - 1) % 12],
-        in_day / HOUR,
-        in_day % HOUR / 60,
-        in_day % 60
-    )
+    let at = UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    httpdate::fmt_http_date(at)
 }
 
 #[cfg(test)]
@@ -97,7 +69,7 @@ mod tests {
             http_date(GENERATION_END - 1),
             "Sun, 31 May 2026 23:59:59 GMT"
         );
-        assert_eq!(http_date(-1), "Wed, 31 Dec 1969 23:59:59 GMT");
+        assert_eq!(http_date(-1), "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(http_date(4_107_542_400), "Mon, 01 Mar 2100 00:00:00 GMT");
     }
 }

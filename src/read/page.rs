@@ -437,6 +437,32 @@ const LIST_MARK: &str = "records-not-a-list: ";
 /// Marks the "a record is not an object" error raised inside the one-pass parse.
 const RECORD_MARK: &str = "record-not-an-object: ";
 
+/// The visits of a JSON scalar (a boolean, a number, a string), each an error that
+/// says what the value was, marked with `$mark`.
+macro_rules! refuse_scalars {
+    ($value:ty, $mark:expr) => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<$value, E> {
+            Err(E::custom(format!("{}a boolean", $mark)))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<$value, E> {
+            Err(E::custom(format!("{}a number", $mark)))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<$value, E> {
+            Err(E::custom(format!("{}a number", $mark)))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<$value, E> {
+            Err(E::custom(format!("{}a number", $mark)))
+        }
+
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<$value, E> {
+            Err(E::custom(format!("{}a string", $mark)))
+        }
+    };
+}
+
 struct TopVisitor<'p> {
     path: &'p [&'p str],
     names: &'p [&'p str],
@@ -557,25 +583,7 @@ impl<'de> serde::de::Visitor<'de> for ListAt<'_> {
         Ok(Found(None))
     }
 
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Found<'de>, E> {
-        Err(E::custom(format!("{LIST_MARK}a boolean")))
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Found<'de>, E> {
-        Err(E::custom(format!("{LIST_MARK}a number")))
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Found<'de>, E> {
-        Err(E::custom(format!("{LIST_MARK}a number")))
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Found<'de>, E> {
-        Err(E::custom(format!("{LIST_MARK}a number")))
-    }
-
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Found<'de>, E> {
-        Err(E::custom(format!("{LIST_MARK}a string")))
-    }
+    refuse_scalars!(Found<'de>, LIST_MARK);
 }
 
 /// One record of the list: an object, read field by field (each value taken as its raw
@@ -640,25 +648,7 @@ impl<'de> serde::de::Visitor<'de> for RecordSeed<'_> {
         Err(E::custom(format!("{RECORD_MARK}null")))
     }
 
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Item<'de>, E> {
-        Err(E::custom(format!("{RECORD_MARK}a boolean")))
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Item<'de>, E> {
-        Err(E::custom(format!("{RECORD_MARK}a number")))
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Item<'de>, E> {
-        Err(E::custom(format!("{RECORD_MARK}a number")))
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Item<'de>, E> {
-        Err(E::custom(format!("{RECORD_MARK}a number")))
-    }
-
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Item<'de>, E> {
-        Err(E::custom(format!("{RECORD_MARK}a string")))
-    }
+    refuse_scalars!(Item<'de>, RECORD_MARK);
 }
 
 /// The range of `part` (a slice of `text`) in `text`.

@@ -88,6 +88,15 @@ fn assert_ids(run: &Run, stream: &str, want: &BTreeSet<String>) {
     );
 }
 
+/// Requests the fake has had for `path`.
+fn asked(env: &Env, path: &str) -> usize {
+    env.fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == path)
+        .count()
+}
+
 fn last_position(run: &Run, stream: &str, key: &str) -> Option<i64> {
     run.states(stream)
         .last()
@@ -112,13 +121,6 @@ fn a_search_that_ends_early_is_read_again() {
     });
     let all = ids(&env, |w| &w.conversations);
     let catalog = env.catalog(&["conversations"], "incremental");
-    let searches = |env: &Env| {
-        env.fake
-            .requests()
-            .iter()
-            .filter(|r| r.path == "/conversations/search")
-            .count()
-    };
     // (edit of one answer, which answer, searches the read takes, whether it walks again)
     let cases: [(&str, Option<Value>, usize, usize, bool); 4] = [
         // Page 2 comes empty, still linking to page 3.
@@ -144,7 +146,11 @@ fn a_search_that_ends_early_is_read_again() {
         let case = format!("{pointer} = {value:?} on answer {}", after + 1);
         assert_eq!(run.code, 0, "{case}: {:?}", run.error_traces());
         assert_ids(&run, "conversations", &all);
-        assert_eq!(searches(&env), want_searches, "{case}");
+        assert_eq!(
+            asked(&env, "/conversations/search"),
+            want_searches,
+            "{case}"
+        );
         let walked_again = run.logs().iter().any(|l| l.contains("reading it again"));
         assert_eq!(walked_again, again, "{case}: {:?}", run.logs());
     }
@@ -277,9 +283,8 @@ fn activity_log_windows_and_articles_end_only_when_the_numbers_add_up() {
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert_ids(&run, "activity_logs", &logs);
     assert_ids(&run, "articles", &articles);
-    let asked = env.fake.requests();
     assert!(
-        asked.iter().filter(|r| r.path == "/articles").count() >= 4,
+        asked(&env, "/articles") >= 4,
         "the articles were walked again"
     );
 }
@@ -601,13 +606,11 @@ fn bytes_that_are_not_utf8_and_deep_nesting_fail_a_page_never_the_process() {
     let run = env.read(&env.config(), &catalog, None, &retries);
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert!(got(&run, "conversations").contains(&latin));
-    let searches = env
-        .fake
-        .requests()
-        .iter()
-        .filter(|r| r.path == "/conversations/search")
-        .count();
-    assert_eq!(searches, 2, "the page, and the page again");
+    assert_eq!(
+        asked(&env, "/conversations/search"),
+        2,
+        "the page, and the page again"
+    );
     // Always: the stream fails cleanly, the others finish.
     env.fake.inject_fault(replace(
         "POST",
