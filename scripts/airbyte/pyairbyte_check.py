@@ -8,11 +8,14 @@ With --image, PyAirbyte runs the connector's image with `docker` (on the host ne
 the binary. Run by scripts/pyairbyte-test.sh, in a venv with the pinned PyAirbyte.
 
 What changes between the two reads: Intercom's contact search lags behind writes. The first read
-goes to a workspace whose search does not yet show its most recently updated contacts (the fake's
---search-index-delay-secs); the second to the same workspace (same seed) with every contact
-searchable. So the second read must bring exactly the records at or after the cursors PyAirbyte
-saved: for contacts, the newly searchable ones (and the records at the saved position, read again
-by design); for the other incremental streams, nothing but the records at the saved position.
+goes to a workspace whose clock stands 10 minutes after its last contacts but one (the fake's
+--clock-offset-secs) and whose search does not show the contacts updated in those 10 minutes and
+after (--search-index-delay-secs); the second to the same workspace (same seed) on today's clock,
+with every contact searchable. The connector keeps its saved positions `search_index_lag_minutes`
+(30) behind the sync's start on Intercom's clock, so the second read must bring exactly the records
+at or after the cursors PyAirbyte saved: for contacts, the newly searchable ones (and the records
+of the last half hour before the first read, read again by design); for the other incremental
+streams, nothing but the records at or after the saved position.
 """
 
 import argparse
@@ -127,13 +130,17 @@ def main():
         fakes.append(full)
         config = lambda url: {"access_token": token, "start_date": "2020-01-01T00:00:00Z", "base_url": url}
 
-        # Where the search index lags: between two contacts' updated_at, about 80% of the way.
+        # Where the search index lags: between two contacts' updated_at, about 80% of the way; the
+        # lagging workspace's clock stands 10 minutes after it, and its search trails by 10 minutes.
         contacts = sorted(c["updated_at"] for c in binary_read(connector, config(full_url), ["contacts"])[0]["contacts"])
         i = int(len(contacts) * 0.8)
         while contacts[i + 1] - contacts[i] < 3600:
             i += 1
         cut = (contacts[i] + contacts[i + 1]) // 2
-        lagging, lag_url = start_fake(fake, token, *flags, f"--search-index-delay-secs={int(time.time()) - cut}")
+        offset = cut + 600 - int(time.time())
+        lagging, lag_url = start_fake(
+            fake, token, *flags, f"--clock-offset-secs={offset}", "--search-index-delay-secs=600"
+        )
         fakes.append(lagging)
         newer = [c for c in contacts if c > cut]
         print(f"workspace: {SIZES}; the first read's contact search lacks the {len(newer)} contacts updated last")
