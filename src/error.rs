@@ -90,13 +90,22 @@ pub enum Error {
     #[error("invalid state: {0}")]
     State(String),
 
-    /// Intercom answered 401.
+    /// Intercom answered 401 `unauthorized` (or a 401 without `token_unauthorized`):
+    /// the token itself is invalid or revoked, so every stream would fail.
     #[error("Intercom rejected the access token (HTTP 401 on {endpoint}{}). Check `access_token`, and that `region` matches the workspace's region (the token works only on its own region's API host).", detail_suffix(detail))]
     Unauthorized { endpoint: String, detail: String },
 
-    /// Intercom answered 403.
-    #[error("Intercom refused access to {endpoint} (HTTP 403{}). The access token's app lacks the permission this stream needs: enable it in the Intercom Developer Hub (Configure > Authentication) or deselect the stream.", detail_suffix(detail))]
-    Forbidden { endpoint: String, detail: String },
+    /// Intercom refused one endpoint to a valid token: 401 `token_unauthorized` (the
+    /// token's app lacks a permission) or 403 (a permission, or the workspace's plan:
+    /// `api_plan_restricted`). It fails the streams that read the endpoint, not the sync.
+    #[error("Intercom refused {endpoint} (HTTP {status}{}): {}", detail_suffix(detail), permission_advice(*needs))]
+    NotPermitted {
+        endpoint: String,
+        status: u16,
+        detail: String,
+        /// The stream that needs the endpoint, and the permission it needs, once known.
+        needs: Option<(&'static str, &'static str)>,
+    },
 
     /// Any other non-success answer from Intercom.
     #[error(
@@ -191,6 +200,15 @@ fn location_suffix(location: &Option<String>) -> String {
     }
 }
 
+fn permission_advice(needs: Option<(&'static str, &'static str)>) -> String {
+    match needs {
+        Some((stream, permission)) => format!(
+            "stream `{stream}` needs the \"{permission}\" permission, which the access token's app does not have (or, for `api_plan_restricted`, the workspace's plan does not include this data). Grant it in the Intercom Developer Hub (your app > Configure > Authentication, then re-authorize the app), or deselect `{stream}`; the other streams are read as usual"
+        ),
+        None => "the access token's app lacks a permission this stream needs: grant it in the Intercom Developer Hub (your app > Configure > Authentication), or deselect the stream".to_string(),
+    }
+}
+
 fn detail_suffix(detail: &str) -> String {
     if detail.is_empty() {
         String::new()
@@ -209,7 +227,7 @@ impl Error {
             | Error::Catalog(_)
             | Error::State(_)
             | Error::Unauthorized { .. }
-            | Error::Forbidden { .. }
+            | Error::NotPermitted { .. }
             | Error::Redirect { .. }
             | Error::ChildrenMissing { .. } => FailureType::ConfigError,
             Error::Api { status, .. } if retriable_status(*status) => FailureType::TransientError,
@@ -276,6 +294,39 @@ impl Error {
         )
     }
 
+    /// This error, if Intercom refused an endpoint for want of a permission, saying which
+    /// stream needs it and which permission that is (the first stream to say wins).
+    pub fn needing(self, stream: &'static str, permission: &'static str) -> Error {
+        match self {
+            Error::NotPermitted {
+                endpoint,
+                status,
+                detail,
+                needs: None,
+            } => Error::NotPermitted {
+                endpoint,
+                status,
+                detail,
+                needs: Some((stream, permission)),
+            },
+            Error::GaveUp {
+                attempts,
+                elapsed_secs,
+                source,
+            } => Error::GaveUp {
+                attempts,
+                elapsed_secs,
+                source: Box::new(source.needing(stream, permission)),
+            },
+            other => other,
+        }
+    }
+
+    /// Whether Intercom refused an endpoint for want of a permission (or plan).
+    pub fn is_not_permitted(&self) -> bool {
+        matches!(self.root(), Error::NotPermitted { .. })
+    }
+
     /// Map a stdout write error: a closed pipe is not a failure worth reporting.
     pub fn from_output(e: std::io::Error) -> Error {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -311,6 +362,23 @@ mod tests {
         assert!(e
             .to_string()
             .contains("HTTP 401 on /me: unauthorized: Access Token Invalid"));
+        assert!(e.is_fatal_for_sync());
+        let e = Error::NotPermitted {
+            endpoint: "POST /tickets/search".into(),
+            status: 401,
+            detail: "token_unauthorized: Not authorized to access resource".into(),
+            needs: None,
+        };
+        assert!(!e.is_fatal_for_sync());
+        assert_eq!(e.failure_type(), FailureType::ConfigError);
+        let s = e.needing("tickets", "Read tickets").to_string();
+        assert!(
+            s.contains("POST /tickets/search (HTTP 401: token_unauthorized")
+                && s.contains("stream `tickets` needs the \"Read tickets\" permission")
+                && s.contains("Developer Hub")
+                && !s.contains("rejected the access token"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod faults;
 mod hostile;
 #[path = "suite/incremental.rs"]
 mod incremental;
+#[path = "suite/permissions.rs"]
+mod permissions;
 #[path = "suite/pipeline.rs"]
 mod pipeline;
 mod support;

@@ -68,12 +68,28 @@ impl Fault {
         let method_ok = self.method.is_empty()
             || self.method == "*"
             || self.method.eq_ignore_ascii_case(method);
-        let path_ok = match self.path.strip_suffix('*') {
-            Some(prefix) => path.starts_with(prefix),
-            None => self.path == path,
-        };
-        method_ok && path_ok
+        method_ok && path_matches(&self.path, path)
     }
+}
+
+/// Whether `path` is `pattern`, or starts with it when it ends in `*`.
+pub(crate) fn path_matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => pattern == path,
+    }
+}
+
+/// Why a workspace refuses a path to this app (see
+/// [`FakeIntercom::deny`](crate::FakeIntercom::deny)), as Intercom answers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denial {
+    /// 401 `token_unauthorized` "Not authorized to access resource": the app
+    /// lacks the permission (e.g. "Read tickets"). The token itself is fine.
+    TokenUnauthorized,
+    /// 403 `api_plan_restricted` "Active subscription needed.": the
+    /// workspace's plan doesn't include the feature.
+    PlanRestricted,
 }
 
 /// How a [`Fault`] is answered.

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 use crate::config::FakeConfig;
-use crate::faults::Fault;
+use crate::faults::{Denial, Fault};
 use crate::server::log::RecordedRequest;
 use crate::server::router;
 use crate::server::shared::Shared;
@@ -198,6 +198,21 @@ impl FakeIntercom {
         }
         let mut faults = self.shared.faults.lock().unwrap_or_else(|e| e.into_inner());
         faults.push(fault);
+    }
+
+    /// Refuse `path` (exact, or a prefix ending in `*`) to this app from now
+    /// on, as Intercom refuses an app that lacks a permission (401
+    /// `token_unauthorized`) or a workspace whose plan lacks the feature (403
+    /// `api_plan_restricted`). Rules are checked in the order added.
+    pub fn deny(&self, path: &str, denial: Denial) {
+        let mut denied = self.shared.denied.lock().unwrap_or_else(|e| e.into_inner());
+        denied.push((path.to_string(), denial));
+    }
+
+    /// Grant every permission again.
+    pub fn allow_all(&self) {
+        let mut denied = self.shared.denied.lock().unwrap_or_else(|e| e.into_inner());
+        denied.clear();
     }
 
     /// Drop every queued fault.

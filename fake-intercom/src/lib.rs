@@ -31,6 +31,10 @@
 //! | `GET /conversations/deleted` (2.16+) | `{"type":"conversations.list","conversations","total_count","pages"}` | 404 `not_found` before 2.16, 400 `parameter_invalid` |
 //! | `GET /admins/activity_logs?created_at_after=` | `{"type":"activity_log.list","activity_logs","pages"}` | 400 `parameter_not_found` / `parameter_invalid` |
 //!
+//! A path denied with [`FakeIntercom::deny`] answers 401 `token_unauthorized`
+//! (the app lacks a permission) or 403 `api_plan_restricted` (the plan lacks
+//! the feature), after auth and the rate limiter, before any fault.
+//!
 //! Any request: 401 `unauthorized` without the token, 429 `rate_limit_exceeded`
 //! over the rate limit ([`FakeConfig::requests_per_minute`] spread over
 //! windows of [`FakeConfig::window_ms`], reported in `X-RateLimit-*`),
@@ -118,7 +122,7 @@ mod words;
 mod workspace;
 
 pub use config::FakeConfig;
-pub use faults::{Chaos, ChaosKind, Fault, FaultKind};
+pub use faults::{Chaos, ChaosKind, Denial, Fault, FaultKind};
 pub use handle::FakeIntercom;
 pub use server::log::RecordedRequest;
 pub use server::stats::FakeStats;

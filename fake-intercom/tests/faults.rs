@@ -551,3 +551,35 @@ fn the_binary_takes_fault_and_chaos_flags_and_prints_stats() {
     assert_eq!(stats["requests"], 2);
     assert_eq!(stats["faults"]["status"], 1);
 }
+
+#[tokio::test]
+async fn denied_paths_answer_as_intercom_refuses_a_permission_or_a_plan() {
+    use fake_intercom::Denial;
+    let fake = FakeIntercom::start(FakeConfig::default())
+        .await
+        .expect("start");
+    fake.deny("/tickets/search", Denial::TokenUnauthorized);
+    fake.deny("/help_center/*", Denial::PlanRestricted);
+    let r = request(&fake, "POST", "/tickets/search")
+        .json(&json!({"query": {"field": "updated_at", "operator": ">", "value": 0}}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().contains_key("x-ratelimit-limit"));
+    let body: Value = r.json().await.expect("JSON");
+    assert_eq!(body["errors"][0]["code"], "token_unauthorized");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Not authorized to access resource"
+    );
+    let r = get(&fake, "/help_center/collections").await;
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.expect("JSON");
+    assert_eq!(body["errors"][0]["code"], "api_plan_restricted");
+    // Everything else is answered, and a grant restores the path.
+    assert_eq!(get(&fake, "/admins").await.status(), 200);
+    assert_eq!(get(&fake, "/articles").await.status(), 200);
+    fake.allow_all();
+    assert_eq!(get(&fake, "/help_center/collections").await.status(), 200);
+}

@@ -608,8 +608,19 @@ pub(crate) fn status_error(req: &ApiRequest, status: u16, body: &[u8]) -> Error 
     }
     let endpoint = req.describe();
     match status {
+        401 if parsed.code() == Some("token_unauthorized") => Error::NotPermitted {
+            endpoint,
+            status,
+            detail,
+            needs: None,
+        },
         401 => Error::Unauthorized { endpoint, detail },
-        403 => Error::Forbidden { endpoint, detail },
+        403 => Error::NotPermitted {
+            endpoint,
+            status,
+            detail,
+            needs: None,
+        },
         _ => Error::Api {
             endpoint,
             status,

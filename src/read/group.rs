@@ -320,6 +320,8 @@ impl GroupRun {
         }
         let mut shared = self.lock();
         if let Some(s) = shared.sinks.get_mut(index) {
+            let def = s.consumer.def;
+            let e = e.needing(def.name, def.permission);
             if s.failed.is_none() {
                 tracing::warn!("stream {} failed: {e}", s.consumer.def.name);
                 let _ = s.emitter.flush();
@@ -334,6 +336,11 @@ impl GroupRun {
         if e.is_fatal_for_sync() {
             return Err(e);
         }
+        // A refused root endpoint: the permission of the stream its requests were for.
+        let e = match crate::streams::find(self.request_stream()) {
+            Some(def) => e.needing(def.name, def.permission),
+            None => e,
+        };
         let n = self.lock().sinks.len();
         for i in 0..n {
             self.fail(i, clone_error(&e))?;

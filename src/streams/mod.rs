@@ -26,7 +26,34 @@ pub struct StreamDef {
     pub primary_key: &'static [&'static str],
     /// The cursor field, for streams that support incremental sync.
     pub cursor: Option<&'static str>,
+    /// The permission (Intercom Developer Hub > your app > Configure > Authentication)
+    /// the access token's app needs to read this stream ([`permission`]).
+    pub permission: &'static str,
     pub read: Read,
+}
+
+/// The Intercom app permissions streams need, as the Developer Hub names them.
+pub mod permission {
+    pub const ADMINS: &str = "Read admins";
+    pub const USERS_AND_COMPANIES: &str = "Read and list users and companies";
+    pub const CONVERSATIONS: &str = "Read conversations";
+    pub const TICKETS: &str = "Read tickets";
+    pub const TAGS: &str = "Read tags";
+    pub const COUNTS: &str = "Read counts";
+    pub const ARTICLES: &str = "Read and list articles";
+    pub const ACTIVITY_LOGS: &str = "Read admin activity logs";
+
+    /// Every permission a stream needs.
+    pub const ALL: &[&str] = &[
+        ADMINS,
+        USERS_AND_COMPANIES,
+        CONVERSATIONS,
+        TICKETS,
+        TAGS,
+        COUNTS,
+        ARTICLES,
+        ACTIVITY_LOGS,
+    ];
 }
 
 /// How a stream's records are read.
@@ -151,7 +178,7 @@ const fn get(path: &'static str, records: &'static [&'static str]) -> Endpoint {
 const PAGE_150: Paging = Paging::PageNumber { per_page: 150 };
 
 /// `GET /counts` is documented up to API 2.6 only; send the newest version that documents it.
-const COUNTS_VERSION: &str = "2.6";
+pub const COUNTS_VERSION: &str = "2.6";
 
 const fn counts(
     query: &'static [(&'static str, &'static str)],
@@ -200,6 +227,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("admins"),
         primary_key: &["id"],
         cursor: None,
+        permission: permission::ADMINS,
         read: Read::Pages(&[get("/admins", &["admins"])]),
     },
     StreamDef {
@@ -208,6 +236,7 @@ pub static STREAMS: &[StreamDef] = &[
         // Airbyte's official connector keys teams and tags by name; kept for drop-in compatibility.
         primary_key: &["name"],
         cursor: None,
+        permission: permission::ADMINS,
         read: Read::Pages(&[get("/teams", &["teams"])]),
     },
     StreamDef {
@@ -215,6 +244,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("tags"),
         primary_key: &["name"],
         cursor: None,
+        permission: permission::TAGS,
         read: Read::Pages(&[get("/tags", &["data"])]),
     },
     StreamDef {
@@ -222,6 +252,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("segments"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
+        permission: permission::USERS_AND_COMPANIES,
         read: Read::Pages(&[Endpoint {
             query: &[("include_count", "true")],
             ..get("/segments", &["segments"])
@@ -232,6 +263,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("company_attributes"),
         primary_key: &["name"],
         cursor: None,
+        permission: permission::USERS_AND_COMPANIES,
         read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[1])),
     },
     StreamDef {
@@ -239,6 +271,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("contact_attributes"),
         primary_key: &["name"],
         cursor: None,
+        permission: permission::USERS_AND_COMPANIES,
         read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[0])),
     },
     StreamDef {
@@ -246,6 +279,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("conversation_attributes"),
         primary_key: &["name"],
         cursor: None,
+        permission: permission::CONVERSATIONS,
         read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[2])),
     },
     StreamDef {
@@ -254,6 +288,7 @@ pub static STREAMS: &[StreamDef] = &[
         // Names are unique within a model, not across models.
         primary_key: &["model", "name"],
         cursor: None,
+        permission: permission::USERS_AND_COMPANIES,
         read: Read::Pages(DATA_ATTRIBUTES_BY_MODEL),
     },
     StreamDef {
@@ -261,6 +296,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("subscription_types"),
         primary_key: &["id"],
         cursor: None,
+        permission: permission::USERS_AND_COMPANIES,
         read: Read::Pages(&[get("/subscription_types", &["data"])]),
     },
     StreamDef {
@@ -268,6 +304,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("help_centers"),
         primary_key: &["id"],
         cursor: None,
+        permission: permission::ARTICLES,
         read: Read::Pages(&[Endpoint {
             paging: PAGE_150,
             ..get("/help_center/help_centers", &["data"])
@@ -278,6 +315,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("help_center_collections"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
+        permission: permission::ARTICLES,
         read: Read::Pages(&[Endpoint {
             paging: PAGE_150,
             ..get("/help_center/collections", &["data"])
@@ -288,6 +326,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("articles"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
+        permission: permission::ARTICLES,
         read: Read::Pages(&[Endpoint {
             paging: PAGE_150,
             ..get("/articles", &["data"])
@@ -298,6 +337,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("contacts"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
+        permission: permission::USERS_AND_COMPANIES,
         read: Read::Search(CONTACT_SEARCH),
     },
     StreamDef {
@@ -305,6 +345,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("leads"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
+        permission: permission::USERS_AND_COMPANIES,
         read: Read::Subset {
             parent: "contacts",
             field: "role",
@@ -316,6 +357,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("users"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
+        permission: permission::USERS_AND_COMPANIES,
         read: Read::Subset {
             parent: "contacts",
             field: "role",
@@ -327,6 +369,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("companies"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
+        permission: permission::USERS_AND_COMPANIES,
         read: Read::Scroll,
     },
     StreamDef {
@@ -337,6 +380,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["company_id", "id"],
         // The position is the parent company's updated_at, which every row carries.
         cursor: Some("company_updated_at"),
+        permission: permission::USERS_AND_COMPANIES,
         read: Read::Children(Child {
             parent: "companies",
             path: ("/companies", "/segments"),
@@ -353,6 +397,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("conversations"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
+        permission: permission::CONVERSATIONS,
         read: Read::Search(CONVERSATION_SEARCH),
     },
     StreamDef {
@@ -362,6 +407,7 @@ pub static STREAMS: &[StreamDef] = &[
         // The position is the parent conversation's updated_at, which every part carries:
         // a changed conversation's parts are all read again.
         cursor: Some("conversation_updated_at"),
+        permission: permission::CONVERSATIONS,
         read: Read::Children(Child {
             parent: "conversations",
             path: ("/conversations", ""),
@@ -382,6 +428,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("tickets"),
         primary_key: &["id"],
         cursor: Some("updated_at"),
+        permission: permission::TICKETS,
         read: Read::Search(Search {
             path: "/tickets/search",
             records: &["tickets"],
@@ -393,6 +440,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("activity_logs"),
         primary_key: &["id"],
         cursor: Some("created_at"),
+        permission: permission::ACTIVITY_LOGS,
         read: Read::Windows(Windowed {
             path: "/admins/activity_logs",
             records: &["activity_logs"],
@@ -406,6 +454,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("deleted_conversations"),
         primary_key: &["id"],
         cursor: Some("deleted_at"),
+        permission: permission::CONVERSATIONS,
         // New in API 2.16; at most 60 per page.
         read: Read::Pages(&[Endpoint {
             query: &[("order", "asc")],
@@ -419,6 +468,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("counts"),
         primary_key: &["name"],
         cursor: None,
+        permission: permission::COUNTS,
         read: Read::Pages(&[counts(&[], counts::app_totals)]),
     },
     StreamDef {
@@ -426,6 +476,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("conversation_counts"),
         primary_key: &["name"],
         cursor: None,
+        permission: permission::COUNTS,
         read: Read::Pages(&[counts(
             &[("type", "conversation")],
             counts::conversation_totals,
@@ -436,6 +487,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("admin_conversation_counts"),
         primary_key: &["id"],
         cursor: None,
+        permission: permission::COUNTS,
         read: Read::Pages(&[counts(
             &[("type", "conversation"), ("count", "admin")],
             counts::admin_conversations,
@@ -446,6 +498,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("user_segment_tag_counts"),
         primary_key: &["count_type", "name"],
         cursor: None,
+        permission: permission::COUNTS,
         read: Read::Pages(&[
             counts(
                 &[("type", "user"), ("count", "segment")],
@@ -462,6 +515,7 @@ pub static STREAMS: &[StreamDef] = &[
         schema: schema!("company_user_segment_tag_counts"),
         primary_key: &["count_type", "key"],
         cursor: None,
+        permission: permission::COUNTS,
         read: Read::Pages(&[
             Endpoint {
                 paging: PAGE_150,
@@ -694,6 +748,45 @@ mod tests {
                 "{}",
                 s.name
             );
+        }
+    }
+
+    #[test]
+    fn the_readme_permission_table_is_the_code_s() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("### Permissions")
+            .nth(1)
+            .expect("README has a Permissions section");
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for line in section.lines().take_while(|l| !l.starts_with("## ")) {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            if cells.len() != 2 || !permission::ALL.contains(&cells[0]) {
+                continue;
+            }
+            for s in cells[1].split(',') {
+                documented.push((s.trim().trim_matches('`').to_string(), cells[0].to_string()));
+            }
+        }
+        documented.sort();
+        let mut code: Vec<(String, String)> = STREAMS
+            .iter()
+            .map(|s| (s.name.to_string(), s.permission.to_string()))
+            .collect();
+        code.sort();
+        assert_eq!(documented, code);
+        for p in permission::ALL {
+            assert!(
+                STREAMS.iter().any(|s| s.permission == *p),
+                "{p} is needed by no stream"
+            );
+        }
+        for s in STREAMS {
+            assert!(permission::ALL.contains(&s.permission), "{}", s.name);
+            // A child stream needs what its parent needs.
+            if let Some(parent) = s.parent().and_then(find) {
+                assert_eq!(s.permission, parent.permission, "{}", s.name);
+            }
         }
     }
 

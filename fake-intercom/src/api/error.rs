@@ -73,6 +73,25 @@ impl ApiError {
         )
     }
 
+    /// 401 `token_unauthorized` ("Not authorized to access resource"): the
+    /// token is valid but its app lacks the permission.
+    pub fn token_unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_unauthorized",
+            "Not authorized to access resource",
+        )
+    }
+
+    /// 403 `api_plan_restricted` ("Active subscription needed.").
+    pub fn plan_restricted() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "api_plan_restricted",
+            "Active subscription needed.",
+        )
+    }
+
     pub fn body(&self) -> Value {
         error_body(&self.code, &self.message)
     }

@@ -1,6 +1,6 @@
 //! The gate every request passes, in this order: counted and logged;
 //! the configured latency; bearer auth (401); the request hook; the rate
-//! limiter (429); a queued fault, else a chaos fault, else the `per_page`
+//! limiter (429); a denied path (401 `token_unauthorized`, 403); a queued fault, else a chaos fault, else the `per_page`
 //! check and the endpoint; then the `X-RateLimit-*` headers (those a fault
 //! set win; the reset epoch on the fake's clock), a default `Content-Type`
 //! and the `Date` of the fake's clock (unless a fault set one; hyper then
@@ -26,7 +26,7 @@ use crate::api::pagination::MAX_PER_PAGE;
 use crate::api::query::QueryParams;
 use crate::api::ratelimit::{window_label, RateDecision};
 use crate::endpoints::context::{header_string, Peek, RawBody};
-use crate::faults::{Fault, FaultKind};
+use crate::faults::{Denial, Fault, FaultKind};
 use crate::server::answers::{
     echo_answer, html_answer, huge_answer, status_answer, status_or, with_headers, Collected,
 };
@@ -62,7 +62,14 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
     } else {
         shared.run_hook(&recorded);
         let decision = shared.limiter.check(now_ms());
-        let mut resp = if decision.allowed {
+        let denial = shared.denial(parts.uri.path());
+        let mut resp = if let (true, Some(d)) = (decision.allowed, denial) {
+            match d {
+                Denial::TokenUnauthorized => ApiError::token_unauthorized(),
+                Denial::PlanRestricted => ApiError::plan_restricted(),
+            }
+            .into_response()
+        } else if decision.allowed {
             answer(&shared, Pending { parts, body, next }).await
         } else {
             shared.stats.limiter_rejection();

@@ -12,7 +12,7 @@ use crate::api::ratelimit::RateLimiter;
 use crate::config::FakeConfig;
 use crate::endpoints::context::Store;
 use crate::endpoints::search;
-use crate::faults::Fault;
+use crate::faults::{path_matches, Denial, Fault};
 use crate::server::chaos::ChaosState;
 use crate::server::log::{RecordedRequest, RequestLog};
 use crate::server::memory::AnswerMemory;
@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub(crate) store: Arc<Store>,
     pub(crate) log: RequestLog,
     pub(crate) faults: Mutex<Vec<Fault>>,
+    /// Paths this app may not read, and how they are refused.
+    pub(crate) denied: Mutex<Vec<(String, Denial)>>,
     pub(crate) limiter: RateLimiter,
     pub(crate) hook: RwLock<Option<Arc<RequestHook>>>,
     pub(crate) stats: Arc<Counters>,
@@ -46,6 +48,7 @@ impl Shared {
             store,
             log: RequestLog::default(),
             faults: Mutex::new(Vec::new()),
+            denied: Mutex::new(Vec::new()),
             hook: RwLock::new(None),
             stats: Arc::new(Counters::default()),
             memory: AnswerMemory::default(),
@@ -62,6 +65,15 @@ impl Shared {
         if let Some(hook) = hook {
             self.store.write_ws(|ws| hook(req, ws));
         }
+    }
+
+    /// How `path` is refused, if it is denied.
+    pub(crate) fn denial(&self, path: &str) -> Option<Denial> {
+        let denied = self.denied.lock().unwrap_or_else(|e| e.into_inner());
+        denied
+            .iter()
+            .find(|(pattern, _)| path_matches(pattern, path))
+            .map(|(_, d)| *d)
     }
 
     /// Count this request against the queued faults and take one use of
