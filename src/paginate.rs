@@ -100,6 +100,15 @@ struct Seen {
 }
 
 impl Seen {
+    /// What a walk counts before its first page: the pages (and records) skipped.
+    fn from_skipped((pages, records): (u64, u64)) -> Seen {
+        Seen {
+            pages,
+            anonymous: records,
+            ..Seen::default()
+        }
+    }
+
     fn add(&mut self, page: &Page) {
         self.pages += 1;
         for (_, k) in page.records() {
@@ -150,6 +159,8 @@ pub struct Pages {
     /// 1 for the first walk, 2 for the walk again after a short one.
     pass: u8,
     finished: bool,
+    /// Pages (and their records) before `first`, read by an earlier attempt.
+    skipped: (u64, u64),
 }
 
 impl Pages {
@@ -190,7 +201,16 @@ impl Pages {
             seen: Seen::default(),
             pass: 1,
             finished: false,
+            skipped: (0, 0),
         }
+    }
+
+    /// A walk that starts after `pages` full pages of `per_page` records, which an
+    /// earlier attempt read: they count towards the totals the walk is checked against.
+    pub fn resumed_after(mut self, pages: u64, per_page: u32) -> Pages {
+        self.skipped = (pages, pages.saturating_mul(u64::from(per_page)));
+        self.seen = Seen::from_skipped(self.skipped);
+        self
     }
 
     /// The next page's body, or `None` when the walk is over. (Answers read as values,
@@ -255,7 +275,7 @@ impl Pages {
         self.pass += 1;
         self.requested.clear();
         self.pages = 0;
-        self.seen = Seen::default();
+        self.seen = Seen::from_skipped(self.skipped);
         self.next = None;
         let first = self.first.clone();
         self.requested.insert(page_key(&first));

@@ -167,9 +167,42 @@ fn is_message(obj: &Map<String, Value>) -> bool {
         && (obj.contains_key("stream") || obj.contains_key("global") || obj.contains_key("data"))
 }
 
-/// The state of a full-refresh stream: unique, non-null, and says there is no cursor.
+/// The state of a full-refresh stream that can't resume: unique, non-null, and says
+/// there is no cursor.
 pub fn no_cursor_state() -> Value {
     serde_json::json!({"__ab_no_cursor_state_message": true})
+}
+
+/// The key of a resumable full refresh's position while it runs: the watermark of a
+/// search or of activity-log windows (epoch seconds), or the pages of a page-numbered
+/// list already emitted.
+pub const FULL_REFRESH_POSITION: &str = "__ab_full_refresh_position";
+
+/// A resumable full refresh in progress, at `position`.
+pub fn full_refresh_position(position: i64) -> Value {
+    serde_json::json!({ FULL_REFRESH_POSITION: position })
+}
+
+/// The state of a resumable full refresh that finished (Airbyte's convention): the next
+/// read given it starts over.
+pub fn full_refresh_complete() -> Value {
+    serde_json::json!({"__ab_full_refresh_sync_complete": true})
+}
+
+/// Where a resumable full refresh of `stream` left off, from its state: `None` to start
+/// from the beginning (no state, a finished one, or one of another shape, such as an
+/// incremental position). A position that isn't a whole number is a config error.
+pub fn saved_full_refresh_position(stream: &str, blob: Option<&Value>) -> Result<Option<i64>> {
+    let Some(v) = blob.and_then(|b| b.get(FULL_REFRESH_POSITION)) else {
+        return Ok(None);
+    };
+    match v.as_i64() {
+        Some(p) if p >= 0 => Ok(Some(p)),
+        _ => Err(Error::State(format!(
+            "the state of stream `{stream}` has `{FULL_REFRESH_POSITION}` = {}, which is not a position (a whole number of seconds or pages); reset the stream to read it from the start",
+            crate::redact::server_text(&v.to_string(), 60)
+        ))),
+    }
 }
 
 #[cfg(test)]

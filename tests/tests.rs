@@ -15,6 +15,8 @@ mod incremental;
 mod permissions;
 #[path = "suite/pipeline.rs"]
 mod pipeline;
+#[path = "suite/resumable.rs"]
+mod resumable;
 mod support;
 #[path = "suite/transcript.rs"]
 mod transcript;
@@ -200,20 +202,30 @@ fn full_read_of_every_stream_matches_the_workspace() {
                 "{s} record does not fit its schema: {errors:?}\n{r}"
             );
         }
-        // Status sequence and one state per stream, after its records.
+        // Status sequence; states after the records they count, the last one saying the
+        // full refresh is done (resumable streams save their position on the way).
         assert_eq!(
             run.statuses(s),
             vec!["STARTED", "RUNNING", "COMPLETE"],
             "{s}"
         );
         let states = run.states(s);
-        assert_eq!(states.len(), 1, "{s}");
-        assert_eq!(
-            states[0]["state"]["sourceStats"]["recordCount"]
-                .as_f64()
-                .unwrap() as usize,
-            run.records(s).len()
-        );
+        let counted: f64 = states
+            .iter()
+            .map(|st| st["state"]["sourceStats"]["recordCount"].as_f64().unwrap())
+            .sum();
+        assert_eq!(counted as usize, run.records(s).len(), "{s}");
+        let last = &states.last().unwrap()["state"]["stream"]["stream_state"];
+        if discovered_stream(s)["is_resumable"] == true {
+            assert_eq!(
+                last,
+                &json!({"__ab_full_refresh_sync_complete": true}),
+                "{s}"
+            );
+        } else {
+            assert_eq!(states.len(), 1, "{s}");
+            assert_eq!(last, &json!({"__ab_no_cursor_state_message": true}), "{s}");
+        }
     }
 
     // Every request carried the version header: 2.11, and 2.6 for the legacy counts API.
@@ -360,7 +372,8 @@ fn empty_workspace_lists_are_not_errors() {
     for s in ["articles", "help_center_collections", "help_centers"] {
         assert_eq!(run.records(s).len(), 0);
         assert_eq!(run.statuses(s), vec!["STARTED", "RUNNING", "COMPLETE"]);
-        assert_eq!(run.states(s).len(), 1);
+        let last = &run.states(s).last().unwrap()["state"]["stream"]["stream_state"];
+        assert_eq!(last, &json!({"__ab_full_refresh_sync_complete": true}));
     }
 }
 

@@ -73,8 +73,16 @@ impl Sink {
                 let w = watermark.or(self.max_seen).unwrap_or(i64::MIN);
                 state_blob(key, def.state_parent(), cursor.position_by_clock(w, start))
             }
+            _ if self.consumer.resumable() => crate::state::full_refresh_complete(),
             _ => crate::state::no_cursor_state(),
         }
+    }
+
+    /// A resumable full refresh's position while it runs: past the resumed position,
+    /// never behind it.
+    fn progress(&self, position: i64) -> Value {
+        let p = self.consumer.resume.map_or(position, |r| r.max(position));
+        crate::state::full_refresh_position(p)
     }
 
     /// The child declaration, if this consumer is a child stream.
@@ -304,8 +312,28 @@ impl GroupRun {
         let mut shared = self.lock();
         let w = shared.watermark.position();
         for s in shared.sinks.iter_mut() {
-            if s.live() && s.consumer.cursor.is_some() {
-                let blob = s.blob(Some(w), start);
+            if !s.live() {
+                continue;
+            }
+            let blob = if s.consumer.cursor.is_some() {
+                s.blob(Some(w), start)
+            } else if s.consumer.resumable() && moved_past_start(w, s) {
+                s.progress(w)
+            } else {
+                continue;
+            };
+            s.emitter.checkpoint_if_moved(blob)?;
+        }
+        Ok(())
+    }
+
+    /// For page-numbered lists: `pages` pages (from the list's first) are emitted; a
+    /// resumable full refresh saves that.
+    pub fn pages_done(&self, pages: i64) -> Result<()> {
+        let mut shared = self.lock();
+        for s in shared.sinks.iter_mut() {
+            if s.live() && s.consumer.resumable() {
+                let blob = s.progress(pages);
                 s.emitter.checkpoint_if_moved(blob)?;
             }
         }
@@ -422,6 +450,12 @@ pub fn want_for(group: &Group, sorted: bool) -> Want {
         cursor: group.root.cursor.filter(|_| needs_cursor),
         class,
     }
+}
+
+/// Whether a full refresh has come far enough to be worth a state: its watermark is
+/// past where it started.
+fn moved_past_start(watermark: i64, s: &Sink) -> bool {
+    s.consumer.lower.is_some_and(|l| watermark > l)
 }
 
 /// Whether a record with this cursor belongs to the unit's `range` (no range, or no

@@ -7,7 +7,7 @@ use super::group::GroupRun;
 use crate::error::{Error, Result};
 use crate::http::client::Expect;
 use crate::http::ApiRequest;
-use crate::paginate::Pages;
+use crate::paginate::{Pages, Paging};
 use crate::streams::{Endpoint, Extract};
 
 /// The watermark unit of an unsorted read (there is only one).
@@ -16,6 +16,12 @@ const UNIT: i64 = i64::MIN;
 pub async fn read(run: &GroupRun, endpoints: &[Endpoint]) -> Result<()> {
     run.with_watermark(|w| w.add(UNIT, None));
     let stream = run.request_stream();
+    // A resumable full refresh of a page-numbered list continues after the pages its
+    // attempt before emitted.
+    let resume = match endpoints {
+        [_] => run.group.consumers.iter().filter_map(|c| c.resume).min(),
+        _ => None,
+    };
     for ep in endpoints {
         let mut first = ApiRequest::get(ep.path)
             .version(ep.version)
@@ -26,16 +32,33 @@ pub async fn read(run: &GroupRun, endpoints: &[Endpoint]) -> Result<()> {
         let endpoint = first.describe();
         match ep.extract {
             Extract::List(path) => {
+                let skipped = match (resume, ep.paging) {
+                    (Some(done), Paging::PageNumber { per_page }) if done > 0 => {
+                        tracing::info!(
+                            "stream {stream}: resuming the full refresh after page {done}"
+                        );
+                        first = first.query("page", (done + 1).to_string());
+                        Some((done, per_page))
+                    }
+                    _ => None,
+                };
                 let mut pages =
                     Pages::new(run.ctx.client.clone(), first, ep.paging, path, run.want());
+                if let Some((done, per_page)) = skipped {
+                    pages = pages.resumed_after(done as u64, per_page);
+                }
+                let before = skipped.map_or(0, |(done, _)| done);
                 while let Some(page) = pages.next_raw().await? {
-                    if pages.pages_read() == 1 && endpoints.len() == 1 {
+                    if pages.pages_read() == 1 && endpoints.len() == 1 && skipped.is_none() {
                         if let Some(total) = page.total_count {
                             run.estimate(total)?;
                         }
                     }
                     let taken = run.take(page.records(), None)?;
                     run.page_done(UNIT, taken.max);
+                    if matches!(ep.paging, Paging::PageNumber { .. }) {
+                        run.pages_done(before + pages.pages_read() as i64)?;
+                    }
                 }
             }
             Extract::Rows(hook) => {

@@ -28,6 +28,16 @@ pub struct Consumer {
     /// Records (for a child stream: parent records) with a cursor below this are not
     /// read; `None` reads everything.
     pub lower: Option<i64>,
+    /// A resumable full refresh ([`StreamDef::resumable_full_refresh`]): where the
+    /// attempt before this one left off, if the state says ([`crate::state`]).
+    pub resume: Option<i64>,
+}
+
+impl Consumer {
+    /// Whether this consumer is a full refresh that saves its position as it goes.
+    pub fn resumable(&self) -> bool {
+        self.cursor.is_none() && self.def.resumable_full_refresh()
+    }
 }
 
 impl Consumer {
@@ -229,10 +239,17 @@ fn consumer(def: &'static StreamDef, mode: SyncMode, inputs: &PlanInputs<'_>) ->
         )),
         _ => None,
     };
+    let resume = match (mode, def.resumable_full_refresh()) {
+        (SyncMode::FullRefresh, true) => {
+            crate::state::saved_full_refresh_position(def.name, inputs.state.get(def.name))?
+        }
+        _ => None,
+    };
     let lower = match &cursor {
         Some(cur) => Some(cur.lower()),
-        // Intercom filters these by date anyway: start_date bounds a full refresh too.
-        None if def.server_filtered() => Some(c.start_date),
+        // Intercom filters these by date anyway: start_date bounds a full refresh too,
+        // and a resumed one starts where its attempt before left off.
+        None if def.server_filtered() => Some(resume.map_or(c.start_date, |r| r.max(c.start_date))),
         None => None,
     };
     Ok(Consumer {
@@ -241,6 +258,7 @@ fn consumer(def: &'static StreamDef, mode: SyncMode, inputs: &PlanInputs<'_>) ->
         saved,
         cursor,
         lower,
+        resume,
     })
 }
 

@@ -601,6 +601,29 @@ impl StreamDef {
         }
     }
 
+    /// Whether a full refresh of this stream can continue where a failed attempt left
+    /// off: searches and activity-log windows (by their watermark), a single
+    /// page-numbered list (by its pages), and streams read from one of those. The
+    /// companies scroll can't be resumed, and unpaged lists have nothing to resume.
+    pub fn resumable_full_refresh(&self) -> bool {
+        match &self.read {
+            Read::Search(_) | Read::Windows(_) => true,
+            Read::Pages(eps) => matches!(
+                eps,
+                [Endpoint {
+                    paging: Paging::PageNumber { .. },
+                    extract: Extract::List(_),
+                    ..
+                }]
+            ),
+            Read::Scroll => false,
+            Read::Subset { .. } | Read::Children(_) => self
+                .parent()
+                .and_then(find)
+                .is_some_and(|p| p.resumable_full_refresh()),
+        }
+    }
+
     pub fn supports(&self, mode: SyncMode) -> bool {
         match mode {
             SyncMode::FullRefresh => true,
@@ -632,7 +655,7 @@ impl StreamDef {
                     .map(|k| vec![k.to_string()])
                     .collect()
             }),
-            is_resumable: self.cursor.is_some(),
+            is_resumable: self.resumable_full_refresh(),
         })
     }
 }

@@ -1,0 +1,195 @@
+//! Resumable full refresh: a full-refresh read saves its position as it goes (a search's
+//! watermark, activity-log windows, the pages of a page-numbered list, a child's parent
+//! position); a read given the last STATE of a killed attempt continues from it, and one
+//! given the finished state starts over.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use fake_intercom::FakeConfig;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// Every search is partitioned into ranges of about one page: many positions to resume from.
+const PARTITIONED: &[(&str, &str)] = &[
+    ("SOURCE_INTERCOM_SERIAL_PAGES", "0"),
+    ("SOURCE_INTERCOM_PAGES_PER_PARTITION", "1"),
+];
+
+/// One stream of each kind that resumes.
+const RESUMABLE: &[&str] = &[
+    "contacts",
+    "leads",
+    "conversation_parts",
+    "tickets",
+    "activity_logs",
+    "articles",
+    "deleted_conversations",
+];
+
+fn records_of(messages: &[Value], stream: &str) -> usize {
+    messages
+        .iter()
+        .filter(|m| m["type"] == "RECORD" && m["record"]["stream"] == stream)
+        .count()
+}
+
+#[test]
+fn a_killed_full_refresh_resumes_where_it_stopped() {
+    let env = Env::with(FakeConfig {
+        contacts: 1500,
+        conversations: 900,
+        tickets: 600,
+        activity_logs: 3000,
+        articles: 400,
+        deleted_conversations: 200,
+        ..FakeConfig::default()
+    });
+    for s in RESUMABLE {
+        assert_eq!(discovered_stream(s)["is_resumable"], true, "{s}");
+    }
+    for s in ["companies", "company_segments", "admins", "data_attributes"] {
+        assert_eq!(discovered_stream(s)["is_resumable"], false, "{s}");
+    }
+    let catalog = env.catalog(RESUMABLE, "full_refresh");
+    let config = env
+        .config_with(json!({"activity_logs_time_step": 30, "start_date": "2023-01-01T00:00:00Z"}));
+    let whole = env.read(&config, &catalog, None, PARTITIONED);
+    assert_eq!(whole.code, 0, "{:?}", whole.error_traces());
+    let all: BTreeSet<(String, String)> = keyed(&whole).into_keys().collect();
+    let total = whole.messages.len();
+    // Cut right after each stream's first and last position, and halfway.
+    let mut cuts: BTreeSet<usize> = BTreeSet::from([total / 2]);
+    for s in RESUMABLE {
+        let positions: Vec<usize> = whole
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                m["type"] == "STATE"
+                    && m["state"]["stream"]["stream_descriptor"]["name"] == *s
+                    && m["state"]["stream"]["stream_state"]["__ab_full_refresh_position"].is_i64()
+            })
+            .map(|(i, _)| i + 1)
+            .collect();
+        assert!(
+            positions.len() >= 2,
+            "{s}: {} positions saved",
+            positions.len()
+        );
+        cuts.insert(positions[0]);
+        cuts.insert(positions[positions.len() - 1]);
+    }
+    let mut resumed_somewhere: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in cuts {
+        let written = &whole.messages[..n];
+        let state = state_of(written);
+        let path = env.files.write_json(&format!("cut{n}.json"), &state);
+        let resumed = env.read(&config, &catalog, Some(&path), PARTITIONED);
+        assert_eq!(resumed.code, 0, "cut at {n}: {:?}", resumed.error_traces());
+        // Together, the killed attempt and the resumed one hold every record.
+        let mut union = keyed_messages(written);
+        union.extend(keyed(&resumed));
+        let missing: Vec<_> = all
+            .iter()
+            .filter(|k| !union.contains_key(*k))
+            .take(5)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "killed after {n} of {total}: missing {missing:?}"
+        );
+        // A stream that had saved a position past some of its records reads less than a
+        // whole read.
+        for s in RESUMABLE {
+            let position = state.as_array().unwrap().iter().find_map(|st| {
+                (st["stream"]["stream_descriptor"]["name"] == *s)
+                    .then(|| st["stream"]["stream_state"]["__ab_full_refresh_position"].as_i64())
+                    .flatten()
+            });
+            let Some(position) = position else { continue };
+            let past_records = if matches!(*s, "articles" | "deleted_conversations") {
+                position > 0 // pages
+            } else {
+                let field = cursor_field(s);
+                written.iter().any(|m| {
+                    m["type"] == "RECORD"
+                        && m["record"]["stream"] == *s
+                        && m["record"]["data"][field]
+                            .as_i64()
+                            .is_some_and(|v| v < position)
+                })
+            };
+            if past_records {
+                let again = resumed.records(s).len();
+                assert!(
+                    again < records_of(&whole.messages, s),
+                    "{s}: resumed at cut {n} and read {again} records, not fewer than a whole read"
+                );
+                *resumed_somewhere.entry(s).or_default() += 1;
+            }
+        }
+    }
+    for s in RESUMABLE {
+        assert!(
+            resumed_somewhere.get(s).copied().unwrap_or(0) >= 2,
+            "{s} resumed at {resumed_somewhere:?} cut points only"
+        );
+    }
+    // A finished full refresh starts over.
+    let finished = env.files.write_json("finished.json", &whole.final_state());
+    for st in whole.final_state().as_array().unwrap() {
+        assert_eq!(
+            st["stream"]["stream_state"],
+            json!({"__ab_full_refresh_sync_complete": true})
+        );
+    }
+    let again = env.read(&config, &catalog, Some(&finished), PARTITIONED);
+    assert_eq!(again.code, 0);
+    assert_eq!(keyed(&again).into_keys().collect::<BTreeSet<_>>(), all);
+}
+
+#[test]
+fn full_refresh_positions_never_leak_into_incremental_reads() {
+    let env = Env::start();
+    // An incremental read given a full refresh's position reads from its start.
+    let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "tickets"},
+        "stream_state": {"__ab_full_refresh_position": 1_900_000_000}}}]);
+    let path = env.files.write_json("fr.json", &state);
+    let catalog = env.catalog(&["tickets"], "incremental");
+    let run = env.read(&env.config(), &catalog, Some(&path), &[]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.records("tickets").len(),
+        env.fake.with_workspace(|w| w.tickets.len())
+    );
+    // A full refresh given an incremental position reads everything.
+    let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "tickets"},
+        "stream_state": {"updated_at": 1_900_000_000}}}]);
+    let path = env.files.write_json("inc.json", &state);
+    let run = env.read(
+        &env.config(),
+        &env.catalog(&["tickets"], "full_refresh"),
+        Some(&path),
+        &[],
+    );
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.records("tickets").len(),
+        env.fake.with_workspace(|w| w.tickets.len())
+    );
+    // A position that is not one is a config error naming the stream.
+    let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "tickets"},
+        "stream_state": {"__ab_full_refresh_position": "soon"}}}]);
+    let path = env.files.write_json("bad.json", &state);
+    let run = env.read(
+        &env.config(),
+        &env.catalog(&["tickets"], "full_refresh"),
+        Some(&path),
+        &[],
+    );
+    assert_eq!(run.code, 1);
+    let e = &run.error_traces()[0];
+    assert_eq!(e["failure_type"], "config_error");
+    assert!(e["message"].as_str().unwrap().contains("tickets"), "{e}");
+}
