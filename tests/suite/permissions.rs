@@ -109,6 +109,15 @@ fn a_plan_without_the_help_center_fails_its_streams_alone() {
 }
 
 #[test]
+fn a_refused_parent_fails_its_children_with_it() {
+    read_without(
+        &[("/companies/scroll", Denial::TokenUnauthorized)],
+        &["companies", "company_segments"],
+        "Read and list users and companies",
+    );
+}
+
+#[test]
 fn a_refused_child_fails_the_child_and_keeps_its_parent() {
     let env = Env::start();
     let ids: Vec<String> = env
