@@ -538,16 +538,28 @@ pub fn assert_resumes_without_gaps(
     cuts: impl IntoIterator<Item = usize>,
     run_env: &[(&str, &str)],
 ) {
+    resume_at(env, &env.config(), catalog, full, cuts, run_env);
+}
+
+/// [`assert_resumes_without_gaps`] with this config; returns, for each cut point, the
+/// state the resumed read was given and the resumed read.
+pub fn resume_at(
+    env: &Env,
+    config: &Path,
+    catalog: &Path,
+    full: &Run,
+    cuts: impl IntoIterator<Item = usize>,
+    run_env: &[(&str, &str)],
+) -> Vec<(usize, Value, Run)> {
     assert_eq!(full.code, 0, "{:?}", full.error_traces());
     let all: std::collections::BTreeSet<(String, String)> = keyed(full).into_keys().collect();
     let total = full.messages.len();
-    let config = env.config();
+    let mut out = Vec::new();
     for n in cuts {
         let written = &full.messages[..n];
-        let state = env
-            .files
-            .write_json(&format!("cut{n}.json"), &state_of(written));
-        let resumed = env.read(&config, catalog, Some(&state), run_env);
+        let state = state_of(written);
+        let path = env.files.write_json(&format!("cut{n}.json"), &state);
+        let resumed = env.read(config, catalog, Some(&path), run_env);
         assert_eq!(
             resumed.code,
             0,
@@ -565,5 +577,7 @@ pub fn assert_resumes_without_gaps(
             missing.is_empty(),
             "killed after {n} of {total} messages: missing {missing:?}"
         );
+        out.push((n, state, resumed));
     }
+    out
 }
