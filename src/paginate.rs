@@ -69,12 +69,13 @@ struct Reported {
 
 impl Reported {
     fn of(page: &Page, paging: Paging) -> Reported {
-        let pages = page.pages.as_ref().and_then(total_pages);
+        let info = page.pages.as_ref().map(pages_object);
+        let pages = info
+            .and_then(|p| p.get("total_pages"))
+            .and_then(Value::as_u64);
         let at_least = match paging {
             Paging::PageNumber { per_page } => pages.map(|p| {
-                let size = page
-                    .pages
-                    .as_ref()
+                let size = info
                     .and_then(|v| v.get("per_page"))
                     .and_then(Value::as_u64)
                     .unwrap_or(u64::from(per_page));
@@ -361,13 +362,12 @@ fn describe(r: Reported) -> String {
     }
 }
 
-/// `total_pages` of a `pages` object (some legacy answers nest it again: `pages.pages`).
-fn total_pages(pages: &Value) -> Option<u64> {
-    let p = match pages.get("pages") {
+/// An answer's `pages` object, where some legacy answers nest it again (`pages.pages`).
+fn pages_object(pages: &Value) -> &Value {
+    match pages.get("pages") {
         Some(inner) if inner.is_object() => inner,
         _ => pages,
-    };
-    p.get("total_pages").and_then(Value::as_u64)
+    }
 }
 
 /// The most pages a walk may take, from what its first page says about the total:
@@ -375,18 +375,14 @@ fn total_pages(pages: &Value) -> Option<u64> {
 pub(crate) fn page_limit(first: &Value, paging: Paging) -> usize {
     let (expected, per_page) = match paging {
         Paging::None => return 1,
-        Paging::PageNumber { .. } => {
-            let pages = first.get("pages").map(|p| match p.get("pages") {
-                Some(inner) if inner.is_object() => inner,
-                _ => p,
-            });
-            (
-                pages
-                    .and_then(|p| p.get("total_pages"))
-                    .and_then(Value::as_u64),
-                1,
-            )
-        }
+        Paging::PageNumber { .. } => (
+            first
+                .get("pages")
+                .map(pages_object)
+                .and_then(|p| p.get("total_pages"))
+                .and_then(Value::as_u64),
+            1,
+        ),
         Paging::SearchCursor { per_page } => (
             first.get("total_count").and_then(Value::as_u64),
             u64::from(per_page.max(1)),
@@ -453,11 +449,8 @@ pub(crate) fn next_page_number(
     per_page: u32,
     empty: bool,
 ) -> Result<Option<ApiRequest>> {
-    // Some legacy endpoints nest it again (`pages.pages`).
-    let pages = match body.get("pages") {
-        Some(p) if p.get("pages").is_some_and(Value::is_object) => &p["pages"],
-        Some(p) => p,
-        None => return Ok(None),
+    let Some(pages) = body.get("pages").map(pages_object) else {
+        return Ok(None);
     };
     let page = pages.get("page").and_then(Value::as_u64);
     let total = pages.get("total_pages").and_then(Value::as_u64);

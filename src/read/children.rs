@@ -17,8 +17,7 @@ use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 use super::group::{GroupRun, Parent};
-use super::page::{raw_fields, whole_number, Page, Want};
-use crate::cursor::epoch_seconds;
+use super::page::{raw_fields, timestamp_field, whole_number, Page, Want};
 use crate::error::{Error, Result};
 use crate::http::client::path_segment;
 use crate::http::ApiRequest;
@@ -68,13 +67,7 @@ impl Answer {
                     return Err("the answer has no `id`".into());
                 }
                 if Some(*row_field) == cursor {
-                    if let Err(why) = epoch_seconds(&v) {
-                        return Err(format!(
-                            "the answer has `{answer_field}` = {}, which is {}",
-                            crate::redact::server_text(&v.to_string(), 60),
-                            why.explain()
-                        ));
-                    }
+                    timestamp_field(answer_field, &v).map_err(|e| format!("the answer {e}"))?;
                 }
                 fields.push((*row_field, v));
             }

@@ -98,8 +98,6 @@ impl Sink {
 pub struct Shared {
     pub sinks: Vec<Sink>,
     pub watermark: Watermark,
-    /// Highest cursor per unit whose pages are not sorted (applied when it is done).
-    unit_max: std::collections::HashMap<i64, i64>,
 }
 
 /// The order a root's records come in.
@@ -107,11 +105,9 @@ pub struct Shared {
 pub enum Order {
     /// No useful order (endpoints, the scroll): positions are saved at the end.
     Unsorted,
-    /// Units in order, pages within a unit in no order (activity-log windows): a state
-    /// after each unit.
-    SortedUnits,
-    /// Pages sorted ascending by the cursor (searches): a state after each page.
-    SortedPages,
+    /// In units ordered by the cursor (search ranges, activity-log windows): a state
+    /// whenever the watermark moves, which it does as units finish.
+    Sorted,
 }
 
 /// How a finished group went: the streams that failed (each already reported).
@@ -126,8 +122,6 @@ pub struct GroupRun {
     pub group: Group,
     /// Whether states can follow the watermark during the read.
     pub sorted: bool,
-    /// Whether pages come sorted ascending by the cursor.
-    pub pages_sorted: bool,
     shared: Mutex<Shared>,
 }
 
@@ -157,12 +151,10 @@ impl GroupRun {
             shared: Mutex::new(Shared {
                 sinks,
                 watermark: Watermark::new(lower),
-                unit_max: Default::default(),
             }),
             ctx,
             group,
-            sorted: order != Order::Unsorted,
-            pages_sorted: order == Order::SortedPages,
+            sorted: order == Order::Sorted,
         }
     }
 
@@ -273,13 +265,9 @@ impl GroupRun {
 
     /// A page of unit `unit` is fully emitted, children included, up to cursor `max`.
     pub fn page_done(&self, unit: i64, max: Option<i64>) {
-        let Some(v) = max else { return };
-        let mut shared = self.lock();
-        if self.pages_sorted {
-            shared.watermark.seen(unit, v);
-        } else {
-            let m = shared.unit_max.entry(unit).or_insert(v);
-            *m = (*m).max(v);
+        if let Some(v) = max {
+            // Counted once the unit is done (see `Watermark::position`).
+            self.lock().watermark.seen(unit, v);
         }
     }
 
@@ -296,11 +284,7 @@ impl GroupRun {
 
     /// A unit of the watermark is done.
     pub fn unit_done(&self, unit: i64) {
-        let mut shared = self.lock();
-        if let Some(m) = shared.unit_max.remove(&unit) {
-            shared.watermark.seen(unit, m);
-        }
-        shared.watermark.done(unit);
+        self.lock().watermark.done(unit);
     }
 
     /// For sorted reads: save every incremental consumer's position at the watermark.
@@ -308,8 +292,8 @@ impl GroupRun {
         if !self.sorted {
             return Ok(());
         }
-        let start = self.ctx.start_on_intercom_clock();
         let mut shared = self.lock();
+        let start = clock_start(&self.ctx, &shared.sinks);
         let w = shared.watermark.position();
         for s in shared.sinks.iter_mut() {
             if !s.live() {
@@ -382,11 +366,7 @@ impl GroupRun {
         let mut shared = self.shared.into_inner().unwrap_or_else(|p| p.into_inner());
         let complete = shared.watermark.complete();
         let w = (self.sorted && complete).then(|| shared.watermark.position());
-        let start = if shared.sinks.iter().any(|s| s.consumer.cursor.is_some()) {
-            self.ctx.start_on_intercom_clock()
-        } else {
-            self.ctx.now
-        };
+        let start = clock_start(&self.ctx, &shared.sinks);
         let mut finished = Finished::default();
         for s in shared.sinks.iter_mut() {
             let name = s.consumer.def.name;
@@ -449,6 +429,17 @@ pub fn want_for(group: &Group, sorted: bool) -> Want {
         key: group.root.primary_key,
         cursor: group.root.cursor.filter(|_| needs_cursor),
         class,
+    }
+}
+
+/// The sync's start on Intercom's clock when a consumer's position depends on it (an
+/// incremental one), else this machine's (asked only then: with no `Date` from
+/// Intercom, asking logs a warning).
+fn clock_start(ctx: &Ctx, sinks: &[Sink]) -> i64 {
+    if sinks.iter().any(|s| s.consumer.cursor.is_some()) {
+        ctx.start_on_intercom_clock()
+    } else {
+        ctx.now
     }
 }
 

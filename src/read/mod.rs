@@ -259,8 +259,7 @@ async fn run_group(ctx: Arc<Ctx>, group: Group) -> Result<Finished> {
         log_resume(&ctx, c);
     }
     let order = match group.root.read {
-        Read::Search(_) => Order::SortedPages,
-        Read::Windows(_) => Order::SortedUnits,
+        Read::Search(_) | Read::Windows(_) => Order::Sorted,
         _ => Order::Unsorted,
     };
     let run = GroupRun::new(ctx.clone(), group, order);

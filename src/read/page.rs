@@ -265,6 +265,8 @@ pub fn too_deep(b: &[u8], limit: usize) -> Option<usize> {
 
 /// The top-level fields named, as raw JSON, each read alone: a field that holds
 /// anything at all never keeps another from being read. A repeated key: the last wins.
+/// (A page's records get the same reading in its one pass, [`RecordSeed`], which also
+/// finds where each record is; this one takes any number of names.)
 pub fn raw_fields<'a>(text: &'a str, names: &[&str]) -> Result<Vec<Option<&'a RawValue>>, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     serde::Deserializer::deserialize_map(&mut de, FieldsVisitor { names })
@@ -294,6 +296,18 @@ impl<'de> serde::de::Visitor<'de> for FieldsVisitor<'_> {
         }
         Ok(out)
     }
+}
+
+/// A field read as a timestamp (epoch seconds or RFC 3339), or why it isn't one, in
+/// words that name it and show what it holds.
+pub fn timestamp_field(name: &str, v: &Value) -> Result<i64, String> {
+    epoch_seconds(v).map_err(|why| {
+        format!(
+            "has `{name}` = {}, which is {}",
+            crate::redact::server_text(&v.to_string(), 60),
+            why.explain()
+        )
+    })
 }
 
 /// Read `want` of one record from its fields `names` (`want.names()`), as raw JSON;
@@ -338,17 +352,7 @@ fn read_keys(
     };
     if let Some(c) = want.cursor {
         let v = value(c).unwrap_or(Value::Null);
-        match epoch_seconds(&v) {
-            Ok(t) => keys.cursor = Some(t),
-            Err(why) => {
-                return Err(format!(
-                    "{} has `{c}` = {}, which is {}",
-                    who(),
-                    crate::redact::server_text(&v.to_string(), 60),
-                    why.explain()
-                ))
-            }
-        }
+        keys.cursor = Some(timestamp_field(c, &v).map_err(|e| format!("{} {e}", who()))?);
     }
     if let Some(f) = want.class {
         match value(f) {
