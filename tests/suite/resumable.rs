@@ -138,41 +138,34 @@ fn a_killed_full_refresh_resumes_where_it_stopped() {
 #[test]
 fn full_refresh_positions_never_leak_into_incremental_reads() {
     let env = Env::start();
+    let tickets = env.fake.with_workspace(|w| w.tickets.len());
+    // A read of tickets in `mode`, given this saved state.
+    let read = |mode: &str, stream_state: Value| {
+        let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "tickets"},
+            "stream_state": stream_state}}]);
+        let path = env.files.write_json("state.json", &state);
+        env.read(
+            &env.config(),
+            &env.catalog(&["tickets"], mode),
+            Some(&path),
+            &[],
+        )
+    };
     // An incremental read given a full refresh's position reads from its start.
-    let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "tickets"},
-        "stream_state": {"__ab_full_refresh_position": 1_900_000_000}}}]);
-    let path = env.files.write_json("fr.json", &state);
-    let catalog = env.catalog(&["tickets"], "incremental");
-    let run = env.read(&env.config(), &catalog, Some(&path), &[]);
-    assert_eq!(run.code, 0);
-    assert_eq!(
-        run.records("tickets").len(),
-        env.fake.with_workspace(|w| w.tickets.len())
+    let run = read(
+        "incremental",
+        json!({"__ab_full_refresh_position": 1_900_000_000}),
     );
+    assert_eq!(run.code, 0);
+    assert_eq!(run.records("tickets").len(), tickets);
     // A full refresh given an incremental position reads everything.
-    let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "tickets"},
-        "stream_state": {"updated_at": 1_900_000_000}}}]);
-    let path = env.files.write_json("inc.json", &state);
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["tickets"], "full_refresh"),
-        Some(&path),
-        &[],
-    );
+    let run = read("full_refresh", json!({"updated_at": 1_900_000_000}));
     assert_eq!(run.code, 0);
-    assert_eq!(
-        run.records("tickets").len(),
-        env.fake.with_workspace(|w| w.tickets.len())
-    );
+    assert_eq!(run.records("tickets").len(), tickets);
     // A position that is not one is a config error naming the stream.
-    let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "tickets"},
-        "stream_state": {"__ab_full_refresh_position": "soon"}}}]);
-    let path = env.files.write_json("bad.json", &state);
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["tickets"], "full_refresh"),
-        Some(&path),
-        &[],
+    let run = read(
+        "full_refresh",
+        json!({"__ab_full_refresh_position": "soon"}),
     );
     assert_eq!(run.code, 1);
     let e = &run.error_traces()[0];
