@@ -1,8 +1,9 @@
 //! [`FakeConfig`]: the sizes and seed of the generated workspace and how
 //! the server behaves (token, latency, rate limit, search index delay and
-//! jitter, the fake's clock, scroll expiry, chaos).
+//! jitter, the fake's clock, scroll expiry, chaos, a maintenance window, the
+//! base path).
 
-use crate::faults::Chaos;
+use crate::faults::{Chaos, RetryAfter};
 
 /// Sizes, seed and server behaviour of a fake workspace.
 #[derive(Clone, Debug)]
@@ -92,6 +93,25 @@ pub struct FakeConfig {
     /// Seeded random faults on a share of the requests (default none); see
     /// [`Chaos`].
     pub chaos: Option<Chaos>,
+    /// A maintenance window from the server's start: for this many
+    /// milliseconds every authenticated request is answered 503
+    /// `service_unavailable` (default 0: none). See
+    /// [`FakeIntercom::maintenance`](crate::FakeIntercom::maintenance),
+    /// which starts one while running.
+    pub maintenance_ms: u64,
+    /// The `Retry-After` header of the 503s of a `maintenance_ms` window
+    /// (default [`RetryAfter::Seconds`]).
+    pub maintenance_retry_after: RetryAfter,
+    /// A path prefix every endpoint is served under, as by a proxy in front
+    /// of Intercom, e.g. `"/intercom"`: `GET /intercom/admins` (default
+    /// `""`: none). A request outside it gets 404 `not_found` before auth,
+    /// and every absolute link in an answer (`pages.next`) carries it, as
+    /// does [`FakeIntercom::base_url`](crate::FakeIntercom::base_url).
+    /// Faults, [`deny`](crate::FakeIntercom::deny) rules and the request
+    /// log see paths without it. A missing leading `/` is added and
+    /// trailing ones are dropped (`"intercom/"` is `"/intercom"`, `"/"` is
+    /// none).
+    pub base_path: String,
 }
 
 impl Default for FakeConfig {
@@ -125,6 +145,39 @@ impl Default for FakeConfig {
             scroll_expiry_ms: 60_000,
             max_parts_returned: 500,
             chaos: None,
+            maintenance_ms: 0,
+            maintenance_retry_after: RetryAfter::Seconds,
+            base_path: String::new(),
         }
+    }
+}
+
+impl FakeConfig {
+    /// [`base_path`](FakeConfig::base_path) as served: `""`, or `/` and a
+    /// path without a trailing `/`.
+    pub(crate) fn normalized_base_path(&self) -> String {
+        let trimmed = self.base_path.trim().trim_matches('/');
+        if trimmed.is_empty() {
+            String::new()
+        } else {
+            format!("/{trimmed}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_path_normalized() {
+        let with = |p: &str| FakeConfig {
+            base_path: p.to_string(),
+            ..FakeConfig::default()
+        };
+        assert_eq!(with("").normalized_base_path(), "");
+        assert_eq!(with("/").normalized_base_path(), "");
+        assert_eq!(with("intercom/").normalized_base_path(), "/intercom");
+        assert_eq!(with("/a/b").normalized_base_path(), "/a/b");
     }
 }

@@ -92,6 +92,35 @@ pub enum Denial {
     PlanRestricted,
 }
 
+/// The `Retry-After` header of a maintenance window's 503 answers (see
+/// [`FakeIntercom::maintenance`](crate::FakeIntercom::maintenance)): the
+/// time left of the window, rounded up to whole seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// Delay seconds, e.g. `Retry-After: 25`.
+    #[default]
+    Seconds,
+    /// An IMF-fixdate on the fake's clock (the clock of its `Date` header,
+    /// [`FakeConfig::clock_offset_secs`](crate::FakeConfig::clock_offset_secs)
+    /// included), e.g. `Retry-After: Sun, 06 Nov 1994 08:49:37 GMT`: the
+    /// window's end rounded up to the next whole second.
+    HttpDate,
+    /// No `Retry-After` header.
+    None,
+}
+
+impl RetryAfter {
+    /// The name, as `--maintenance-retry-after` takes it: `secs`, `date`
+    /// or `none`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RetryAfter::Seconds => "secs",
+            RetryAfter::HttpDate => "date",
+            RetryAfter::None => "none",
+        }
+    }
+}
+
 /// How a [`Fault`] is answered.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum FaultKind {

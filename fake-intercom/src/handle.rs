@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 use crate::config::FakeConfig;
-use crate::faults::{Denial, Fault};
+use crate::faults::{Denial, Fault, RetryAfter};
 use crate::server::log::RecordedRequest;
 use crate::server::router;
 use crate::server::shared::Shared;
@@ -118,9 +118,10 @@ impl FakeIntercom {
         })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` and the [`FakeConfig::base_path`], e.g.
+    /// `http://127.0.0.1:PORT/intercom`: where a client's API base URL points.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}{}", self.addr, self.shared.config().base_path)
     }
 
     /// The bound socket address.
@@ -215,6 +216,21 @@ impl FakeIntercom {
         denied.clear();
     }
 
+    /// Start a maintenance window of `for_ms` milliseconds from now (on
+    /// the machine's monotonic clock), replacing any running one; `0` ends
+    /// it. Until it ends, every authenticated request (after the request
+    /// hook, before the rate limiter, which does not count it, and before
+    /// [`deny`](Self::deny) rules and faults) is answered 503
+    /// `service_unavailable` with Intercom's error body and, as
+    /// `retry_after` says, a `Retry-After` of the time left rounded up to
+    /// whole seconds: `Retry-After: 25`, or an HTTP date on the fake's
+    /// clock (that of its `Date` header). No `X-RateLimit-*` headers; an
+    /// open companies scroll is not ended (it may still expire while idle).
+    /// Counted in [`FakeStats::maintenance_503s`].
+    pub fn maintenance(&self, for_ms: u64, retry_after: RetryAfter) {
+        self.shared.maintenance.start(for_ms, retry_after);
+    }
+
     /// Drop every queued fault.
     pub fn clear_faults(&self) {
         let mut faults = self.shared.faults.lock().unwrap_or_else(|e| e.into_inner());
@@ -222,10 +238,11 @@ impl FakeIntercom {
     }
 
     /// Call `hook` for every authenticated request (valid bearer token), once,
-    /// before rate limiting, faults and the endpoint compute the answer. It
-    /// gets the request as recorded (status 0) and the workspace, write-locked,
-    /// so it can change objects while a sync runs, e.g. update a contact when
-    /// the 2nd contact search arrives. Replaces any previous hook.
+    /// before a maintenance window, rate limiting, faults and the endpoint
+    /// compute the answer. It gets the request as recorded (status 0) and
+    /// the workspace, write-locked, so it can change objects while a sync
+    /// runs, e.g. update a contact when the 2nd contact search arrives.
+    /// Replaces any previous hook.
     ///
     /// The hook runs on a server thread and must not call back into this
     /// [`FakeIntercom`] (its workspace lock is held).

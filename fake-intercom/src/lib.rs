@@ -5,7 +5,8 @@
 //! [`FakeIntercom`] (the running server and everything a test does to it),
 //! the generated [`Workspace`] and its mutations, the request log
 //! ([`RecordedRequest`]), injected faults ([`Fault`], [`FaultKind`],
-//! [`Chaos`], [`ChaosKind`]) and [`FakeStats`].
+//! [`Chaos`], [`ChaosKind`]), maintenance windows ([`RetryAfter`]) and
+//! [`FakeStats`].
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -35,7 +36,9 @@
 //! (the app lacks a permission) or 403 `api_plan_restricted` (the plan lacks
 //! the feature), after auth and the rate limiter, before any fault.
 //!
-//! Any request: 401 `unauthorized` without the token, 429 `rate_limit_exceeded`
+//! Any request: 404 `not_found` outside [`FakeConfig::base_path`] (before
+//! auth), 401 `unauthorized` without the token, 503 `service_unavailable`
+//! during a maintenance window (see below), 429 `rate_limit_exceeded`
 //! over the rate limit ([`FakeConfig::requests_per_minute`] spread over
 //! windows of [`FakeConfig::window_ms`], reported in `X-RateLimit-*`),
 //! 404 `not_found` for unknown paths. Every answer, errors and faults
@@ -52,6 +55,7 @@
 //! | --- | --- |
 //! | `Date` | every answer (a fault's own `Date` header wins) |
 //! | `X-RateLimit-Reset` | the end of the limiter's window (windows count on the machine's clock), and a chaos 429's reset |
+//! | `Retry-After` (HTTP date form) | the end of a maintenance window (which runs on the machine's monotonic clock) |
 //! | contact index delay | [`FakeConfig::search_index_delay_secs`]: a contact is not searchable until `updated_at` (or `created_at`) + the delay |
 //! | search index jitter | [`FakeConfig::search_index_jitter_secs`]: any searched object is not searchable until `updated_at` + a lag of 0..=N s drawn per record version (plus the contact delay) |
 //!
@@ -92,13 +96,40 @@
 //! and never changes the workspace; the request hook still runs once per
 //! request. [`FakeIntercom::stats`] counts what was injected.
 //!
+//! # Maintenance windows
+//!
+//! [`FakeIntercom::maintenance`] (or [`FakeConfig::maintenance_ms`], or
+//! `--maintenance-ms` on the command line) starts a window of some
+//! milliseconds on the machine's monotonic clock. Until it ends, every
+//! authenticated request, once the request hook has run, is answered 503
+//! `service_unavailable` in front of everything else: the rate limiter
+//! does not count it and sends no `X-RateLimit-*` headers, and no deny
+//! rule, fault or chaos sees it. Its `Retry-After` holds the time left,
+//! rounded up to whole seconds, in the form [`RetryAfter`] says: `25`, an
+//! HTTP date on the fake's clock, or no header. [`FakeStats::maintenance_503s`]
+//! counts these answers.
+//!
+//! # Base path
+//!
+//! With [`FakeConfig::base_path`] (or `--base-path`), e.g. `"/intercom"`,
+//! the fake answers as a proxy in front of Intercom that serves it under
+//! that prefix: `GET /intercom/admins`, and any other path answers 404
+//! `not_found` (logged with its full path, before auth). Absolute links
+//! in answers (`pages.next` of page-number lists) and
+//! [`FakeIntercom::base_url`] carry the prefix; the relative `url`s
+//! Intercom puts in objects do not. The gate strips the prefix once, at
+//! the entry: faults, deny rules, the request log and the endpoints see
+//! the path without it, so a test written for the fake without a prefix
+//! works unchanged with one.
+//!
 //! # Layout
 //!
 //! Dependencies point one way, from the top of this list down:
 //!
 //! * `handle`: [`FakeIntercom`], starting the server and the test API.
 //! * `server`: the route table and the gate every request passes (auth,
-//!   hook, rate limit, faults, chaos), fault answers, request log, stats.
+//!   base path, hook, maintenance, rate limit, faults, chaos), fault
+//!   answers, request log, stats.
 //! * `endpoints`: one file per endpoint family; search split into parse,
 //!   evaluate, index lag, sorted indexes and their per-version cache.
 //! * `api`: the error envelope, query parsing, pagination, rate limiter,
@@ -122,7 +153,7 @@ mod words;
 mod workspace;
 
 pub use config::FakeConfig;
-pub use faults::{Chaos, ChaosKind, Denial, Fault, FaultKind};
+pub use faults::{Chaos, ChaosKind, Denial, Fault, FaultKind, RetryAfter};
 pub use handle::FakeIntercom;
 pub use server::log::RecordedRequest;
 pub use server::stats::FakeStats;

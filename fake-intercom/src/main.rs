@@ -7,7 +7,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use clap::Parser;
-use fake_intercom::{Chaos, ChaosKind, FakeConfig, FakeIntercom, Fault};
+use fake_intercom::{Chaos, ChaosKind, FakeConfig, FakeIntercom, Fault, RetryAfter};
 
 /// A fake Intercom REST API server with deterministic generated data.
 #[derive(Parser, Debug)]
@@ -26,11 +26,13 @@ use fake_intercom::{Chaos, ChaosKind, FakeConfig, FakeIntercom, Fault};
         repeat              the previous 2xx answer to the same method and path\n  \
         patch:PTR=JSON;...  the real answer with JSON pointer PTR set to JSON (PTR=- removes), status 200\n  \
         replace:FIND=WITH   the real answer with every FIND replaced by WITH (\\xHH: a raw byte), status 200\n\
-        PATH may end in * to match a prefix; METHOD may be *. times defaults to 1. JSON and header\n\
-        values hold no spaces. Headers are sent unchanged (they win over the X-RateLimit-* headers).\n\
+        PATH (without --base-path) may end in * to match a prefix; METHOD may be *. times defaults\n\
+        to 1. JSON and header values hold no spaces. Headers are sent unchanged (they win over the X-RateLimit-* headers).\n\
         Example: --fault 'GET /companies/scroll reset after=2' --fault 'POST /contacts/search repeat after=1'\n         \
         --fault 'POST /conversations/search patch:/conversations=[]' --fault 'GET /admins replace:a=\\xe9'\n\n\
-        CHAOS: --chaos-rate 0.05 --chaos-seed 7 [--chaos-kinds rate-limit-burst,server-error,reset,truncated,slow,html200]"
+        CHAOS: --chaos-rate 0.05 --chaos-seed 7 [--chaos-kinds rate-limit-burst,server-error,reset,truncated,slow,html200]\n\n\
+        MAINTENANCE: --maintenance-ms 30000 [--maintenance-retry-after secs|date|none]: 503 with Retry-After\n\
+        (time left, rounded up to whole seconds) to every authenticated request for 30 s from the start"
 )]
 struct Args {
     /// Port to bind on 127.0.0.1 (0 picks a free one).
@@ -103,6 +105,18 @@ struct Args {
     /// Delay of a slow random fault, in milliseconds (default 2000).
     #[arg(long, value_name = "MS")]
     chaos_slow_ms: Option<u64>,
+    /// A maintenance window from the start: for MS milliseconds every
+    /// authenticated request gets 503 service_unavailable.
+    #[arg(long, value_name = "MS")]
+    maintenance_ms: Option<u64>,
+    /// The Retry-After header of the maintenance 503s: secs (delay
+    /// seconds, the default), date (an HTTP date) or none.
+    #[arg(long, value_name = "FORM")]
+    maintenance_retry_after: Option<RetryAfter>,
+    /// Serve every endpoint under this path prefix, as a proxy does (e.g.
+    /// /intercom); the printed base URL includes it.
+    #[arg(long, value_name = "PATH")]
+    base_path: Option<String>,
 }
 
 fn parse_fault(s: &str) -> Result<Fault, String> {
@@ -143,6 +157,11 @@ impl Args {
             clock_offset_secs: self.clock_offset_secs.unwrap_or(d.clock_offset_secs),
             scroll_expiry_ms: self.scroll_expiry_ms.unwrap_or(d.scroll_expiry_ms),
             chaos: self.chaos(),
+            maintenance_ms: self.maintenance_ms.unwrap_or(d.maintenance_ms),
+            maintenance_retry_after: self
+                .maintenance_retry_after
+                .unwrap_or(d.maintenance_retry_after),
+            base_path: self.base_path.clone().unwrap_or(d.base_path),
             ..d
         }
     }
@@ -268,5 +287,29 @@ mod tests {
         assert!(Args::try_parse_from(["fake-intercom", "--chaos-rate", "2"]).is_err());
         assert!(Args::try_parse_from(["fake-intercom", "--fault", "GET /x boom"]).is_err());
         assert!(Args::parse_from(["fake-intercom"]).config().chaos.is_none());
+    }
+
+    #[test]
+    fn maintenance_and_base_path_flags() {
+        let c = Args::parse_from([
+            "fake-intercom",
+            "--maintenance-ms",
+            "30000",
+            "--maintenance-retry-after",
+            "date",
+            "--base-path",
+            "/intercom",
+        ])
+        .config();
+        assert_eq!(c.maintenance_ms, 30_000);
+        assert_eq!(c.maintenance_retry_after, RetryAfter::HttpDate);
+        assert_eq!(c.base_path, "/intercom");
+        let d = Args::parse_from(["fake-intercom"]).config();
+        assert_eq!(
+            (d.maintenance_ms, d.maintenance_retry_after, d.base_path),
+            (0, RetryAfter::Seconds, String::new())
+        );
+        let bad = ["fake-intercom", "--maintenance-retry-after", "soon"];
+        assert!(Args::try_parse_from(bad).is_err());
     }
 }

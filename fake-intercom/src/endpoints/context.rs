@@ -28,7 +28,8 @@ use crate::workspace::Workspace;
 /// The state the endpoints answer from.
 pub(crate) struct Store {
     pub(crate) config: FakeConfig,
-    /// `http://127.0.0.1:PORT`, for `next` links when a request has no `Host`.
+    /// `http://127.0.0.1:PORT` and the base path, for `next` links when a
+    /// request has no `Host`.
     pub(crate) base_url: String,
     workspace: RwLock<Workspace>,
     /// Bumped after every mutable access to the workspace (keys the cache).
@@ -45,10 +46,12 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// Generate the workspace of `config`, served at `addr`.
-    pub(crate) fn new(config: FakeConfig, addr: SocketAddr) -> Store {
+    /// Generate the workspace of `config`, served at `addr` (its base path
+    /// normalized).
+    pub(crate) fn new(mut config: FakeConfig, addr: SocketAddr) -> Store {
+        config.base_path = config.normalized_base_path();
         Store {
-            base_url: format!("http://{addr}"),
+            base_url: format!("http://{addr}{}", config.base_path),
             workspace: RwLock::new(Workspace::generate(&config)),
             ws_version: AtomicU64::new(1),
             search_cache: SearchCache::default(),
@@ -123,8 +126,10 @@ pub(crate) struct Peek;
 /// What a handler needs to know about its request.
 pub(crate) struct Ctx {
     pub(crate) query: QueryParams,
-    /// `http://host:port` as the client addressed us (for absolute `next` URLs).
+    /// `http://host:port` as the client addressed us (for absolute `next`
+    /// URLs, with the base path).
     base: Option<String>,
+    /// The path without the base path.
     pub(crate) path: String,
     pub(crate) version: Option<String>,
     /// See [`Peek`].
@@ -132,8 +137,13 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// Where absolute links of the answer start: `http://host:port` as
+    /// the client addressed us, and the base path.
     pub(crate) fn base_url(&self, store: &Store) -> String {
-        self.base.clone().unwrap_or_else(|| store.base_url.clone())
+        match &self.base {
+            Some(host) => format!("{host}{}", store.config.base_path),
+            None => store.base_url.clone(),
+        }
     }
 }
 

@@ -1,13 +1,14 @@
 //! The text forms of faults and chaos kinds, for the binary's `--fault` and
 //! `--chaos-kinds` flags: [`FromStr`] and [`fmt::Display`] of [`Fault`],
-//! [`FaultKind`] and [`ChaosKind`] (a kind prints as it parses).
+//! [`FaultKind`] and [`ChaosKind`] (a kind prints as it parses), and of
+//! [`RetryAfter`] for `--maintenance-retry-after`.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde_json::Value;
 
-use super::{ChaosKind, Fault, FaultKind};
+use super::{ChaosKind, Fault, FaultKind, RetryAfter};
 
 impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -251,6 +252,28 @@ impl FromStr for ChaosKind {
     }
 }
 
+impl fmt::Display for RetryAfter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name of [`RetryAfter::name`] (any case), or `seconds`, `http-date`.
+impl FromStr for RetryAfter {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<RetryAfter, String> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "secs" | "seconds" => Ok(RetryAfter::Seconds),
+            "date" | "http-date" => Ok(RetryAfter::HttpDate),
+            "none" => Ok(RetryAfter::None),
+            _ => Err(format!(
+                "unknown Retry-After form '{s}'; one of secs, date, none"
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,6 +387,16 @@ mod tests {
         ] {
             assert!(bad.parse::<Fault>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn retry_after_forms_parse() {
+        for r in [RetryAfter::Seconds, RetryAfter::HttpDate, RetryAfter::None] {
+            assert_eq!(r.to_string().parse::<RetryAfter>(), Ok(r));
+        }
+        assert_eq!("HTTP_Date".parse::<RetryAfter>(), Ok(RetryAfter::HttpDate));
+        assert_eq!("seconds".parse::<RetryAfter>(), Ok(RetryAfter::Seconds));
+        assert!("later".parse::<RetryAfter>().is_err());
     }
 
     #[test]

@@ -1,10 +1,13 @@
-//! The gate every request passes, in this order: counted and logged;
-//! the configured latency; bearer auth (401); the request hook; the rate
-//! limiter (429); a denied path (401 `token_unauthorized`, 403); a queued fault, else a chaos fault, else the `per_page`
-//! check and the endpoint; then the `X-RateLimit-*` headers (those a fault
-//! set win; the reset epoch on the fake's clock), a default `Content-Type`
-//! and the `Date` of the fake's clock (unless a fault set one; hyper then
-//! adds no `Date` of its own).
+//! The gate every request passes, in this order: the base path stripped
+//! (once, here: everything after sees the path without it); counted and
+//! logged; the configured latency; outside the base path, 404; bearer auth
+//! (401); the request hook; a maintenance window (503, not counted by the
+//! rate limiter); the rate limiter (429); a denied path (401
+//! `token_unauthorized`, 403); a queued fault, else a chaos fault, else the
+//! `per_page` check and the endpoint; then the `X-RateLimit-*` headers
+//! (those a fault set win; the reset epoch on the fake's clock; none on a
+//! maintenance 503), a default `Content-Type` and the `Date` of the fake's
+//! clock (unless a fault set one; hyper then adds no `Date` of its own).
 //!
 //! Waiting is always an async sleep and no lock is held across an await,
 //! so many requests can be in flight at once.
@@ -16,7 +19,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::header::{HeaderValue, CONTENT_TYPE, DATE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::uri::PathAndQuery;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -33,6 +37,7 @@ use crate::server::answers::{
 use crate::server::bodies::Tracked;
 use crate::server::chaos::Injection;
 use crate::server::log::RecordedRequest;
+use crate::server::maintenance::maintenance_answer;
 use crate::server::memory::Remembered;
 use crate::server::shared::Shared;
 use crate::time::{http_date, now_ms};
@@ -46,7 +51,8 @@ const MAX_REQUEST_BODY: usize = 64 * 1024 * 1024;
 /// The gate (an axum middleware in front of every route).
 pub(crate) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let in_flight = shared.stats.arrive();
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    let inside = strip_base_path(&mut parts.uri, &shared.config().base_path);
     let body = axum::body::to_bytes(body, MAX_REQUEST_BODY)
         .await
         .unwrap_or_default();
@@ -56,36 +62,20 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
     if latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(latency_ms)).await;
     }
-    let mut response = if !authorized(&parts.headers, &shared.config().token) {
+    let mut response = if !inside {
+        ApiError::not_found().into_response()
+    } else if !authorized(&parts.headers, &shared.config().token) {
         shared.stats.unauthorized();
         ApiError::unauthorized().into_response()
     } else {
         shared.run_hook(&recorded);
-        let decision = shared.limiter.check(now_ms());
-        let denial = shared.denial(parts.uri.path());
-        let mut resp = if let (true, Some(d)) = (decision.allowed, denial) {
-            match d {
-                Denial::TokenUnauthorized => ApiError::token_unauthorized(),
-                Denial::PlanRestricted => ApiError::plan_restricted(),
+        match shared.maintenance.left() {
+            Some((left, retry_after)) => {
+                shared.stats.maintenance_503();
+                maintenance_answer(left, retry_after, shared.store.clock_offset_secs())
             }
-            .into_response()
-        } else if decision.allowed {
-            answer(&shared, Pending { parts, body, next }).await
-        } else {
-            shared.stats.limiter_rejection();
-            let msg = format!(
-                "Exceeded rate limit of {} in {}",
-                decision.limit,
-                window_label(shared.limiter.window_ms())
-            );
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", msg).into_response()
-        };
-        add_rate_headers(
-            resp.headers_mut(),
-            &decision,
-            shared.store.clock_offset_secs(),
-        );
-        resp
+            None => limited(&shared, Pending { parts, body, next }).await,
+        }
     };
     let headers = response.headers_mut();
     if !headers.contains_key(CONTENT_TYPE) {
@@ -100,7 +90,38 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
     response.map(|b| Body::new(Tracked::new(b, in_flight)))
 }
 
-/// A request past auth and the rate limiter, not answered yet.
+/// The rate limiter's answer (429), else a denied path's (401, 403), else
+/// [`answer`]; with the `X-RateLimit-*` headers.
+async fn limited(shared: &Shared, req: Pending) -> Response {
+    let decision = shared.limiter.check(now_ms());
+    let denial = shared.denial(req.parts.uri.path());
+    let mut resp = if let (true, Some(d)) = (decision.allowed, denial) {
+        match d {
+            Denial::TokenUnauthorized => ApiError::token_unauthorized(),
+            Denial::PlanRestricted => ApiError::plan_restricted(),
+        }
+        .into_response()
+    } else if decision.allowed {
+        answer(shared, req).await
+    } else {
+        shared.stats.limiter_rejection();
+        let msg = format!(
+            "Exceeded rate limit of {} in {}",
+            decision.limit,
+            window_label(shared.limiter.window_ms())
+        );
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", msg).into_response()
+    };
+    add_rate_headers(
+        resp.headers_mut(),
+        &decision,
+        shared.store.clock_offset_secs(),
+    );
+    resp
+}
+
+/// A request past auth, not answered yet (past the rate limiter once
+/// [`answer`] gets it).
 struct Pending {
     parts: Parts,
     body: Bytes,
@@ -268,6 +289,32 @@ fn repeated(r: Remembered) -> Response {
     resp
 }
 
+/// Strip `base` (normalized: `""` or `/name` without a trailing `/`) from
+/// the front of `uri`'s path; false when the path is outside it. The path
+/// `base` alone becomes `/`.
+fn strip_base_path(uri: &mut Uri, base: &str) -> bool {
+    if base.is_empty() {
+        return true;
+    }
+    let Some(rest) = uri.path().strip_prefix(base) else {
+        return false;
+    };
+    if !rest.is_empty() && !rest.starts_with('/') {
+        return false;
+    }
+    let rest = if rest.is_empty() { "/" } else { rest };
+    let stripped = match uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_string(),
+    };
+    let mut uri_parts = uri.clone().into_parts();
+    uri_parts.path_and_query = PathAndQuery::try_from(stripped).ok();
+    if let Ok(stripped) = Uri::from_parts(uri_parts) {
+        *uri = stripped;
+    }
+    true
+}
+
 /// The request as the log keeps it.
 fn recorded(parts: &Parts, body: &Bytes) -> RecordedRequest {
     let recorded_body = if body.is_empty() {
@@ -347,6 +394,23 @@ mod tests {
         assert!(!authorized(&h, "t"));
         h.insert("authorization", HeaderValue::from_static("Bearer "));
         assert!(!authorized(&h, ""));
+    }
+
+    #[test]
+    fn base_path_stripped() {
+        let strip = |base: &str, uri: &str| {
+            let mut uri: Uri = uri.parse().unwrap();
+            strip_base_path(&mut uri, base).then(|| uri.to_string())
+        };
+        assert_eq!(strip("", "/admins?x=1").as_deref(), Some("/admins?x=1"));
+        assert_eq!(
+            strip("/intercom", "/intercom/articles?page=2").as_deref(),
+            Some("/articles?page=2")
+        );
+        assert_eq!(strip("/intercom", "/intercom").as_deref(), Some("/"));
+        assert_eq!(strip("/intercom", "/admins"), None);
+        assert_eq!(strip("/intercom", "/intercomx/admins"), None);
+        assert_eq!(strip("/a/b", "/a/b/me").as_deref(), Some("/me"));
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! The HTTP server: the route table (below), the gate in front of every
 //! route (`gate`), the state it shares (`shared`), how injected faults look
 //! on the wire (`answers`, `bodies`, `rewrite`), chaos decisions (`chaos`), the
-//! answers remembered for `Repeat` (`memory`), the request log (`log`) and
-//! the counters (`stats`).
+//! answers remembered for `Repeat` (`memory`), maintenance windows
+//! (`maintenance`), the request log (`log`) and the counters (`stats`).
+//!
+//! Every route is served under [`FakeConfig::base_path`](crate::FakeConfig::base_path);
+//! the gate strips it from the request before anything else looks at the path.
 
 pub(crate) mod answers;
 pub(crate) mod bodies;
 pub(crate) mod chaos;
 pub(crate) mod gate;
 pub(crate) mod log;
+pub(crate) mod maintenance;
 pub(crate) mod memory;
 pub(crate) mod rewrite;
 pub(crate) mod shared;
@@ -25,31 +29,48 @@ use crate::endpoints::{
 use crate::server::gate::gate;
 use crate::server::shared::Shared;
 
-/// The router with every endpoint and the gate in front.
+/// The router with every endpoint (under the base path) and the gate in front.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let base = shared.config().base_path.clone();
+    let at = |path: &str| format!("{base}{path}");
     Router::new()
-        .route("/me", get(lists::me))
-        .route("/admins", get(lists::admins))
-        .route("/teams", get(lists::teams))
-        .route("/tags", get(lists::tags))
-        .route("/segments", get(lists::segments))
-        .route("/data_attributes", get(lists::data_attributes))
-        .route("/subscription_types", get(lists::subscription_types))
-        .route("/help_center/help_centers", get(help_center::help_centers))
-        .route("/help_center/collections", get(help_center::collections))
-        .route("/articles", get(help_center::articles))
-        .route("/counts", get(counts::counts))
-        .route("/contacts/search", post(search::contacts_search))
-        .route("/conversations/search", post(search::conversations_search))
-        .route("/tickets/search", post(search::tickets_search))
-        .route("/companies/scroll", get(companies::companies_scroll))
-        .route("/companies/{id}/segments", get(companies::company_segments))
+        .route(&at("/me"), get(lists::me))
+        .route(&at("/admins"), get(lists::admins))
+        .route(&at("/teams"), get(lists::teams))
+        .route(&at("/tags"), get(lists::tags))
+        .route(&at("/segments"), get(lists::segments))
+        .route(&at("/data_attributes"), get(lists::data_attributes))
+        .route(&at("/subscription_types"), get(lists::subscription_types))
         .route(
-            "/conversations/deleted",
+            &at("/help_center/help_centers"),
+            get(help_center::help_centers),
+        )
+        .route(
+            &at("/help_center/collections"),
+            get(help_center::collections),
+        )
+        .route(&at("/articles"), get(help_center::articles))
+        .route(&at("/counts"), get(counts::counts))
+        .route(&at("/contacts/search"), post(search::contacts_search))
+        .route(
+            &at("/conversations/search"),
+            post(search::conversations_search),
+        )
+        .route(&at("/tickets/search"), post(search::tickets_search))
+        .route(&at("/companies/scroll"), get(companies::companies_scroll))
+        .route(
+            &at("/companies/{id}/segments"),
+            get(companies::company_segments),
+        )
+        .route(
+            &at("/conversations/deleted"),
             get(conversations::deleted_conversations),
         )
-        .route("/conversations/{id}", get(conversations::conversation))
-        .route("/admins/activity_logs", get(activity_logs::activity_logs))
+        .route(&at("/conversations/{id}"), get(conversations::conversation))
+        .route(
+            &at("/admins/activity_logs"),
+            get(activity_logs::activity_logs),
+        )
         .fallback(lists::not_found)
         .method_not_allowed_fallback(lists::not_found)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), gate))

@@ -1,6 +1,7 @@
 //! What the gate shares between requests ([`Shared`]): the endpoints'
 //! [`Store`], the request log, queued faults, the rate limiter, the request
-//! hook, counters, the answers remembered for `Repeat`, and chaos.
+//! hook, counters, the answers remembered for `Repeat`, chaos, and the
+//! maintenance window.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -15,6 +16,7 @@ use crate::endpoints::search;
 use crate::faults::{path_matches, Denial, Fault};
 use crate::server::chaos::ChaosState;
 use crate::server::log::{RecordedRequest, RequestLog};
+use crate::server::maintenance::Maintenance;
 use crate::server::memory::AnswerMemory;
 use crate::server::stats::Counters;
 use crate::workspace::Workspace;
@@ -34,6 +36,7 @@ pub(crate) struct Shared {
     pub(crate) stats: Arc<Counters>,
     pub(crate) memory: AnswerMemory,
     pub(crate) chaos: Option<ChaosState>,
+    pub(crate) maintenance: Maintenance,
 }
 
 impl Shared {
@@ -42,7 +45,13 @@ impl Shared {
     pub(crate) fn new(config: FakeConfig, addr: SocketAddr) -> Shared {
         let store = Arc::new(Store::new(config, addr));
         search::warm(&store);
+        let maintenance = Maintenance::default();
+        maintenance.start(
+            store.config.maintenance_ms,
+            store.config.maintenance_retry_after,
+        );
         Shared {
+            maintenance,
             limiter: RateLimiter::new(store.config.requests_per_minute, store.config.window_ms),
             chaos: store.config.chaos.clone().map(ChaosState::new),
             store,

@@ -22,6 +22,9 @@ pub struct FakeStats {
     /// Chaos faults injected, by [`ChaosKind::name`](crate::ChaosKind::name)
     /// (the follow-up 429s of a burst included).
     pub chaos: BTreeMap<String, u64>,
+    /// Requests answered 503 by a maintenance window (see
+    /// [`FakeIntercom::maintenance`](crate::FakeIntercom::maintenance)).
+    pub maintenance_503s: u64,
     /// Requests in flight now: received, and their answer not yet sent whole.
     pub in_flight: u64,
     /// The most requests in flight at once so far.
@@ -29,9 +32,10 @@ pub struct FakeStats {
 }
 
 impl FakeStats {
-    /// Every injected fault: queued and chaos.
+    /// Every injected fault: queued, chaos and maintenance 503s.
     pub fn injected(&self) -> u64 {
-        self.faults.values().chain(self.chaos.values()).sum()
+        let faults: u64 = self.faults.values().chain(self.chaos.values()).sum();
+        faults + self.maintenance_503s
     }
 }
 
@@ -41,6 +45,7 @@ pub(crate) struct Counters {
     requests: AtomicU64,
     unauthorized: AtomicU64,
     limiter_rejections: AtomicU64,
+    maintenance_503s: AtomicU64,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
     faults: Mutex<BTreeMap<&'static str, u64>>,
@@ -73,6 +78,10 @@ impl Counters {
         self.limiter_rejections.fetch_add(1, Ordering::SeqCst);
     }
 
+    pub(crate) fn maintenance_503(&self) {
+        self.maintenance_503s.fetch_add(1, Ordering::SeqCst);
+    }
+
     pub(crate) fn fault(&self, kind: &'static str) {
         bump(&self.faults, kind);
     }
@@ -92,6 +101,7 @@ impl Counters {
             limiter_rejections: self.limiter_rejections.load(Ordering::SeqCst),
             faults: names(&self.faults),
             chaos: names(&self.chaos),
+            maintenance_503s: self.maintenance_503s.load(Ordering::SeqCst),
             in_flight: self.in_flight.load(Ordering::SeqCst),
             max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
         }
