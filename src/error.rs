@@ -139,8 +139,25 @@ pub enum Error {
     Decode { endpoint: String, message: String },
 
     /// An answer was larger than the configured cap.
-    #[error("the answer to {endpoint} is larger than {limit_mib} MiB (after decompression), the limit set by SOURCE_INTERCOM_MAX_BODY_MB; raise it if this workspace really has objects this large")]
-    BodyTooLarge { endpoint: String, limit_mib: u64 },
+    #[error("the answer to {endpoint} is larger than {limit_mib} MiB (after decompression), {}", body_cap_advice(*tree))]
+    BodyTooLarge {
+        endpoint: String,
+        limit_mib: u64,
+        /// Whether the answer is one decoded whole into a JSON tree (its cap is fixed).
+        tree: bool,
+    },
+
+    /// A wait (for the rate limit, a `Retry-After`, a backoff) would take a request past
+    /// its time budget, so it was not started.
+    #[error("{}{endpoint} would have to wait {wait_secs:.1} s more ({why}), past the {budget_secs} s one request may take in all (SOURCE_INTERCOM_MAX_REQUEST_SECS); the stream stops here without saving its position past what was read, so the next sync goes on from there", last_suffix(last))]
+    OverBudget {
+        endpoint: String,
+        why: String,
+        wait_secs: f64,
+        budget_secs: u64,
+        /// The last failed attempt's error, if any.
+        last: Option<Box<Error>>,
+    },
 
     /// Pagination that would skip or repeat records: a repeated `next` link or cursor,
     /// a page past the last, a scroll page with nothing new, more pages than can exist.
@@ -193,6 +210,21 @@ pub enum Error {
     Internal(String),
 }
 
+fn body_cap_advice(tree: bool) -> &'static str {
+    if tree {
+        "the limit for answers read whole (Intercom's are a few tens of KB): the answer is not what this endpoint sends"
+    } else {
+        "the limit set by SOURCE_INTERCOM_MAX_BODY_MB within SOURCE_INTERCOM_MEMORY_MB (one answer may use about half of that); raise them if this workspace really has objects this large"
+    }
+}
+
+fn last_suffix(last: &Option<Box<Error>>) -> String {
+    match last {
+        Some(e) => format!("{e}; "),
+        None => String::new(),
+    }
+}
+
 fn location_suffix(location: &Option<String>) -> String {
     match location {
         Some(l) => format!(" to {l}"),
@@ -234,9 +266,10 @@ impl Error {
             // A 4xx other than the above means we sent something Intercom doesn't accept: our bug,
             // or a workspace feature the user has to enable. Both need a human, not a retry.
             Error::Api { .. } => FailureType::SystemError,
-            Error::Transport { .. } | Error::Interrupted { .. } | Error::ScrollBusy { .. } => {
-                FailureType::TransientError
-            }
+            Error::Transport { .. }
+            | Error::Interrupted { .. }
+            | Error::ScrollBusy { .. }
+            | Error::OverBudget { .. } => FailureType::TransientError,
             Error::GaveUp { source, .. } => source.failure_type(),
             Error::Relayed { failure_type, .. } => *failure_type,
             Error::Decode { .. }

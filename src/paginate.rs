@@ -156,6 +156,8 @@ pub struct Pages {
     max_pages: usize,
     /// What this walk's first page reported.
     reported: Reported,
+    /// What its latest page reported.
+    latest: Reported,
     seen: Seen,
     /// 1 for the first walk, 2 for the walk again after a short one.
     pass: u8,
@@ -199,6 +201,7 @@ impl Pages {
             pages: 0,
             max_pages: MAX_PAGES,
             reported: Reported::default(),
+            latest: Reported::default(),
             seen: Seen::default(),
             pass: 1,
             finished: false,
@@ -294,12 +297,19 @@ impl Pages {
             return Ok(None);
         };
         if self.pages >= self.max_pages {
+            let saw = if self.max_pages == MAX_PAGES {
+                format!("more than {MAX_PAGES} pages, the most any walk may take")
+            } else {
+                format!(
+                    "more than {} pages, while its first page reported {} and its latest {} (a walk may take twice the pages of the largest total it reports, plus {PAGE_SLACK})",
+                    self.max_pages,
+                    describe(self.reported),
+                    describe(self.latest)
+                )
+            };
             return Err(Error::Pagination {
                 endpoint: req.describe(),
-                message: format!(
-                    "it went on for more than {} pages, more than the records it reported can fill",
-                    self.max_pages
-                ),
+                message: format!("it went on for {saw}"),
             });
         }
         self.requested.insert(page_key(&req));
@@ -309,6 +319,7 @@ impl Pages {
     /// A page of records was read: count it, and find the next.
     fn took(&mut self, req: &ApiRequest, page: &Page) -> Result<()> {
         let reported = Reported::of(page, self.paging);
+        self.latest = reported;
         if self.pages == 0 {
             self.reported = reported;
         } else if let Some(p) = reported.pages {
@@ -348,7 +359,9 @@ impl Pages {
     fn following(&self, req: &ApiRequest, body: &Value, empty: bool) -> Result<Option<ApiRequest>> {
         match self.paging {
             Paging::None => Ok(None),
-            Paging::PageNumber { per_page } => next_page_number(req, body, per_page, empty),
+            Paging::PageNumber { per_page } => {
+                follow_page_number(req, body, per_page, empty, self.client.base_url().path())
+            }
             Paging::SearchCursor { .. } => next_search_page(req, body),
         }
     }
@@ -407,8 +420,8 @@ fn page_key(req: &ApiRequest) -> String {
         .as_ref()
         .and_then(|b| b.pointer("/pagination/starting_after"))
     {
-        Some(c) => format!("{} starting_after={c}", req.describe()),
-        None => req.describe(),
+        Some(c) => format!("{} starting_after={c}", req.identity()),
+        None => req.identity(),
     }
 }
 
@@ -423,7 +436,10 @@ pub(crate) fn next_search_page(req: &ApiRequest, body: &Value) -> Result<Option<
         Some(other) => {
             return Err(Error::Decode {
                 endpoint: req.describe(),
-                message: format!("`pages.next.starting_after` should be a string, got {other}"),
+                message: format!(
+                    "`pages.next.starting_after` should be a string, got {}",
+                    crate::config::json_kind(other)
+                ),
             })
         }
     };
@@ -443,11 +459,26 @@ pub fn records_at<'a>(body: &'a Value, path: &[&str]) -> Option<&'a Vec<Value>> 
     v.as_array()
 }
 
+/// The next page's request, from an answer's `pages`, for a client without a base path.
+#[cfg(test)]
 pub(crate) fn next_page_number(
     req: &ApiRequest,
     body: &Value,
     per_page: u32,
     empty: bool,
+) -> Result<Option<ApiRequest>> {
+    follow_page_number(req, body, per_page, empty, "")
+}
+
+/// The next page's request, from an answer's `pages`. A link's path may start with the
+/// client's `base_path` (a proxy's address, `https://proxy/intercom/...`), which is
+/// taken off: the client puts it back. Intercom's own links have none.
+pub(crate) fn follow_page_number(
+    req: &ApiRequest,
+    body: &Value,
+    per_page: u32,
+    empty: bool,
+    base_path: &str,
 ) -> Result<Option<ApiRequest>> {
     let Some(pages) = body.get("pages").map(pages_object) else {
         return Ok(None);
@@ -482,9 +513,21 @@ pub(crate) fn next_page_number(
                 Err(e) => {
                     return Err(Error::Decode {
                         endpoint: req.describe(),
-                        message: format!("`pages.next` is not a URL ({e}): {link:?}"),
+                        message: format!(
+                            "`pages.next` is not a URL ({e}): {}",
+                            crate::redact::server_text(link, 100)
+                        ),
                     })
                 }
+            };
+            let base = base_path.trim_end_matches('/');
+            let path_and_query = match path_and_query.strip_prefix(base) {
+                Some(rest)
+                    if !base.is_empty() && (rest.starts_with('/') || rest.starts_with('?')) =>
+                {
+                    rest.to_string()
+                }
+                _ => path_and_query,
             };
             // A link is followed only to the same endpoint (on our own host, see the client).
             let link_path = path_and_query.split('?').next().unwrap_or_default();
@@ -524,7 +567,10 @@ pub(crate) fn next_page_number(
         },
         Some(other) => Err(Error::Decode {
             endpoint: req.describe(),
-            message: format!("`pages.next` should be a link, got {other}"),
+            message: format!(
+                "`pages.next` should be a link, got {}",
+                crate::config::json_kind(other)
+            ),
         }),
     }
 }
@@ -570,6 +616,42 @@ mod tests {
             "GET /articles?page=2&per_page=150"
         );
         assert!(next_page_number(&req, &json!({"pages": {"next": 5}}), 150, false).is_err());
+    }
+
+    #[test]
+    fn links_through_a_proxy_with_a_base_path() {
+        let req = ApiRequest::get("/articles").query("per_page", "150");
+        for link in [
+            "https://proxy.example/intercom/articles?page=2&per_page=150",
+            "https://api.intercom.io/articles?page=2&per_page=150",
+            "/intercom/articles?page=2&per_page=150",
+        ] {
+            let body = json!({"pages": {"page": 1, "total_pages": 3, "next": link}});
+            let n = follow_page_number(&req, &body, 150, false, "/intercom/")
+                .unwrap()
+                .unwrap();
+            assert_eq!(n.describe(), "GET /articles?page=2&per_page=150", "{link}");
+        }
+        // Only a whole leading segment is the base path.
+        let body = json!({"pages": {"page": 1, "total_pages": 3, "next": "https://p/intercomx/articles?page=2"}});
+        assert!(follow_page_number(&req, &body, 150, false, "/intercom").is_err());
+    }
+
+    #[test]
+    fn server_text_in_pagination_errors_is_bounded() {
+        let req = ApiRequest::get("/articles").query("per_page", "150");
+        let long = format!("https://x/articles?page=2&q={}", "a".repeat(2_000_000));
+        let body = json!({"pages": {"page": 1, "total_pages": 3, "next": long}});
+        let n = next_page_number(&req, &body, 150, false).unwrap().unwrap();
+        assert!(n.describe().chars().count() <= crate::http::request::DESCRIBE_CHARS + 1);
+        assert!(n.identity().len() > 2_000_000);
+        let elsewhere = json!({"pages": {"page": 1, "total_pages": 3, "next": format!("https://x/{}", "b".repeat(2_000_000))}});
+        let e = next_page_number(&req, &elsewhere, 150, false).unwrap_err();
+        assert!(e.to_string().len() < 1000, "{}", e.to_string().len());
+        let post = ApiRequest::post("/contacts/search", json!({"pagination": {"per_page": 150}}));
+        let cursor = json!({"pages": {"next": {"starting_after": vec![0; 100_000]}}});
+        let e = next_search_page(&post, &cursor).unwrap_err();
+        assert!(e.to_string().len() < 1000, "{}", e.to_string().len());
     }
 
     #[test]

@@ -344,7 +344,9 @@ proptest! {
         let attempts = Attempts { errors, rate_limited: limited, elapsed: std::time::Duration::from_millis(elapsed_ms) };
         if let Decision::RetryAfter(w) = classify(&outcome, attempts, &p, now, jitter) {
             prop_assert!(attempts.elapsed + w <= p.max_elapsed);
-            prop_assert!(w <= crate::http::retry::BOGUS_RESET_AFTER);
+            // Only a Retry-After may ask for more than a window or a backoff.
+            let told = outcome_retry_after(&outcome).unwrap_or_default();
+            prop_assert!(w <= told.max(crate::http::retry::LONGEST_WINDOW_WAIT).max(p.backoff_max));
         }
     }
 
@@ -357,5 +359,12 @@ proptest! {
         let m = back["message"].as_str().unwrap_or_default();
         let bearer = format!("Bearer {}", t);
         prop_assert!(!m.contains(&bearer));
+    }
+}
+
+fn outcome_retry_after(o: &Outcome) -> Option<std::time::Duration> {
+    match o {
+        Outcome::Status { retry_after, .. } => *retry_after,
+        _ => None,
     }
 }

@@ -223,6 +223,24 @@ pub enum StreamStatus {
     Incomplete,
 }
 
+/// The longest text of a LOG message or a TRACE error's messages, in characters. Server
+/// text in them is bounded where it goes in ([`crate::redact::server_text`]); this is the
+/// net under everything else, so that no line of the kind can be long.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// `text` cut to [`MAX_MESSAGE_CHARS`] (with `…`), secrets masked before the cut so
+/// that no cut can leave a piece of one unrecognised.
+pub fn bounded_text(text: String) -> String {
+    if text.len() <= MAX_MESSAGE_CHARS {
+        return text;
+    }
+    let masked = crate::redact::text(&text);
+    match masked.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((at, _)) => format!("{}…", &masked[..at]),
+        None => masked,
+    }
+}
+
 /// Current time in epoch milliseconds.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -233,7 +251,7 @@ impl Message {
         Message::Log {
             log: Log {
                 level,
-                message: message.into(),
+                message: bounded_text(message.into()),
             },
         }
     }
@@ -293,7 +311,9 @@ impl Message {
         Message::status_with(stream, StreamStatus::Running, vec![reason])
     }
 
-    pub fn error_trace(error: ErrorTrace) -> Message {
+    pub fn error_trace(mut error: ErrorTrace) -> Message {
+        error.message = bounded_text(error.message);
+        error.internal_message = error.internal_message.map(bounded_text);
         Message::trace(TraceType::Error, |t| t.error = Some(error))
     }
 
@@ -349,6 +369,24 @@ pub struct ConfiguredStreamInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_texts_are_bounded() {
+        let long = "x".repeat(3 * MAX_MESSAGE_CHARS);
+        let Message::Log { log } = Message::log(LogLevel::Warn, long.clone()) else {
+            unreachable!()
+        };
+        assert_eq!(log.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(log.message.ends_with('…'));
+        let m = Message::error_trace(ErrorTrace {
+            message: long.clone(),
+            internal_message: Some(long),
+            failure_type: FailureType::SystemError,
+            stream_descriptor: None,
+        });
+        assert!(serde_json::to_string(&m).unwrap().len() < 3 * MAX_MESSAGE_CHARS);
+        assert_eq!(bounded_text("short".into()), "short");
+    }
     use serde_json::json;
 
     #[test]

@@ -1,6 +1,8 @@
 //! Integration tests: the real connector binary against the fake Intercom workspace
 //! over HTTP on 127.0.0.1.
 
+#[path = "suite/bounds.rs"]
+mod bounds;
 #[path = "suite/completeness.rs"]
 mod completeness;
 #[path = "suite/conformance.rs"]

@@ -4,13 +4,26 @@
 //! to fix; the token never appears in an error.
 //!
 //! One request, as [`Client::json`] runs it (the order is deliberate):
-//! 1. wait for the shared rate budget (every attempt counts against Intercom's limit);
+//! 1. wait for the shared rate budget (every attempt counts against Intercom's limit),
+//!    within the request's time budget;
 //! 2. send with the whole-request timeout; redirects are never followed;
-//! 3. record the `X-RateLimit-*` headers;
-//! 4. read the body up to the size cap, parse it and check it has what the endpoint
-//!    always has ([`Expect`]), so a cut-off, HTML or empty answer counts as a failed
-//!    attempt, not as data;
-//! 5. ask [`classify`] what to do: done, wait and retry, or give up.
+//! 3. record the `X-RateLimit-*` headers (on Intercom's clock, from its `Date`);
+//! 4. read the body up to the size cap, within the memory budget, parse it and check
+//!    it has what the endpoint always has ([`Expect`]), so a cut-off, HTML or empty
+//!    answer counts as a failed attempt, not as data;
+//! 5. ask [`classify`] what to do: done, wait and retry, or stop.
+//!
+//! # Memory
+//!
+//! Answers in flight are bounded by one byte budget, [`HttpSettings::memory_bytes`]:
+//! each of the `max_in_flight` request slots may hold an answer of up to its share
+//! (half the budget, split evenly) without asking; an answer that grows past its share
+//! takes the one *large answer* turn, which owns the other half, and keeps it until the
+//! answer is parsed. So at most one large answer is read at a time, nobody ever waits
+//! while holding what another waits for (no deadlock), and the bytes of answers being
+//! read and parsed never pass the budget. Answers decoded into a JSON tree (the count
+//! tables, `/me`), which costs many times their size, are capped much lower
+//! ([`VALUE_BODY_CAP`]) and parsed one at a time in the same turn.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +34,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::ratelimit::RateBudget;
-use super::retry::{classify, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
+use super::retry::{classify, is_scheduled, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
 use crate::config::Config;
 use crate::error::{ApiErrorBody, Error, Result};
 use crate::read::page::{not_json, Page, Want};
@@ -31,6 +44,11 @@ pub use super::request::{path_segment, ApiRequest, Expect, DEFAULT_VERSION};
 
 /// Error bodies are read up to this size: enough for any message, no more.
 const ERROR_BODY_CAP: usize = 64 * 1024;
+
+/// The largest answer decoded into a JSON tree ([`Client::json`]: the count tables,
+/// `/me`, `check`'s probes). A tree costs up to about 16 times its text (a list of
+/// zeros); Intercom's largest such answers are a few tens of KB.
+pub const VALUE_BODY_CAP: u64 = 1024 * 1024;
 
 /// Tunables. Defaults suit the real API; tests shorten the waits through the
 /// `SOURCE_INTERCOM_*` environment variables read by [`HttpSettings::from_env`].
@@ -42,10 +60,14 @@ pub struct HttpSettings {
     pub connect_timeout: Duration,
     /// The proactive budget (Intercom's private-app limit is 10,000 per minute).
     pub requests_per_minute: u32,
-    /// The largest answer accepted, after decompression.
+    /// The largest answer accepted, after decompression (at most half the memory
+    /// budget plus a slot's share, see [`HttpSettings::body_cap`]).
     pub max_body_bytes: u64,
     /// Requests in flight at once, across all streams.
     pub max_in_flight: usize,
+    /// The byte budget of answers being read and parsed, across all requests (see the
+    /// module docs).
+    pub memory_bytes: u64,
 }
 
 impl Default for HttpSettings {
@@ -55,8 +77,9 @@ impl Default for HttpSettings {
             timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(15),
             requests_per_minute: 10_000,
-            max_body_bytes: 256 * 1024 * 1024,
+            max_body_bytes: 32 * 1024 * 1024,
             max_in_flight: crate::config::MAX_CONCURRENCY.default as usize,
+            memory_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -72,7 +95,8 @@ impl HttpSettings {
     /// Defaults, overridden by `SOURCE_INTERCOM_REQUESTS_PER_MINUTE`,
     /// `SOURCE_INTERCOM_MAX_RETRIES`, `SOURCE_INTERCOM_BACKOFF_BASE_MS`,
     /// `SOURCE_INTERCOM_BACKOFF_MAX_MS`, `SOURCE_INTERCOM_TIMEOUT_MS`,
-    /// `SOURCE_INTERCOM_MAX_REQUEST_SECS` and `SOURCE_INTERCOM_MAX_BODY_MB` where set to a number.
+    /// `SOURCE_INTERCOM_MAX_REQUEST_SECS`, `SOURCE_INTERCOM_MAX_BODY_MB` and
+    /// `SOURCE_INTERCOM_MEMORY_MB` where set to a number.
     pub fn from_env() -> HttpSettings {
         HttpSettings::default().with_env()
     }
@@ -111,7 +135,24 @@ impl HttpSettings {
         if let Some(v) = env_number("SOURCE_INTERCOM_MAX_BODY_MB") {
             s.max_body_bytes = v.clamp(1, 64 * 1024).saturating_mul(1024 * 1024);
         }
+        if let Some(v) = env_number("SOURCE_INTERCOM_MEMORY_MB") {
+            s.memory_bytes = v.clamp(8, 64 * 1024).saturating_mul(1024 * 1024);
+        }
         self
+    }
+
+    /// What a request slot may hold without taking the large-answer turn: half the
+    /// memory budget, split between the slots.
+    pub fn share(&self) -> u64 {
+        (self.memory_bytes / 2 / self.max_in_flight.max(1) as u64).max(1)
+    }
+
+    /// The largest answer read: [`HttpSettings::max_body_bytes`], or what the memory
+    /// budget can hold (a share plus the large-answer half), whichever is smaller.
+    pub fn body_cap(&self) -> u64 {
+        self.max_body_bytes
+            .min(self.share().saturating_add(self.memory_bytes / 2))
+            .max(1)
     }
 }
 
@@ -133,11 +174,17 @@ struct Inner {
     in_flight: tokio::sync::Semaphore,
     retry: RetryPolicy,
     max_body_bytes: u64,
+    /// What an answer may hold before it takes the large-answer turn (see the module docs).
+    share: u64,
+    /// The large-answer turn.
+    large: Arc<tokio::sync::Mutex<()>>,
     on_rate_limit: Option<Box<RateLimitListener>>,
     stats: std::sync::Mutex<std::collections::HashMap<&'static str, Arc<RequestStats>>>,
     /// The best lower bound of Intercom's clock minus ours (ms) so far, from the `Date`
     /// of its answers; [`NO_OFFSET`] until one is seen.
     clock_offset_ms: std::sync::atomic::AtomicI64,
+    /// Whether a bogus `X-RateLimit-Reset` was reported for a request of no stream.
+    bogus_reset_told: std::sync::atomic::AtomicBool,
 }
 
 /// No `Date` seen yet.
@@ -148,6 +195,8 @@ const NO_OFFSET: i64 = i64::MIN;
 pub struct RequestStats {
     pub requests: std::sync::atomic::AtomicU64,
     pub rate_limited_ms: std::sync::atomic::AtomicU64,
+    /// Whether a bogus `X-RateLimit-Reset` was reported for this stream already.
+    pub bogus_reset_told: std::sync::atomic::AtomicBool,
 }
 
 /// What one attempt produced: the outcome for [`classify`], and what the caller gets
@@ -155,6 +204,8 @@ pub struct RequestStats {
 struct Attempted {
     outcome: Outcome,
     result: Result<bytes::Bytes>,
+    /// The large-answer turn, if the answer took it: held until it is parsed.
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Client {
@@ -197,11 +248,14 @@ impl Client {
                 authorization,
                 budget: RateBudget::new(settings.requests_per_minute),
                 in_flight: tokio::sync::Semaphore::new(settings.max_in_flight.max(1)),
+                max_body_bytes: settings.body_cap(),
+                share: settings.share(),
+                large: Arc::new(tokio::sync::Mutex::new(())),
                 retry: settings.retry,
-                max_body_bytes: settings.max_body_bytes,
                 on_rate_limit,
                 stats: Default::default(),
                 clock_offset_ms: std::sync::atomic::AtomicI64::new(NO_OFFSET),
+                bogus_reset_told: Default::default(),
             }),
         })
     }
@@ -283,11 +337,20 @@ impl Client {
         }
     }
 
+    /// Intercom's time now (ms), as far as its `Date` headers tell; ours before any.
+    fn intercom_now_ms(&self) -> i64 {
+        chrono::Utc::now()
+            .timestamp_millis()
+            .saturating_add(self.clock_offset_ms().unwrap_or(0))
+    }
+
     /// Send a request (with rate limiting and retries) and return its JSON answer, which
-    /// meets the request's [`Expect`].
+    /// meets the request's [`Expect`]. The answer may be at most [`VALUE_BODY_CAP`]
+    /// bytes: a JSON tree costs many times its text.
     pub async fn json(&self, req: &ApiRequest) -> Result<Value> {
         let expect = req.expect;
-        self.fetch(req, |body| decode(&body, expect)).await
+        self.fetch_with(req, Body::Tree, |body| decode(&body, expect))
+            .await
     }
 
     /// Send a request and return its list of records at `path`, kept as raw bytes, with
@@ -297,10 +360,20 @@ impl Client {
     }
 
     /// Send a request (with rate limiting and retries) and `decode` its successful
-    /// answer. A body `decode` refuses is a failed attempt, retried like a 5xx.
+    /// answer, which is kept as text (not decoded into a JSON tree). A body `decode`
+    /// refuses is a failed attempt, retried like a 5xx.
     pub async fn fetch<T>(
         &self,
         req: &ApiRequest,
+        decode: impl Fn(bytes::Bytes) -> std::result::Result<T, String>,
+    ) -> Result<T> {
+        self.fetch_with(req, Body::Text, decode).await
+    }
+
+    async fn fetch_with<T>(
+        &self,
+        req: &ApiRequest,
+        kind: Body,
         decode: impl Fn(bytes::Bytes) -> std::result::Result<T, String>,
     ) -> Result<T> {
         let url = self.url_for(req);
@@ -315,37 +388,60 @@ impl Client {
         let stats = req.stream.map(|s| self.stats(s));
         let started = Instant::now();
         let mut attempts = Attempts::default();
+        let mut last: Option<Error> = None;
         loop {
-            let attempted = {
-                // A request in flight holds a slot from its turn at the budget to its
-                // last byte; backoff waits hold none.
+            let (outcome, result) = {
+                // A request in flight holds a slot from its turn at the budget until its
+                // answer is parsed; backoff waits hold none.
                 let _slot = self.inner.in_flight.acquire().await;
-                self.inner
+                let left = policy.max_elapsed.saturating_sub(started.elapsed());
+                let turn = self
+                    .inner
                     .budget
-                    .acquire(|wait| self.notify_rate_limit(req, wait))
+                    .acquire(self.intercom_now_ms(), left, |wait| {
+                        self.notify_rate_limit(req, wait)
+                    })
                     .await;
+                if let Err(wait) = turn {
+                    return Err(Error::OverBudget {
+                        endpoint: req.describe(),
+                        why: "for Intercom's rate limit".into(),
+                        wait_secs: wait.as_secs_f64(),
+                        budget_secs: policy.max_elapsed.as_secs(),
+                        last: last.map(Box::new),
+                    });
+                }
                 if let Some(s) = &stats {
                     s.requests
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                self.attempt(req, &url).await
-            };
-            let Attempted {
-                mut outcome,
-                result,
-            } = attempted;
-            let result = match result {
-                Ok(body) => decode(body).map_err(|message| {
-                    outcome = Outcome::BadBody;
-                    Error::Decode {
-                        endpoint: req.describe(),
-                        message,
+                let Attempted {
+                    mut outcome,
+                    result,
+                    turn,
+                } = self.attempt(req, &url, kind).await;
+                let result = match result {
+                    Ok(body) => {
+                        // Trees are parsed one at a time, in the large-answer turn.
+                        let _turn = match (turn, kind) {
+                            (Some(t), _) => Some(t),
+                            (None, Body::Tree) => Some(self.inner.large.clone().lock_owned().await),
+                            (None, Body::Text) => None,
+                        };
+                        decode(body).map_err(|message| {
+                            outcome = Outcome::BadBody;
+                            Error::Decode {
+                                endpoint: req.describe(),
+                                message,
+                            }
+                        })
                     }
-                }),
-                Err(e) => Err(e),
+                    Err(e) => Err(e),
+                };
+                (outcome, result)
             };
             attempts.elapsed = started.elapsed();
-            let now_ms = chrono::Utc::now().timestamp_millis();
+            let now_ms = self.intercom_now_ms();
             match classify(&outcome, attempts, &policy, now_ms, fastrand::f64()) {
                 Decision::Done => return result,
                 Decision::Fail => {
@@ -363,28 +459,76 @@ impl Client {
                         e
                     });
                 }
+                Decision::OverBudget(wait) => {
+                    return Err(Error::OverBudget {
+                        endpoint: req.describe(),
+                        why: why_wait(&outcome),
+                        wait_secs: wait.as_secs_f64(),
+                        budget_secs: policy.max_elapsed.as_secs(),
+                        last: result.err().map(Box::new),
+                    });
+                }
                 Decision::RetryAfter(wait) => {
+                    let e = result.err();
                     if matches!(outcome, Outcome::Status { status: 429, .. }) {
                         attempts.rate_limited += 1;
                         self.notify_rate_limit(req, wait);
                     } else {
-                        attempts.errors += 1;
-                        let why = result.err().map(|e| e.to_string()).unwrap_or_default();
+                        let scheduled = is_scheduled(&outcome, &policy);
+                        let (n, of) = if scheduled {
+                            attempts.rate_limited += 1;
+                            (attempts.rate_limited, policy.max_rate_limited_retries)
+                        } else {
+                            attempts.errors += 1;
+                            (attempts.errors, policy.max_error_retries)
+                        };
+                        let why = e.as_ref().map(|e| e.to_string()).unwrap_or_default();
                         tracing::warn!(
-                            "{why}; retry {} of {} in {} ms",
-                            attempts.errors,
-                            policy.max_error_retries,
-                            wait.as_millis()
+                            "{why}; retry {n} of {of} in {} ms{}",
+                            wait.as_millis(),
+                            if scheduled {
+                                " (as its Retry-After asks)"
+                            } else {
+                                ""
+                            }
                         );
                     }
+                    last = e;
                     tokio::time::sleep(wait).await;
                 }
             }
         }
     }
 
+    /// Say once per stream that an answer's `X-RateLimit-Reset` was ignored.
+    fn tell_bogus_reset(&self, req: &ApiRequest, rate: RateInfo, now_ms: i64) {
+        let first = match req.stream {
+            Some(s) => !self
+                .stats(s)
+                .bogus_reset_told
+                .swap(true, std::sync::atomic::Ordering::Relaxed),
+            None => !self
+                .inner
+                .bogus_reset_told
+                .swap(true, std::sync::atomic::Ordering::Relaxed),
+        };
+        if !first {
+            return;
+        }
+        let reset = rate.reset_epoch.unwrap_or_default();
+        let when = match reset.checked_mul(1000).and_then(|r| r.checked_sub(now_ms)) {
+            Some(ms) if ms > 0 => format!("{:.0} s ahead", ms as f64 / 1000.0),
+            Some(ms) => format!("{:.0} s in the past", -(ms as f64) / 1000.0),
+            None => "out of range".into(),
+        };
+        tracing::warn!(
+            "{}: Intercom's X-RateLimit-Reset ({reset}) is {when}, which no 10-second rate-limit window can be, so it was ignored (this is said once per stream)",
+            req.describe()
+        );
+    }
+
     /// One attempt: send, read and check the answer.
-    async fn attempt(&self, req: &ApiRequest, url: &Url) -> Attempted {
+    async fn attempt(&self, req: &ApiRequest, url: &Url, kind: Body) -> Attempted {
         let endpoint = || req.describe();
         let transport = |message: String| Attempted {
             outcome: Outcome::Transport,
@@ -392,6 +536,7 @@ impl Client {
                 endpoint: endpoint(),
                 message,
             }),
+            turn: None,
         };
         let mut builder = self
             .inner
@@ -404,20 +549,28 @@ impl Client {
         }
         let resp = match builder.send().await {
             Ok(r) => r,
-            Err(e) => return transport(transport_message(&e)),
+            Err(e) => {
+                if let Some(refused) = refused_host(&e) {
+                    return Attempted {
+                        outcome: Outcome::Final,
+                        result: Err(Error::Config(format!(
+                            "the API host {} (from `base_url` or `region`) {}; no request was sent to it",
+                            refused.host, refused.why
+                        ))),
+                        turn: None,
+                    };
+                }
+                return transport(transport_message(&e));
+            }
         };
         let status = resp.status();
         self.observe_date(resp.headers());
+        let now_ms = self.intercom_now_ms();
         let rate = rate_info(resp.headers());
-        self.inner
-            .budget
-            .observe(rate, chrono::Utc::now().timestamp_millis());
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        if !self.inner.budget.observe(rate, now_ms) {
+            self.tell_bogus_reset(req, rate, now_ms);
+        }
+        let retry_after = retry_after(resp.headers(), now_ms);
         let location = resp
             .headers()
             .get(LOCATION)
@@ -429,8 +582,8 @@ impl Client {
         };
         if !status.is_success() {
             // An error body that breaks off still says something: use what arrived.
-            let body = match read_capped(resp, ERROR_BODY_CAP as u64).await {
-                Ok(b) | Err(ReadError::TooLarge(b)) => b,
+            let body = match read_capped(resp, ERROR_BODY_CAP as u64, u64::MAX, None).await {
+                Ok((b, _)) | Err(ReadError::TooLarge(b)) => b,
                 Err(ReadError::Broken(_)) => Vec::new(),
             };
             let result = Err(if status.is_redirection() {
@@ -442,9 +595,29 @@ impl Client {
             } else {
                 status_error(req, status.as_u16(), &body)
             });
-            return Attempted { outcome, result };
+            return Attempted {
+                outcome,
+                result,
+                turn: None,
+            };
         }
-        let body = match read_capped(resp, self.inner.max_body_bytes).await {
+        if let Some(encoding) = unsupported_encoding(resp.headers()) {
+            return Attempted {
+                outcome: Outcome::Final,
+                result: Err(Error::Decode {
+                    endpoint: endpoint(),
+                    message: format!(
+                        "the answer is encoded as `{encoding}`, which this connector does not read (it asks for gzip or none); a proxy in `base_url` may be re-encoding answers"
+                    ),
+                }),
+                turn: None,
+            };
+        }
+        let cap = match kind {
+            Body::Tree => self.inner.max_body_bytes.min(VALUE_BODY_CAP),
+            Body::Text => self.inner.max_body_bytes,
+        };
+        let body = match read_capped(resp, cap, self.inner.share, Some(&self.inner.large)).await {
             Ok(b) => b,
             Err(ReadError::Broken(e)) => {
                 return transport(format!("the answer broke off ({})", transport_message(&e)))
@@ -455,8 +628,10 @@ impl Client {
                     outcome,
                     result: Err(Error::BodyTooLarge {
                         endpoint: endpoint(),
-                        limit_mib: self.inner.max_body_bytes / (1024 * 1024),
+                        limit_mib: cap.div_ceil(1024 * 1024),
+                        tree: kind == Body::Tree,
                     }),
+                    turn: None,
                 };
             }
         };
@@ -467,18 +642,136 @@ impl Client {
                     endpoint: endpoint(),
                     message: "the answer had no body".into(),
                 }),
+                turn: None,
             };
         }
+        let (body, turn) = body;
         Attempted {
             outcome,
             result: Ok(bytes::Bytes::from(body)),
+            turn,
         }
     }
+}
+
+/// How an answer is used once read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// Kept as text, records cut out of it ([`Page`], children).
+    Text,
+    /// Decoded into a JSON tree ([`Value`]).
+    Tree,
+}
+
+/// What a wait that would pass the budget was for, in words.
+fn why_wait(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Status {
+            status,
+            retry_after: Some(_),
+            ..
+        } => format!("HTTP {status} with Retry-After"),
+        Outcome::Status { status: 429, .. } => "HTTP 429, for the rate limit's reset".into(),
+        Outcome::Status { status, .. } => format!("backoff after HTTP {status}"),
+        Outcome::BadBody => "backoff after an unusable answer".into(),
+        Outcome::Transport => "backoff after a network failure".into(),
+        Outcome::Final => "nothing".into(),
+    }
+}
+
+/// `Retry-After` as a wait: seconds, or an HTTP date (taken relative to the answer's
+/// own `Date` when it has one, so both are on Intercom's clock; else to `now_ms`, our
+/// estimate of that clock). A date in the past is no wait.
+fn retry_after(headers: &HeaderMap, now_ms: i64) -> Option<Duration> {
+    let text = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = http_date_ms(text)?;
+    let now = headers
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|d| http_date_ms(d.trim()))
+        .unwrap_or(now_ms);
+    Some(Duration::from_millis(
+        u64::try_from(at.saturating_sub(now)).unwrap_or(0),
+    ))
+}
+
+/// An HTTP date (IMF-fixdate, or the obsolete RFC 850 and asctime forms) as epoch ms.
+fn http_date_ms(text: &str) -> Option<i64> {
+    if let Ok(d) = chrono::DateTime::parse_from_rfc2822(text) {
+        return Some(d.timestamp_millis());
+    }
+    for form in ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"] {
+        if let Ok(d) = chrono::NaiveDateTime::parse_from_str(text, form) {
+            return Some(d.and_utc().timestamp_millis());
+        }
+    }
+    None
+}
+
+/// A `Content-Encoding` left on an answer (reqwest removes the gzip it decoded), other
+/// than `identity`: the body is in a form this client can't read.
+fn unsupported_encoding(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(reqwest::header::CONTENT_ENCODING)?;
+    let text = String::from_utf8_lossy(v.as_bytes());
+    let encodings: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"))
+        .collect();
+    (!encodings.is_empty()).then(|| redact::server_text(&encodings.join(", "), 40))
 }
 
 /// Name resolution that refuses link-local and metadata addresses, so that a host name
 /// pointed at them (or rebound to them) never receives the token.
 struct GuardedResolver;
+
+/// A host that resolves only to addresses the connector refuses to send the token to.
+#[derive(Debug)]
+struct RefusedHost {
+    host: String,
+    why: String,
+}
+
+impl std::fmt::Display for RefusedHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.host, self.why)
+    }
+}
+
+impl std::error::Error for RefusedHost {}
+
+/// The addresses of `host` the token may go to; none when every one is refused.
+fn guard_addresses(
+    host: &str,
+    all: Vec<std::net::SocketAddr>,
+) -> std::result::Result<Vec<std::net::SocketAddr>, RefusedHost> {
+    let mut refused = Vec::new();
+    let mut allowed = Vec::new();
+    for a in all {
+        match crate::config::forbidden_ip(&a.ip()) {
+            Some(why) => refused.push(format!("{} ({why})", a.ip())),
+            None => allowed.push(a),
+        }
+    }
+    if allowed.is_empty() && !refused.is_empty() {
+        refused.truncate(4);
+        return Err(RefusedHost {
+            host: redact::server_text(host, 100),
+            why: format!(
+                "resolves only to addresses the connector refuses to send the token to: {}",
+                refused.join(", ")
+            ),
+        });
+    }
+    Ok(allowed)
+}
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
@@ -486,21 +779,22 @@ impl reqwest::dns::Resolve for GuardedResolver {
         Box::pin(async move {
             let all: Vec<std::net::SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<std::net::SocketAddr> = all
-                .iter()
-                .copied()
-                .filter(|a| crate::config::forbidden_ip(&a.ip()).is_none())
-                .collect();
-            if allowed.is_empty() && !all.is_empty() {
-                return Err(format!(
-                    "{host} resolves only to refused addresses (link-local or cloud metadata)"
-                )
-                .into());
-            }
-            let addrs: reqwest::dns::Addrs = Box::new(allowed.into_iter());
+            let addrs: reqwest::dns::Addrs = Box::new(guard_addresses(&host, all)?.into_iter());
             Ok(addrs)
         })
     }
+}
+
+/// The refused host behind a failed request, if that is why it failed.
+fn refused_host(e: &reqwest::Error) -> Option<&RefusedHost> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<RefusedHost>() {
+            return Some(r);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// Parse and check a successful answer; say what is wrong with it otherwise.
@@ -518,24 +812,50 @@ enum ReadError {
     TooLarge(Vec<u8>),
 }
 
-/// Read a body chunk by chunk (decompressed), stopping past `cap` bytes.
+/// Read a body chunk by chunk (decompressed), stopping past `cap` bytes. Past `share`
+/// bytes the body takes the large-answer turn `large` (waiting for it: the bytes
+/// already read stay within the share), and hands it back with the body; with no
+/// `large`, `share` is not checked.
 async fn read_capped(
     mut resp: reqwest::Response,
     cap: u64,
-) -> std::result::Result<Vec<u8>, ReadError> {
-    let hint = resp.content_length().unwrap_or(0).min(cap).min(16 << 20) as usize;
+    share: u64,
+    large: Option<&Arc<tokio::sync::Mutex<()>>>,
+) -> std::result::Result<(Vec<u8>, Option<tokio::sync::OwnedMutexGuard<()>>), ReadError> {
+    let hint = resp
+        .content_length()
+        .unwrap_or(0)
+        .min(cap)
+        .min(share)
+        .min(16 << 20) as usize;
     let mut buf = Vec::with_capacity(hint);
+    let mut turn = None;
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
-                if buf.len() as u64 + chunk.len() as u64 > cap {
+                let total = buf.len() as u64 + chunk.len() as u64;
+                if total > cap {
                     let room = (cap as usize).saturating_sub(buf.len());
                     buf.extend_from_slice(&chunk[..room.min(chunk.len())]);
                     return Err(ReadError::TooLarge(buf));
                 }
+                if total > share && turn.is_none() {
+                    if let Some(large) = large {
+                        turn = Some(large.clone().lock_owned().await);
+                    }
+                }
+                if total > buf.capacity() as u64 {
+                    // Grow to what is needed, doubling, never past the cap (the default
+                    // doubling could take twice the cap).
+                    let want = (buf.capacity() as u64)
+                        .saturating_mul(2)
+                        .max(total)
+                        .min(cap);
+                    buf.reserve_exact(want as usize - buf.len());
+                }
                 buf.extend_from_slice(&chunk);
             }
-            Ok(None) => return Ok(buf),
+            Ok(None) => return Ok((buf, turn)),
             Err(e) => return Err(ReadError::Broken(e)),
         }
     }
@@ -736,6 +1056,97 @@ mod tests {
             HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
         );
         assert_eq!(date_offset_ms(&h, at), None);
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_an_http_date() {
+        let at = 1_796_571_778_000; // Sun, 06 Dec 2026 15:42:58 GMT
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h, at), None);
+        let mut with = |v: &'static str| {
+            h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static(v));
+            retry_after(&h, at)
+        };
+        assert_eq!(with("25"), Some(Duration::from_secs(25)));
+        assert_eq!(with(" 0 "), Some(Duration::ZERO));
+        assert_eq!(
+            with("Sun, 06 Dec 2026 15:43:23 GMT"),
+            Some(Duration::from_secs(25))
+        );
+        assert_eq!(
+            with("Sunday, 06-Dec-26 15:43:23 GMT"),
+            Some(Duration::from_secs(25))
+        );
+        assert_eq!(
+            with("Sun Dec  6 15:43:23 2026"),
+            Some(Duration::from_secs(25))
+        );
+        // In the past: no wait. Not a date: not a Retry-After.
+        assert_eq!(with("Sun, 06 Dec 2026 15:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(with("-5"), None);
+        assert_eq!(with("soon"), None);
+        // A date is read against the answer's own Date (Intercom's clock), when it has one.
+        let mut h = HeaderMap::new();
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            HeaderValue::from_static("Sun, 06 Dec 2026 15:33:23 GMT"),
+        );
+        h.insert(
+            reqwest::header::DATE,
+            HeaderValue::from_static("Sun, 06 Dec 2026 15:32:58 GMT"),
+        );
+        assert_eq!(retry_after(&h, at), Some(Duration::from_secs(25)));
+    }
+
+    #[test]
+    fn a_host_resolving_only_to_refused_addresses_is_named_with_why() {
+        let addr = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        let e = guard_addresses("api.evil.example", vec![addr("169.254.169.254:0")]).unwrap_err();
+        let s = e.to_string();
+        assert!(
+            s.starts_with("api.evil.example resolves only to")
+                && s.contains("169.254.169.254 (a link-local address"),
+            "{s}"
+        );
+        let ok = guard_addresses(
+            "api.example",
+            vec![addr("169.254.169.254:0"), addr("10.0.0.5:0")],
+        )
+        .unwrap();
+        assert_eq!(ok, vec![addr("10.0.0.5:0")]);
+        assert!(guard_addresses("none.example", Vec::new())
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn encodings_other_than_gzip_are_named() {
+        let mut h = HeaderMap::new();
+        assert_eq!(unsupported_encoding(&h), None);
+        h.insert(
+            reqwest::header::CONTENT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        assert_eq!(unsupported_encoding(&h), None);
+        h.insert(
+            reqwest::header::CONTENT_ENCODING,
+            HeaderValue::from_static("br"),
+        );
+        assert_eq!(unsupported_encoding(&h).as_deref(), Some("br"));
+    }
+
+    #[test]
+    fn the_memory_budget_sizes_shares_and_the_body_cap() {
+        let s = HttpSettings::default();
+        assert_eq!(s.share(), 2 * 1024 * 1024);
+        assert_eq!(s.body_cap(), 32 * 1024 * 1024);
+        let tight = HttpSettings {
+            memory_bytes: 16 * 1024 * 1024,
+            max_in_flight: 128,
+            ..HttpSettings::default()
+        };
+        assert_eq!(tight.share(), 64 * 1024);
+        assert_eq!(tight.body_cap(), 8 * 1024 * 1024 + 64 * 1024);
     }
 
     #[test]

@@ -4,6 +4,9 @@
 use reqwest::Method;
 use serde_json::Value;
 
+/// The longest [`ApiRequest::describe`], in characters.
+pub const DESCRIBE_CHARS: usize = 200;
+
 /// The API version sent unless a stream pins another.
 pub const DEFAULT_VERSION: &str = "2.11";
 
@@ -118,8 +121,14 @@ impl ApiRequest {
         self
     }
 
-    /// `GET /path?query` for messages (no host, no token).
+    /// `GET /path?query` for messages (no host, no token): at most
+    /// [`DESCRIBE_CHARS`] characters, as a path from a server's link may be any length.
     pub fn describe(&self) -> String {
+        crate::redact::server_text(&self.identity(), DESCRIBE_CHARS)
+    }
+
+    /// `GET /path?query` whole, to tell requests apart.
+    pub fn identity(&self) -> String {
         let mut s = format!("{} {}", self.method, self.path);
         if !self.query.is_empty() {
             s.push(if self.path.contains('?') { '&' } else { '?' });

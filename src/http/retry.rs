@@ -1,6 +1,6 @@
 //! The retry decision, as a pure function: given what one attempt produced, the
 //! attempts before it and the time spent on the request so far, [`classify`] says
-//! whether we are done, should wait and retry, or must fail. No I/O, no clock and no
+//! whether we are done, should wait and retry, or must stop. No I/O, no clock and no
 //! randomness of its own (the caller passes the time and a jitter draw), so it is
 //! tested as a table.
 //!
@@ -9,16 +9,27 @@
 //!   an HTML page from a load balancer, no records list) is retried like a 5xx;
 //! - 408, 5xx and transport failures (connect, timeout, reset, a body that broke off)
 //!   are retried with exponential backoff and full jitter, a bounded number of times;
-//! - 429 waits until Intercom's `X-RateLimit-Reset` (or `Retry-After`) when that is
-//!   plausible (less than [`BOGUS_RESET_AFTER`] ahead), else backs off like an error;
+//! - a 502, 503 or 504 with `Retry-After` (seconds or an HTTP date, as the client read
+//!   it) waits as long as it says: a maintenance window says how long it lasts;
+//! - 429 waits for `Retry-After`, else until Intercom's `X-RateLimit-Reset` when that is
+//!   plausible (at most [`LONGEST_WINDOW_WAIT`] ahead: Intercom's windows are 10 s
+//!   long), else backs off like an error;
 //! - every other status is done (the caller turns it into an error);
-//! - no wait may take a request past its total time budget: then it fails.
+//! - no wait may take a request past its total time budget: then it stops, and says
+//!   how long it was asked to wait ([`Decision::OverBudget`]).
 
 use std::time::Duration;
 
-/// A reset or `Retry-After` further ahead than this is not believed: Intercom's windows
-/// are 10 seconds long.
-pub const BOGUS_RESET_AFTER: Duration = Duration::from_secs(3600);
+/// Intercom's rate-limit windows are 10 seconds long ([`crate::http::ratelimit`]).
+pub const WINDOW: Duration = Duration::from_secs(10);
+
+/// The longest wait for a window's reset that is believed: a window, plus a second
+/// because `X-RateLimit-Reset` is in whole seconds. A reset further ahead is bogus.
+pub const LONGEST_WINDOW_WAIT: Duration = Duration::from_secs(11);
+
+/// A reset further in the past than this is bogus too (a window that reset a moment
+/// ago is normal: the answer was on its way).
+const LONGEST_PAST: Duration = Duration::from_secs(3600);
 
 /// Rate-limit headers of one response (`X-RateLimit-*`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,15 +43,33 @@ pub struct RateInfo {
 }
 
 impl RateInfo {
-    /// Milliseconds from `now_ms` until the window resets, if the reset is plausible:
-    /// not in the past and not more than [`BOGUS_RESET_AFTER`] ahead.
+    /// Milliseconds from `now_ms` (Intercom's clock) until the window resets, if the
+    /// reset is plausible: not in the past and at most [`LONGEST_WINDOW_WAIT`] ahead.
     pub fn plausible_wait(&self, now_ms: i64) -> Option<Duration> {
-        let reset_ms = self.reset_epoch?.checked_mul(1000)?;
-        let ahead = reset_ms.checked_sub(now_ms)?;
-        if ahead < 0 || ahead as u128 > BOGUS_RESET_AFTER.as_millis() {
+        let ahead = self.ahead_ms(now_ms)?;
+        if ahead < 0 || ahead as u128 > LONGEST_WINDOW_WAIT.as_millis() {
             return None;
         }
         Some(Duration::from_millis(ahead as u64))
+    }
+
+    /// Whether the answer sent a reset that can't be a window's: more than
+    /// [`LONGEST_WINDOW_WAIT`] ahead, long past, or out of range.
+    pub fn bogus_reset(&self, now_ms: i64) -> bool {
+        if self.reset_epoch.is_none() {
+            return false;
+        }
+        match self.ahead_ms(now_ms) {
+            None => true,
+            Some(a) => {
+                a as i128 > LONGEST_WINDOW_WAIT.as_millis() as i128
+                    || (a as i128) < -(LONGEST_PAST.as_millis() as i128)
+            }
+        }
+    }
+
+    fn ahead_ms(&self, now_ms: i64) -> Option<i64> {
+        self.reset_epoch?.checked_mul(1000)?.checked_sub(now_ms)
     }
 }
 
@@ -51,9 +80,12 @@ pub enum Outcome {
     Status {
         status: u16,
         rate: RateInfo,
-        /// `Retry-After` in seconds, if sent.
+        /// `Retry-After` as a wait (from seconds, or from an HTTP date), if sent.
         retry_after: Option<Duration>,
     },
+    /// A failure that the same request can't cure and that is not an HTTP status (an
+    /// address refused before connecting, an encoding this client doesn't read).
+    Final,
     /// A 2xx whose body cannot be used: cut off, not JSON, HTML, or without the list
     /// the endpoint always has.
     BadBody,
@@ -68,6 +100,7 @@ impl Outcome {
         match *self {
             Outcome::Status { status, .. } => retriable_status(status),
             Outcome::BadBody | Outcome::Transport => true,
+            Outcome::Final => false,
         }
     }
 }
@@ -82,7 +115,8 @@ pub fn retriable_status(status: u16) -> bool {
 pub struct Attempts {
     /// Attempts that failed with a retriable error (5xx, 408, bad body, transport).
     pub errors: u32,
-    /// Attempts answered with 429.
+    /// Attempts answered with 429, or with a 5xx that said when to come back
+    /// (`Retry-After`): retries the server scheduled.
     pub rate_limited: u32,
     /// Time since the first attempt was sent, waits included.
     pub elapsed: Duration,
@@ -93,7 +127,7 @@ pub struct Attempts {
 pub struct RetryPolicy {
     /// Retriable errors tolerated before failing (so at most this + 1 error attempts).
     pub max_error_retries: u32,
-    /// 429 answers tolerated before failing.
+    /// Scheduled retries (429, or 5xx with `Retry-After`) tolerated before failing.
     pub max_rate_limited_retries: u32,
     /// The backoff ceiling of the first retry; doubles each time (full jitter below it).
     pub backoff_base: Duration,
@@ -124,6 +158,9 @@ pub enum Decision {
     RetryAfter(Duration),
     /// Give up: the caller turns the last answer into an error.
     Fail,
+    /// The wait this asks for would take the request past its time budget: stop, and
+    /// say so.
+    OverBudget(Duration),
 }
 
 /// Decide what to do after an attempt. `attempts` counts the attempts *before* this
@@ -136,6 +173,20 @@ pub fn classify(
     now_ms: i64,
     jitter: f64,
 ) -> Decision {
+    // A `Retry-After` longer than a whole request may take is not believed (a proxy's
+    // placeholder, a day for a rate limit): it is as if there were none.
+    let outcome = &match *outcome {
+        Outcome::Status {
+            status,
+            rate,
+            retry_after: Some(told),
+        } if told > policy.max_elapsed => Outcome::Status {
+            status,
+            rate,
+            retry_after: None,
+        },
+        o => o,
+    };
     let wait = match *outcome {
         Outcome::Status { status, .. } if (200..300).contains(&status) => return Decision::Done,
         Outcome::Status {
@@ -146,14 +197,21 @@ pub fn classify(
             if attempts.rate_limited >= policy.max_rate_limited_retries {
                 return Decision::Fail;
             }
-            let told = retry_after
-                .filter(|d| *d <= BOGUS_RESET_AFTER)
-                .or_else(|| rate.plausible_wait(now_ms));
-            match told {
+            match retry_after.or_else(|| rate.plausible_wait(now_ms)) {
                 // A reset a moment away still needs a pause, or we hammer the same window.
                 Some(d) => d.max(Duration::from_millis(100)),
                 None => backoff(policy, attempts.rate_limited, jitter),
             }
+        }
+        Outcome::Status {
+            status: 502..=504,
+            retry_after: Some(told),
+            ..
+        } => {
+            if attempts.rate_limited >= policy.max_rate_limited_retries {
+                return Decision::Fail;
+            }
+            told.max(policy.backoff_base)
         }
         ref o if o.is_retriable() => {
             if attempts.errors >= policy.max_error_retries {
@@ -161,14 +219,28 @@ pub fn classify(
             }
             backoff(policy, attempts.errors, jitter)
         }
-        Outcome::Status { .. } => return Decision::Done,
+        Outcome::Status { .. } | Outcome::Final => return Decision::Done,
         // Unreachable: BadBody and Transport are retriable.
         Outcome::BadBody | Outcome::Transport => return Decision::Fail,
     };
     if attempts.elapsed.saturating_add(wait) > policy.max_elapsed {
-        Decision::Fail
+        Decision::OverBudget(wait)
     } else {
         Decision::RetryAfter(wait)
+    }
+}
+
+/// Whether a retry after `outcome` is one the server scheduled (counted in
+/// [`Attempts::rate_limited`]) rather than an error's backoff.
+pub fn is_scheduled(outcome: &Outcome, policy: &RetryPolicy) -> bool {
+    match *outcome {
+        Outcome::Status { status: 429, .. } => true,
+        Outcome::Status {
+            status: 502..=504,
+            retry_after: Some(told),
+            ..
+        } => told <= policy.max_elapsed,
+        _ => false,
     }
 }
 
@@ -212,6 +284,14 @@ mod tests {
                 reset_epoch,
             },
             retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    fn unavailable(status: u16, retry_after: u64) -> Outcome {
+        Outcome::Status {
+            status,
+            rate: RateInfo::default(),
+            retry_after: Some(Duration::from_secs(retry_after)),
         }
     }
 
@@ -286,7 +366,19 @@ mod tests {
             (limited(Some(1_700_003_601), None), none, 1.0, secs(1)),
             (limited(Some(i64::MAX), None), none, 1.0, secs(1)),
             (limited(Some(i64::MIN), None), none, 1.0, secs(1)),
+            // Retry-After is believed, but not past the budget; one longer than the
+            // whole budget is not believed at all.
+            (
+                limited(None, Some(1_000)),
+                late,
+                1.0,
+                Decision::OverBudget(Duration::from_secs(1_000)),
+            ),
+            (limited(None, Some(1_000)), none, 1.0, secs(1_000)),
             (limited(None, Some(99_999)), none, 1.0, secs(1)),
+            // A reset further ahead than a window can be is bogus.
+            (limited(Some(1_700_000_011), None), none, 0.5, secs(11)),
+            (limited(Some(1_700_000_020), None), none, 1.0, secs(1)),
             (st(429), none, 1.0, secs(1)),
             (
                 limited(Some(1_700_000_003), None),
@@ -299,8 +391,36 @@ mod tests {
                 limited(Some(1_700_000_003), None),
                 late,
                 0.5,
+                Decision::OverBudget(Duration::from_secs(3)),
+            ),
+            // A maintenance 5xx that says when to come back is waited for.
+            (unavailable(503, 25), none, 0.5, secs(25)),
+            (unavailable(502, 2), errors(5), 0.5, secs(2)),
+            (unavailable(504, 0), none, 0.5, secs(1)),
+            (
+                unavailable(503, 25),
+                Attempts {
+                    rate_limited: 60,
+                    ..none
+                },
+                0.5,
                 Decision::Fail,
             ),
+            (
+                unavailable(503, 25),
+                late,
+                0.5,
+                Decision::OverBudget(Duration::from_secs(25)),
+            ),
+            // Other statuses back off whatever they say.
+            (
+                unavailable(500, 25),
+                none,
+                0.5,
+                Decision::RetryAfter(Duration::from_millis(500)),
+            ),
+            (unavailable(404, 25), none, 0.5, Decision::Done),
+            (Outcome::Final, none, 0.5, Decision::Done),
             (
                 st(500),
                 late,
@@ -308,10 +428,36 @@ mod tests {
                 Decision::RetryAfter(Duration::from_millis(500)),
             ),
             (st(500), late, 1.0, secs(1)),
-            (st(500), Attempts { errors: 3, ..late }, 1.0, Decision::Fail),
+            (
+                st(500),
+                Attempts { errors: 3, ..late },
+                1.0,
+                Decision::OverBudget(Duration::from_secs(8)),
+            ),
         ];
         for (o, a, j, want) in cases {
             assert_eq!(classify(&o, a, &p, NOW, j), want, "{o:?} {a:?} jitter {j}");
+        }
+    }
+
+    #[test]
+    fn bogus_resets() {
+        let at = |reset| RateInfo {
+            reset_epoch: Some(reset),
+            ..RateInfo::default()
+        };
+        assert!(!RateInfo::default().bogus_reset(NOW));
+        for ok in [1_700_000_000, 1_700_000_011, 1_699_999_000] {
+            assert!(!at(ok).bogus_reset(NOW), "{ok}");
+        }
+        for bogus in [
+            1_700_000_012,
+            1_699_990_000,
+            95_617_584_000,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            assert!(at(bogus).bogus_reset(NOW), "{bogus}");
         }
     }
 

@@ -159,6 +159,14 @@ impl Page {
                     return Err(too_deep_error(at));
                 }
             }
+            for (name, raw) in [("pages", top.pages), ("scroll_param", top.scroll_param)] {
+                if let Some(r) = raw.filter(|r| r.get().len() > MAX_PAGING_BYTES) {
+                    return Err(format!(
+                        "`{name}` is {} bytes long, where Intercom's are a few hundred",
+                        r.get().len()
+                    ));
+                }
+            }
             let small = |raw: Option<&RawValue>| -> Option<Value> {
                 raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
             };
@@ -424,6 +432,11 @@ fn top_level<'a>(text: &'a str, path: &[&str], names: &[&str]) -> Result<Top<'a>
                 path.join("."),
                 kind.split(" at line").next().unwrap_or(kind)
             )
+        } else if s.contains(MANY_MARK) {
+            format!(
+                "`{}` holds more than {MAX_PAGE_RECORDS} records, far more than any list of Intercom's holds",
+                path.join(".")
+            )
         } else if let Some((_, kind)) = s.split_once(RECORD_MARK) {
             format!(
                 "a record in `{}` is {}, not an object",
@@ -436,6 +449,17 @@ fn top_level<'a>(text: &'a str, path: &[&str], names: &[&str]) -> Result<Top<'a>
     })
 }
 
+/// The most records one answer may hold: far above the 150 of a page (and the
+/// thousands an unpaged list such as `/tags` may hold), far below the millions a
+/// hostile answer could pack into the body cap. It bounds what an answer's index costs
+/// (about 100 bytes a record: 10 MB).
+pub const MAX_PAGE_RECORDS: usize = 100_000;
+
+/// The longest `pages` object or `scroll_param` read: Intercom's are a few hundred bytes.
+pub const MAX_PAGING_BYTES: usize = 16 * 1024;
+
+/// Marks the "too many records" error raised inside the one-pass parse.
+const MANY_MARK: &str = "records-too-many";
 /// Marks the "not a list" error raised inside the one-pass parse.
 const LIST_MARK: &str = "records-not-a-list: ";
 /// Marks the "a record is not an object" error raised inside the one-pass parse.
@@ -548,10 +572,16 @@ impl<'de> serde::de::Visitor<'de> for ListAt<'_> {
                     )));
                 }
                 items.push(Item::Raw(raw));
+                if items.len() > MAX_PAGE_RECORDS {
+                    return Err(serde::de::Error::custom(MANY_MARK));
+                }
             }
         } else {
             while let Some(item) = seq.next_element_seed(RecordSeed { names: self.names })? {
                 items.push(item);
+                if items.len() > MAX_PAGE_RECORDS {
+                    return Err(serde::de::Error::custom(MANY_MARK));
+                }
             }
         }
         Ok(Found(Some(items)))

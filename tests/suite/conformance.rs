@@ -791,6 +791,7 @@ fn cat_basic_read() {
             code: 0,
             messages: run.messages.clone(),
             stderr: String::new(),
+            peak_rss: 0,
         };
         let record_of = |run: &Run, stream: &str| {
             run.messages

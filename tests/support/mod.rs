@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 
 pub const TOKEN: &str = "tok_7e1f0c_secret_value_x9";
 pub const BIN: &str = env!("CARGO_BIN_EXE_source-intercom");
+/// The test tool that runs the connector and reports its peak memory (src/bin/peak-rss.rs).
+pub const PEAK_RSS: &str = env!("CARGO_BIN_EXE_peak-rss");
 
 /// The Airbyte protocol schema (copied from the protocol repository), as a validator for one message.
 fn protocol_validator() -> &'static jsonschema::Validator {
@@ -96,6 +98,8 @@ pub struct Run {
     pub code: i32,
     pub messages: Vec<Value>,
     pub stderr: String,
+    /// The connector process's peak resident memory (its `rusage`), in bytes.
+    pub peak_rss: u64,
 }
 
 impl Run {
@@ -231,17 +235,57 @@ pub fn run_connector(args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run connector");
-    let stdout = String::from_utf8(out.stdout).expect("utf8 stdout");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let (code, stdout, stderr, peak_rss) = run_measured(cmd);
+    let stdout = String::from_utf8(stdout).expect("utf8 stdout");
+    let stderr = String::from_utf8_lossy(&stderr).to_string();
     assert!(!stdout.contains(TOKEN), "the token leaked to stdout");
     assert!(!stderr.contains(TOKEN), "the token leaked to stderr");
     let messages = stdout.lines().map(check_protocol_line).collect();
     Run {
-        code: out.status.code().unwrap_or(-1),
+        code,
         messages,
         stderr,
+        peak_rss,
     }
+}
+
+/// Run `cmd` to its end: its exit code (-1 if a signal ended it), stdout, stderr, and
+/// its peak resident memory in bytes, which the `peak-rss` tool (src/bin) reads from
+/// the kernel's account of that one process (`wait4`'s rusage).
+fn run_measured(cmd: Command) -> (i32, Vec<u8>, Vec<u8>, u64) {
+    let peak_file = tempfile::NamedTempFile::new().expect("a temp file");
+    let mut wrapped = Command::new(PEAK_RSS);
+    wrapped
+        .arg(peak_file.path())
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    let out = wrapped.output().expect("run connector");
+    let report = std::fs::read_to_string(peak_file.path()).unwrap_or_default();
+    let mut words = report.split_whitespace();
+    let peak = words
+        .next()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "peak-rss wrote no figure: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    // A signal is -1, as `ExitStatus::code` has it.
+    let code = match words.next() {
+        Some("signal") => -1,
+        _ => out.status.code().unwrap_or(-1),
+    };
+    (code, out.stdout, out.stderr, peak)
 }
 
 /// A running fake workspace plus helpers to build configs and catalogs for it.
