@@ -160,7 +160,15 @@ fn more_pages_than_the_total_can_fill_fail_the_stream() {
         ));
     }
     let run = env.read_streams(&["contacts"], "full_refresh");
-    assert_failed(&run, "contacts", "system_error", &["more than 12 pages"]);
+    assert_failed(
+        &run,
+        "contacts",
+        "system_error",
+        &[
+            "more than 12 pages",
+            "its first page reported 2 records and its latest 2 records",
+        ],
+    );
 }
 
 #[test]
