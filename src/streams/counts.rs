@@ -11,6 +11,11 @@
 
 use serde_json::{json, Map, Value};
 
+/// A key name from an answer, fit for a message (server text: bounded and cleaned).
+fn key(name: &str) -> String {
+    crate::redact::server_text(name, 60)
+}
+
 /// `counts`: one row per counted object type, `{name, count}`.
 pub fn app_totals(body: &Value) -> Result<Vec<Value>, String> {
     let obj = body.as_object().ok_or("the answer is not an object")?;
@@ -22,7 +27,7 @@ pub fn app_totals(body: &Value) -> Result<Vec<Value>, String> {
         let count = v
             .get("count")
             .and_then(Value::as_i64)
-            .ok_or_else(|| format!("`{name}.count` is not an integer"))?;
+            .ok_or_else(|| format!("`{}.count` is not an integer", key(name)))?;
         rows.push(json!({"name": name, "count": count}));
     }
     Ok(rows)
@@ -38,7 +43,7 @@ pub fn conversation_totals(body: &Value) -> Result<Vec<Value>, String> {
         .map(|(name, v)| {
             v.as_i64()
                 .map(|count| json!({"name": name, "count": count}))
-                .ok_or_else(|| format!("`conversation.{name}` is not an integer"))
+                .ok_or_else(|| format!("`conversation.{}` is not an integer", key(name)))
         })
         .collect()
 }
@@ -116,9 +121,12 @@ fn named_entries(body: &Value, outer: &str) -> Result<(String, Vec<NamedCount>),
         .ok_or_else(|| format!("no list inside `{outer}`"))?;
     let mut out = Vec::with_capacity(list.len());
     for entry in list {
-        let obj = entry
-            .as_object()
-            .ok_or_else(|| format!("an entry of `{outer}.{count_type}` is not an object"))?;
+        let obj = entry.as_object().ok_or_else(|| {
+            format!(
+                "an entry of `{outer}.{}` is not an object",
+                key(&count_type)
+            )
+        })?;
         let remote_company_id = match obj.get("remote_company_id") {
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Number(n)) => Some(n.to_string()),
@@ -129,7 +137,10 @@ fn named_entries(body: &Value, outer: &str) -> Result<(String, Vec<NamedCount>),
             .find(|(k, _)| k.as_str() != "remote_company_id")
             .and_then(|(k, v)| v.as_i64().map(|n| (k.clone(), n)))
             .ok_or_else(|| {
-                format!("an entry of `{outer}.{count_type}` has no name with a count")
+                format!(
+                    "an entry of `{outer}.{}` has no name with a count",
+                    key(&count_type)
+                )
             })?;
         out.push(NamedCount {
             name,
@@ -143,6 +154,19 @@ fn named_entries(body: &Value, outer: &str) -> Result<(String, Vec<NamedCount>),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_names_in_errors_are_bounded() {
+        let long = "k".repeat(100_000);
+        let e = app_totals(&json!({ long.clone(): {"count": "x"} })).unwrap_err();
+        assert!(e.len() < 200, "{}", e.len());
+        let e = conversation_totals(&json!({"conversation": { long.clone(): "x" }})).unwrap_err();
+        assert!(e.len() < 200, "{}", e.len());
+        let e = named_entries(&json!({"user": { long: [1] }}), "user")
+            .err()
+            .unwrap();
+        assert!(e.len() < 200, "{}", e.len());
+    }
 
     #[test]
     fn app_totals_rows() {
