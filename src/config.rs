@@ -229,9 +229,11 @@ impl Config {
             Some(u) => check_base_url(u)?,
         };
 
+        // The client id is not a secret (it is in every OAuth URL): it is never masked.
+        // The client secret is, like the token (from 16 characters: see `redact`).
         let client_id = opt_string(obj, "client_id")?.map(Secret::new);
         let client_secret = opt_string(obj, "client_secret")?.map(Secret::new);
-        for s in client_id.iter().chain(client_secret.iter()) {
+        if let Some(s) = &client_secret {
             crate::redact::register_secret(s.expose());
         }
 
@@ -616,6 +618,25 @@ mod tests {
             assert!(!e.contains("hunter2"), "{e}");
             assert!(e.contains("`base_url`"), "{e}");
         }
+    }
+
+    #[test]
+    fn only_real_secrets_of_16_characters_or_more_are_masked() {
+        let mut v = base();
+        v["client_id"] = json!("cfg-client-id-is-not-secret");
+        v["client_secret"] = json!("cfg-client-secret-f3a9c1");
+        Config::from_value(&v).unwrap();
+        let masked = |s: &str| crate::redact::mask_text(&format!("x {s} y"));
+        assert_eq!(masked("cfg-client-id-is-not-secret"), None);
+        assert_eq!(
+            masked("cfg-client-secret-f3a9c1").as_deref(),
+            Some("x *** y")
+        );
+        // Shorter secrets are accepted but not masked: they would rewrite ordinary text.
+        let mut v = base();
+        v["client_secret"] = json!("short-sec");
+        Config::from_value(&v).unwrap();
+        assert_eq!(masked("short-sec"), None);
     }
 
     #[test]

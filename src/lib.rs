@@ -4,7 +4,8 @@
 //! - [`cli`]: the clap command line (spec, check, discover, read).
 //! - [`commands`]: one module per command, dispatched from [`commands::run`].
 //! - [`protocol`]: Airbyte message types (one serde-tagged enum) and the configured catalog.
-//! - [`output`]: the only owner of stdout: whole lines, secrets masked, flushed at checkpoints.
+//! - [`output`]: the only owner of stdout: whole lines, secrets masked outside records,
+//!   flushed at checkpoints.
 //! - [`redact`]: what keeps the token and credential-shaped server text out of every output.
 //! - [`logging`]: a tracing layer that renders events as Airbyte LOG messages.
 //! - [`config`]: raw config JSON to a validated [`config::Config`]; the token is a [`config::Secret`].
@@ -18,7 +19,10 @@
 //!   root kind (endpoints, searches, the scroll, windows) and child fan-out.
 //!
 //! [`run`] is what `main` calls: it turns a command's outcome into protocol messages
-//! and an exit code.
+//! and an exit code, and [`exit`] ends the process. SIGTERM and SIGINT are watched on a
+//! thread of their own ([`watch_signals`]), so that a stop is seen and ends the process
+//! within seconds even when every other thread is blocked writing to a stdout nobody
+//! reads.
 
 pub mod cli;
 pub mod commands;
@@ -36,6 +40,9 @@ pub mod read;
 pub mod redact;
 pub mod state;
 pub mod streams;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use commands::Ended;
 use error::Error;
@@ -55,35 +62,133 @@ fn exit_for_signal(signal: &str) -> i32 {
     }
 }
 
-/// Resolves when the process is asked to stop (SIGTERM or SIGINT), with the signal's name.
-async fn stop_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            },
-            // No signal handling: never resolve, the default action applies.
-            _ => std::future::pending().await,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "SIGINT"
+/// How long a stop (a signal, a panic) waits for its last line to be written before the
+/// process exits anyway: time for a line being written to end, and for the trace.
+const LAST_LINE_WAIT: Duration = Duration::from_secs(3);
+
+/// Set by the first thread that starts to end the process (see [`exit`]).
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+/// Claim the end of the process; false if another thread already did (it exits soon).
+fn claim_exit() -> bool {
+    !EXITING.swap(true, Ordering::SeqCst)
+}
+
+/// A thread that lost the race to end the process waits here for the winner to exit.
+fn wait_for_exit() -> ! {
+    loop {
+        std::thread::park();
     }
 }
 
+/// End the process with `code`, unless another thread is already ending it (a signal's
+/// or a panic's last trace is being written): then its exit code wins, and this thread
+/// waits for it.
+pub fn exit(code: i32) -> ! {
+    if !claim_exit() {
+        wait_for_exit();
+    }
+    std::process::exit(code)
+}
+
+/// The stop signals, registered.
+struct StopSignals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Register handlers for SIGTERM and SIGINT (inside a runtime). None if that fails:
+    /// the default action (ending the process) applies.
+    fn register() -> Option<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Some(StopSignals {
+                term: signal(SignalKind::terminate()).ok()?,
+                int: signal(SignalKind::interrupt()).ok()?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Some(StopSignals {})
+        }
+    }
+
+    /// Resolves when the process is asked to stop, with the signal's name.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}
+
+/// Watch for SIGTERM and SIGINT on a thread of its own, with its own small runtime: the
+/// read's worker threads may all be blocked writing to stdout when the reader stops
+/// reading, and a stop must be seen all the same. Returns once the handlers are in
+/// place (or could not be). On a signal, [`stop`] ends the process.
+fn watch_signals(output: &Output) {
+    let output = output.clone();
+    let (ready, registered) = std::sync::mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let signals = StopSignals::register();
+                let _ = ready.send(());
+                if let Some(mut signals) = signals {
+                    let signal = signals.recv().await;
+                    stop(&output, signal);
+                }
+            });
+        });
+    if spawned.is_ok() {
+        // A dropped sender (no runtime) ends the wait too.
+        let _ = registered.recv_timeout(Duration::from_secs(10));
+    }
+}
+
+/// End the process after a stop signal: one ERROR trace (`transient_error`) as the last
+/// line if it can be written within [`LAST_LINE_WAIT`] (no line starts after it, and a
+/// line being written ends first, so none is cut), then exit 143 (SIGTERM) or 130
+/// (SIGINT) at once, without waiting for the read's threads. When stdout is blocked
+/// (the reader stopped reading), the trace can't get out: the process exits anyway, and
+/// the line that was being written may stay cut where the blocked write stopped.
+fn stop(output: &Output, signal: &'static str) -> ! {
+    if !claim_exit() {
+        wait_for_exit();
+    }
+    output.emit_last_within(&error_trace(&Error::Interrupted { signal }), LAST_LINE_WAIT);
+    std::process::exit(exit_for_signal(signal))
+}
+
 /// Install the panic hook: a panic anywhere becomes one `system_error` TRACE on stdout
-/// (written only if no other line is being written, so no line is ever cut) and exit
-/// code [`EXIT_FAILURE`]. The message goes to stderr too, with secrets masked.
+/// (the last line, written within [`LAST_LINE_WAIT`] or not at all, so no line is cut
+/// unless stdout is blocked) and exit code [`EXIT_FAILURE`]. The message goes to stderr
+/// too, with secrets masked.
 pub fn install_panic_hook(output: Output) {
     std::panic::set_hook(Box::new(move |info| {
+        if !claim_exit() {
+            // The process is already ending (a signal, another panic).
+            wait_for_exit();
+        }
         let what = info
             .payload()
             .downcast_ref::<&str>()
@@ -103,15 +208,20 @@ pub fn install_panic_hook(output: Output) {
             failure_type: protocol::FailureType::SystemError,
             stream_descriptor: None,
         });
-        output.try_emit_now(&trace);
-        eprintln!("source-intercom: panic at {place}: {what}");
+        output.emit_last_within(&trace, LAST_LINE_WAIT);
+        eprintln!(
+            "{}",
+            redact::text(&format!("source-intercom: panic at {place}: {what}"))
+        );
         std::process::exit(EXIT_FAILURE);
     }));
 }
 
 /// Run a parsed command; return the process exit code. Every failure has been
-/// reported with exactly one ERROR trace by the time this returns.
+/// reported with exactly one ERROR trace by the time this returns. A stop signal
+/// during the run ends the process from another thread (see [`watch_signals`]).
 pub fn run(command: cli::Command, output: &Output) -> i32 {
+    watch_signals(output);
     // A few workers are plenty: the work is waiting on the network and writing stdout,
     // and every worker thread costs memory.
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
@@ -128,25 +238,12 @@ pub fn run(command: cli::Command, output: &Output) -> i32 {
             )
         }
     };
-    let result = runtime.block_on(async {
-        tokio::select! {
-            r = commands::run(command, output) => r,
-            // Dropping the command stops it at its next await: every line already
-            // written is whole, and nothing more is written but the trace below.
-            signal = stop_signal() => Err(Error::Interrupted { signal }),
-        }
-    });
+    let result = runtime.block_on(commands::run(command, output));
     let code = match result {
         Ok(Ended::Ok) => EXIT_OK,
         Ok(Ended::StreamsFailed(n)) => {
             tracing::error!("{n} stream(s) failed; see the ERROR traces above");
             EXIT_FAILURE
-        }
-        Err(e @ Error::Interrupted { signal }) => {
-            // Streams spawned by the read may still be writing: the trace is the last
-            // line, and no line can start after it (see `Output::emit_last`).
-            let _ = output.emit_last(&error_trace(&e));
-            exit_for_signal(signal)
         }
         Err(e) => report(output, &e),
     };

@@ -4,7 +4,7 @@ use clap::Parser;
 use source_intercom::cli::Cli;
 use source_intercom::error::Error;
 use source_intercom::output::Output;
-use source_intercom::{install_panic_hook, logging, report};
+use source_intercom::{exit, install_panic_hook, logging, report};
 
 fn main() {
     let output = Output::stdout();
@@ -16,7 +16,7 @@ fn main() {
             if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
                 // Help is for people; it goes where they look.
                 let _ = e.print();
-                std::process::exit(0);
+                exit(0);
             }
             eprintln!("{}", e.render());
             let code = report(
@@ -24,12 +24,13 @@ fn main() {
                 &Error::Config(format!("bad command line: {}", first_line(&e.to_string()))),
             );
             let _ = output.flush();
-            std::process::exit(if code == 0 { 0 } else { 2 });
+            exit(if code == 0 { 0 } else { 2 });
         }
     };
     logging::init(output.clone());
     let code = source_intercom::run(cli.command, &output);
-    std::process::exit(code);
+    // A stop signal that came meanwhile is ending the process with its own code.
+    exit(code);
 }
 
 fn first_line(s: &str) -> &str {

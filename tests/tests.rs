@@ -13,6 +13,8 @@ mod faults;
 mod hostile;
 #[path = "suite/incremental.rs"]
 mod incremental;
+#[path = "suite/leaks.rs"]
+mod leaks;
 #[path = "suite/permissions.rs"]
 mod permissions;
 #[path = "suite/pipeline.rs"]

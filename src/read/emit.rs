@@ -1,7 +1,8 @@
 //! One stream's RECORD and STATE messages. Records are written as the bytes Intercom
 //! sent, wrapped in the RECORD envelope, a page at a time: each page's lines are built
 //! in one buffer and handed to [`Output`] whole, which writes them under one lock (so
-//! lines never interleave) and blocks while stdout is full (backpressure).
+//! lines never interleave) and blocks while stdout is full (backpressure). Records are
+//! never masked: whatever the config's secrets are, a record's bytes are Intercom's.
 //!
 //! A STATE is written after the records it covers, by the same emitter, so it can
 //! never cover a record that has not been written.
@@ -217,5 +218,25 @@ mod tests {
         assert!(
             raw.contains(r#""data":{"id":1,"big":12345678901234567890,"f":1.50},"emitted_at":"#)
         );
+    }
+
+    #[test]
+    fn records_are_never_masked() {
+        let secret = "emit-test-secret-77c0d1e2";
+        crate::redact::register_secret(secret);
+        let cap = Captured::default();
+        let mut e = Emitter::new(Output::to_writer(cap.clone()), "s");
+        let record = format!(
+            r#"{{"id":"1","{secret}":"{secret}","auth":"Authorization: Bearer x","n":null}}"#
+        );
+        e.raw(&record).unwrap();
+        e.raw_with(&record, &[("parent_id", &json!(secret))])
+            .unwrap();
+        e.flush().unwrap();
+        let raw = cap.text();
+        let lines: Vec<&str> = raw.lines().collect();
+        assert!(lines[0].contains(&format!(r#""data":{record},"emitted_at":"#)));
+        let with = format!(r#""parent_id":"{secret}"}},"emitted_at":"#);
+        assert!(lines[1].contains(&with), "{}", lines[1]);
     }
 }
