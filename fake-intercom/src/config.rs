@@ -1,5 +1,6 @@
 //! [`FakeConfig`]: the sizes and seed of the generated workspace and how
-//! the server behaves (token, latency, rate limit, search index delay and
+//! the server behaves (token, latency, rate limit and the variances of a
+//! shared one, search index delay and
 //! jitter, the fake's clock, scroll expiry, chaos, a maintenance window, the
 //! base path).
 
@@ -44,6 +45,35 @@ pub struct FakeConfig {
     pub requests_per_minute: u32,
     /// Rate-limit window length in milliseconds (default 10 000).
     pub window_ms: u64,
+    /// Requests of other clients (other apps of the workspace, other users
+    /// of the token) in every rate-limit window, spending the same
+    /// per-window limit as ours (default 0: none). They are spread evenly
+    /// over the window: `t` ms into it, `floor(n * t / window_ms)` of them
+    /// have been counted. `X-RateLimit-Remaining` is the limit minus ours
+    /// minus theirs so far, and our request is refused (429) when ours,
+    /// it included, plus theirs so far exceed the limit, so a client sees
+    /// `Remaining` fall faster than its own requests explain and may get a
+    /// 429 before sending `X-RateLimit-Limit` requests. They are not
+    /// requests: not in [`FakeIntercom::requests`](crate::FakeIntercom::requests)
+    /// nor counted in [`FakeStats`](crate::FakeStats), whose
+    /// `other_clients_rejections` counts our 429s they caused. Can be
+    /// changed while running with
+    /// [`FakeIntercom::set_other_clients_per_window`](crate::FakeIntercom::set_other_clients_per_window).
+    pub other_clients_per_window: u32,
+    /// The per-window limit `X-RateLimit-Limit` and the 429 message
+    /// (`Exceeded rate limit of N in 10_seconds`) report, instead of the
+    /// one enforced, which stays that of `requests_per_minute` (default
+    /// `None`: the enforced one), e.g. `Some(1667)` with 6 000 requests a
+    /// minute: an app whose own figure is 1667 a window while its
+    /// workspace, shared with other apps, only lets it have 1000.
+    /// `X-RateLimit-Remaining` stays truthful: the smaller of this figure
+    /// and the enforced limit (less the other clients' requests so far)
+    /// minus our requests in the window, so it never exceeds `Limit` and
+    /// is 0 by the time a request would be refused. A client pacing itself
+    /// on `Limit` alone overshoots and gets 429s; one watching `Remaining`
+    /// (and backing off on 429) does not. Can be changed while running with
+    /// [`FakeIntercom::set_reported_limit_per_window`](crate::FakeIntercom::set_reported_limit_per_window).
+    pub reported_limit_per_window: Option<u32>,
     /// Tickets, served by `POST /tickets/search` (default 30).
     pub tickets: usize,
     /// Admin activity logs, served by `GET /admins/activity_logs` (default 200).
@@ -135,6 +165,8 @@ impl Default for FakeConfig {
             latency_ms: 0,
             requests_per_minute: 10_000,
             window_ms: 10_000,
+            other_clients_per_window: 0,
+            reported_limit_per_window: None,
             tickets: 30,
             activity_logs: 200,
             deleted_conversations: 5,

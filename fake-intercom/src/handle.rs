@@ -135,13 +135,16 @@ impl FakeIntercom {
     }
 
     /// The configuration the server was started with (with the current
-    /// search index delay and jitter and clock offset).
+    /// search index delay and jitter, clock offset, other clients and
+    /// reported rate limit).
     pub fn config(&self) -> FakeConfig {
         let store = &self.shared.store;
         let mut c = self.shared.config().clone();
         c.search_index_delay_secs = store.index_delay_secs();
         c.search_index_jitter_secs = store.index_jitter_secs();
         c.clock_offset_secs = store.clock_offset_secs();
+        c.other_clients_per_window = self.shared.limiter.other_clients();
+        c.reported_limit_per_window = self.shared.limiter.reported_limit();
         c
     }
 
@@ -161,6 +164,22 @@ impl FakeIntercom {
     /// clock jumps (or its drift grows) to `secs` away from the machine's.
     pub fn set_clock_offset_secs(&self, secs: i64) {
         self.shared.store.set_clock_offset_secs(secs);
+    }
+
+    /// Change [`FakeConfig::other_clients_per_window`] from the next
+    /// request on, the current window included (how many of theirs have
+    /// been counted depends only on the time into the window): e.g. `n` as
+    /// another app of the workspace starts a sync, `0` when it ends.
+    pub fn set_other_clients_per_window(&self, n: u32) {
+        self.shared.limiter.set_other_clients(n);
+    }
+
+    /// Change [`FakeConfig::reported_limit_per_window`] from the next
+    /// request on: `Some(n)` reports `n` in `X-RateLimit-Limit` (and the
+    /// 429 message) while enforcing the limit of
+    /// [`FakeConfig::requests_per_minute`]; `None` reports the enforced one.
+    pub fn set_reported_limit_per_window(&self, limit: Option<u32>) {
+        self.shared.limiter.set_reported_limit(limit);
     }
 
     /// The fake's clock in unix seconds: the machine's plus

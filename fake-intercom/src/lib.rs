@@ -40,9 +40,36 @@
 //! auth), 401 `unauthorized` without the token, 503 `service_unavailable`
 //! during a maintenance window (see below), 429 `rate_limit_exceeded`
 //! over the rate limit ([`FakeConfig::requests_per_minute`] spread over
-//! windows of [`FakeConfig::window_ms`], reported in `X-RateLimit-*`),
+//! windows of [`FakeConfig::window_ms`], reported in `X-RateLimit-*`; see
+//! [Shared rate limits](#shared-rate-limits)),
 //! 404 `not_found` for unknown paths. Every answer, errors and faults
 //! included, has a `Date` header (IMF-fixdate) of the fake's clock.
+//!
+//! # Shared rate limits
+//!
+//! Intercom allows an app 10 000 calls a minute (`X-RateLimit-Limit:
+//! 1667` a 10 s window) but a workspace 25 000 across all its apps, so
+//! other apps (or other clients of the same app) spend part of the same
+//! allowance. Two settings, both off by default, model this:
+//!
+//! * [`FakeConfig::other_clients_per_window`] (`--other-clients-per-window`,
+//!   [`FakeIntercom::set_other_clients_per_window`]): `n` phantom requests
+//!   a window, spread evenly over it (`floor(n * t / window_ms)` counted
+//!   `t` ms into it), spend the window's limit with ours:
+//!   `X-RateLimit-Remaining` falls faster than our own requests explain,
+//!   and a 429 may come before `X-RateLimit-Limit` of ours. They are not
+//!   logged; [`FakeStats::other_clients_rejections`] counts the 429s they
+//!   caused.
+//! * [`FakeConfig::reported_limit_per_window`] (`--reported-limit-per-window`,
+//!   [`FakeIntercom::set_reported_limit_per_window`]): `X-RateLimit-Limit`
+//!   and the 429 message show this figure while the limit of
+//!   [`FakeConfig::requests_per_minute`] is enforced.
+//!
+//! `X-RateLimit-Remaining` is always the smaller of what the reported
+//! figure and the enforced limit (less the other clients' requests so far)
+//! leave after ours: never above `Limit`, and 0 by the time a request
+//! would be refused. A client pacing itself on `Limit` alone overshoots
+//! and gets 429s; one watching `Remaining` and 429s adapts.
 //!
 //! # Time and the search index
 //!

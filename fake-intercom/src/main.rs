@@ -32,7 +32,10 @@ use fake_intercom::{Chaos, ChaosKind, FakeConfig, FakeIntercom, Fault, RetryAfte
         --fault 'POST /conversations/search patch:/conversations=[]' --fault 'GET /admins replace:a=\\xe9'\n\n\
         CHAOS: --chaos-rate 0.05 --chaos-seed 7 [--chaos-kinds rate-limit-burst,server-error,reset,truncated,slow,html200]\n\n\
         MAINTENANCE: --maintenance-ms 30000 [--maintenance-retry-after secs|date|none]: 503 with Retry-After\n\
-        (time left, rounded up to whole seconds) to every authenticated request for 30 s from the start"
+        (time left, rounded up to whole seconds) to every authenticated request for 30 s from the start\n\n\
+        SHARED RATE LIMIT: --requests-per-minute 6000 --reported-limit-per-window 1667 --other-clients-per-window 300:\n\
+        X-RateLimit-Limit says 1667, 1000 a window are enforced, and other clients spend 300 of them, spread\n\
+        over the window; X-RateLimit-Remaining shows what is really left"
 )]
 struct Args {
     /// Port to bind on 127.0.0.1 (0 picks a free one).
@@ -68,6 +71,15 @@ struct Args {
     /// Rate-limit window length in milliseconds.
     #[arg(long)]
     window_ms: Option<u64>,
+    /// Requests of phantom other clients (other apps of the workspace) in
+    /// every rate-limit window, spread evenly over it, spending the same
+    /// limit (default 0).
+    #[arg(long, value_name = "N")]
+    other_clients_per_window: Option<u32>,
+    /// The per-window limit X-RateLimit-Limit and the 429 message report,
+    /// while the one of --requests-per-minute is enforced (default: that one).
+    #[arg(long, value_name = "N")]
+    reported_limit_per_window: Option<u32>,
     /// Number of tickets.
     #[arg(long)]
     tickets: Option<usize>,
@@ -146,6 +158,12 @@ impl Args {
             latency_ms: self.latency_ms.unwrap_or(d.latency_ms),
             requests_per_minute: self.requests_per_minute.unwrap_or(d.requests_per_minute),
             window_ms: self.window_ms.unwrap_or(d.window_ms),
+            other_clients_per_window: self
+                .other_clients_per_window
+                .unwrap_or(d.other_clients_per_window),
+            reported_limit_per_window: self
+                .reported_limit_per_window
+                .or(d.reported_limit_per_window),
             tickets: self.tickets.unwrap_or(d.tickets),
             activity_logs: self.activity_logs.unwrap_or(d.activity_logs),
             search_index_delay_secs: self
@@ -310,6 +328,27 @@ mod tests {
             (0, RetryAfter::Seconds, String::new())
         );
         let bad = ["fake-intercom", "--maintenance-retry-after", "soon"];
+        assert!(Args::try_parse_from(bad).is_err());
+    }
+
+    #[test]
+    fn shared_rate_limit_flags() {
+        let c = Args::parse_from([
+            "fake-intercom",
+            "--other-clients-per-window",
+            "800",
+            "--reported-limit-per-window",
+            "1667",
+        ])
+        .config();
+        assert_eq!(c.other_clients_per_window, 800);
+        assert_eq!(c.reported_limit_per_window, Some(1_667));
+        let d = Args::parse_from(["fake-intercom"]).config();
+        assert_eq!(
+            (d.other_clients_per_window, d.reported_limit_per_window),
+            (0, None)
+        );
+        let bad = ["fake-intercom", "--other-clients-per-window", "-1"];
         assert!(Args::try_parse_from(bad).is_err());
     }
 }

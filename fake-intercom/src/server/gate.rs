@@ -90,7 +90,8 @@ pub(crate) async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: 
     response.map(|b| Body::new(Tracked::new(b, in_flight)))
 }
 
-/// The rate limiter's answer (429), else a denied path's (401, 403), else
+/// The rate limiter's answer (429, its message naming the limit
+/// `X-RateLimit-Limit` shows), else a denied path's (401, 403), else
 /// [`answer`]; with the `X-RateLimit-*` headers.
 async fn limited(shared: &Shared, req: Pending) -> Response {
     let decision = shared.limiter.check(now_ms());
@@ -104,7 +105,7 @@ async fn limited(shared: &Shared, req: Pending) -> Response {
     } else if decision.allowed {
         answer(shared, req).await
     } else {
-        shared.stats.limiter_rejection();
+        shared.stats.limiter_rejection(decision.by_other_clients);
         let msg = format!(
             "Exceeded rate limit of {} in {}",
             decision.limit,
@@ -205,7 +206,7 @@ async fn answer_fault(shared: &Shared, fault: &Fault, req: Pending) -> Response 
 async fn answer_chaos(shared: &Shared, injection: Injection, req: Pending) -> Response {
     match injection {
         Injection::RateLimit { reset_in_secs } => {
-            let limit = shared.limiter.limit();
+            let limit = shared.limiter.header_limit();
             let msg = format!(
                 "Exceeded rate limit of {limit} in {}",
                 window_label(shared.limiter.window_ms())
@@ -422,6 +423,7 @@ mod tests {
             limit: 10,
             remaining: 9,
             reset: 1_700_000_000,
+            by_other_clients: false,
         };
         add_rate_headers(&mut h, &d, 0);
         assert_eq!(h["x-ratelimit-reset"], "-1");

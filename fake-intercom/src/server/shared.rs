@@ -50,9 +50,12 @@ impl Shared {
             store.config.maintenance_ms,
             store.config.maintenance_retry_after,
         );
+        let limiter = RateLimiter::new(store.config.requests_per_minute, store.config.window_ms);
+        limiter.set_other_clients(store.config.other_clients_per_window);
+        limiter.set_reported_limit(store.config.reported_limit_per_window);
         Shared {
             maintenance,
-            limiter: RateLimiter::new(store.config.requests_per_minute, store.config.window_ms),
+            limiter,
             chaos: store.config.chaos.clone().map(ChaosState::new),
             store,
             log: RequestLog::default(),

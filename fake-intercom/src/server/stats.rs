@@ -16,6 +16,11 @@ pub struct FakeStats {
     pub unauthorized: u64,
     /// Requests the rate limiter answered 429 (injected 429s not included).
     pub limiter_rejections: u64,
+    /// Of the `limiter_rejections`, those the limiter would have let
+    /// through without the other clients'
+    /// ([`FakeConfig::other_clients_per_window`](crate::FakeConfig::other_clients_per_window))
+    /// requests: our own in the window were within the enforced limit.
+    pub other_clients_rejections: u64,
     /// Queued [`Fault`](crate::Fault)s answered, by
     /// [`FaultKind::name`](crate::FaultKind::name).
     pub faults: BTreeMap<String, u64>,
@@ -45,6 +50,7 @@ pub(crate) struct Counters {
     requests: AtomicU64,
     unauthorized: AtomicU64,
     limiter_rejections: AtomicU64,
+    other_clients_rejections: AtomicU64,
     maintenance_503s: AtomicU64,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
@@ -74,8 +80,12 @@ impl Counters {
         self.unauthorized.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub(crate) fn limiter_rejection(&self) {
+    /// Count a 429 of the rate limiter, `by_other_clients` or not.
+    pub(crate) fn limiter_rejection(&self, by_other_clients: bool) {
         self.limiter_rejections.fetch_add(1, Ordering::SeqCst);
+        if by_other_clients {
+            self.other_clients_rejections.fetch_add(1, Ordering::SeqCst);
+        }
     }
 
     pub(crate) fn maintenance_503(&self) {
@@ -99,6 +109,7 @@ impl Counters {
             requests: self.requests.load(Ordering::SeqCst),
             unauthorized: self.unauthorized.load(Ordering::SeqCst),
             limiter_rejections: self.limiter_rejections.load(Ordering::SeqCst),
+            other_clients_rejections: self.other_clients_rejections.load(Ordering::SeqCst),
             faults: names(&self.faults),
             chaos: names(&self.chaos),
             maintenance_503s: self.maintenance_503s.load(Ordering::SeqCst),
