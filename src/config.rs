@@ -77,7 +77,9 @@ pub struct IntField {
     pub key: &'static str,
     pub min: i64,
     pub max: i64,
-    pub default: i64,
+    /// The value when the field is absent; `None`: the field is optional, and its
+    /// absence means something of its own (see the field).
+    pub default: Option<i64>,
 }
 
 /// `lookback_window`: days re-read before a saved cursor.
@@ -85,7 +87,7 @@ pub const LOOKBACK_WINDOW: IntField = IntField {
     key: "lookback_window",
     min: 0,
     max: 36_500,
-    default: 0,
+    default: Some(0),
 };
 
 /// `activity_logs_time_step`: days per activity-log request window.
@@ -93,7 +95,7 @@ pub const ACTIVITY_LOGS_TIME_STEP: IntField = IntField {
     key: "activity_logs_time_step",
     min: 1,
     max: 91,
-    default: 30,
+    default: Some(30),
 };
 
 /// `rate_limit_share`: the percentage of the app's rate limit (10,000 requests a minute)
@@ -102,18 +104,33 @@ pub const RATE_LIMIT_SHARE: IntField = IntField {
     key: "rate_limit_share",
     min: 1,
     max: 100,
-    default: 90,
+    default: Some(90),
 };
 
-/// `max_concurrency`: requests in flight at once, across all streams. Each slot costs
-/// up to about 0.75 MB while a large page is on its way (a search page of contacts is
-/// about 450 KB): 16 keep a sync within 25 MB and saturate the rate limit at 100 ms of
-/// latency; raise it on slower links.
+/// `max_concurrency`: the most requests in flight at once, across all streams. Absent,
+/// the connector sizes them from the answers' latency and the rate limit, up to
+/// [`crate::http::slots::AUTO_MAX`]; set, it sizes them up to this.
 pub const MAX_CONCURRENCY: IntField = IntField {
     key: "max_concurrency",
     min: 1,
     max: 128,
-    default: 16,
+    default: None,
+};
+
+/// `num_workers`: the newer official connector's name for `max_concurrency`.
+pub const NUM_WORKERS: IntField = IntField {
+    key: "num_workers",
+    ..MAX_CONCURRENCY
+};
+
+/// `api_rate_limit`: a ceiling in requests per minute, honoured even when Intercom
+/// would allow more (the newer official connector's field). Absent: what Intercom
+/// reports, times `rate_limit_share`.
+pub const API_RATE_LIMIT: IntField = IntField {
+    key: "api_rate_limit",
+    min: 6,
+    max: 10_000_000,
+    default: None,
 };
 
 /// `search_index_lag_minutes`: how far behind the sync's start the saved position of a
@@ -126,7 +143,7 @@ pub const SEARCH_INDEX_LAG: IntField = IntField {
     key: "search_index_lag_minutes",
     min: 0,
     max: 1440,
-    default: 30,
+    default: Some(30),
 };
 
 /// Every integer field, for the spec.
@@ -134,7 +151,9 @@ pub const INT_FIELDS: &[IntField] = &[
     LOOKBACK_WINDOW,
     ACTIVITY_LOGS_TIME_STEP,
     RATE_LIMIT_SHARE,
+    API_RATE_LIMIT,
     MAX_CONCURRENCY,
+    NUM_WORKERS,
     SEARCH_INDEX_LAG,
 ];
 
@@ -155,8 +174,11 @@ pub struct Config {
     pub activity_logs_time_step_days: u32,
     /// `rate_limit_share`: percent of the app's rate limit to use (1..=100).
     pub rate_limit_share_percent: u32,
-    /// `max_concurrency`: requests in flight at once (1..=128).
-    pub max_concurrency: u32,
+    /// `max_concurrency` (or `num_workers`): the most requests in flight at once
+    /// (1..=128); `None`: sized automatically (see [`Config::concurrency_cap`]).
+    pub max_concurrency: Option<u32>,
+    /// `api_rate_limit`: requests per minute never to pass.
+    pub api_rate_limit: Option<u32>,
     /// `search_index_lag_minutes`: how far behind the sync's start searched streams' positions stay.
     pub search_index_lag_minutes: u32,
     /// `region`: picks the API host.
@@ -166,6 +188,13 @@ pub struct Config {
 }
 
 impl Config {
+    /// The most requests in flight: `max_concurrency` (or `num_workers`) when set, else
+    /// [`crate::http::slots::AUTO_MAX`].
+    pub fn concurrency_cap(&self) -> usize {
+        self.max_concurrency
+            .map_or(crate::http::slots::AUTO_MAX, |v| v.max(1) as usize)
+    }
+
     /// Read and validate a config file.
     pub fn from_file(path: &Path) -> Result<Config> {
         let value = read_json_file("config", path)?;
@@ -203,11 +232,25 @@ impl Config {
             }
         };
 
-        let lookback_window_days = opt_int(obj, LOOKBACK_WINDOW)? as u32;
-        let activity_logs_time_step_days = opt_int(obj, ACTIVITY_LOGS_TIME_STEP)? as u32;
-        let rate_limit_share_percent = opt_int(obj, RATE_LIMIT_SHARE)? as u32;
-        let max_concurrency = opt_int(obj, MAX_CONCURRENCY)? as u32;
-        let search_index_lag_minutes = opt_int(obj, SEARCH_INDEX_LAG)? as u32;
+        let int = |field: IntField| -> Result<u32> {
+            Ok(opt_int(obj, field)?.unwrap_or_default() as u32)
+        };
+        let lookback_window_days = int(LOOKBACK_WINDOW)?;
+        let activity_logs_time_step_days = int(ACTIVITY_LOGS_TIME_STEP)?;
+        let rate_limit_share_percent = int(RATE_LIMIT_SHARE)?;
+        let search_index_lag_minutes = int(SEARCH_INDEX_LAG)?;
+        let api_rate_limit = opt_int(obj, API_RATE_LIMIT)?.map(|v| v as u32);
+        let max_concurrency = match (
+            opt_int(obj, MAX_CONCURRENCY)?,
+            opt_int(obj, NUM_WORKERS)?,
+        ) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(Error::Config(format!(
+                    "`max_concurrency` ({a}) and `num_workers` ({b}) are two names of one setting, the most requests in flight at once; give one of them, or the same value to both"
+                )))
+            }
+            (a, b) => a.or(b).map(|v| v as u32),
+        };
 
         let region = match opt_string(obj, "region")?.as_deref().map(str::trim) {
             None | Some("") => Region::Us,
@@ -246,6 +289,7 @@ impl Config {
             activity_logs_time_step_days,
             rate_limit_share_percent,
             max_concurrency,
+            api_rate_limit,
             search_index_lag_minutes,
             region,
             base_url,
@@ -415,7 +459,7 @@ fn opt_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {
     }
 }
 
-fn opt_int(obj: &Map<String, Value>, field: IntField) -> Result<i64> {
+fn opt_int(obj: &Map<String, Value>, field: IntField) -> Result<Option<i64>> {
     let IntField {
         key,
         min,
@@ -433,7 +477,7 @@ fn opt_int(obj: &Map<String, Value>, field: IntField) -> Result<i64> {
         Some(_) => None,
     };
     match v {
-        Some(n) if (min..=max).contains(&n) => Ok(n),
+        Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
         Some(n) => Err(Error::Config(format!(
             "`{key}` must be between {min} and {max}, got {n}"
         ))),
@@ -486,10 +530,39 @@ mod tests {
         assert_eq!(c.lookback_window_days, 0);
         assert_eq!(c.activity_logs_time_step_days, 30);
         assert_eq!(c.rate_limit_share_percent, 90);
-        assert_eq!(c.max_concurrency, 16);
+        assert_eq!(c.max_concurrency, None);
+        assert_eq!(c.concurrency_cap(), crate::http::slots::AUTO_MAX);
+        assert_eq!(c.api_rate_limit, None);
         assert_eq!(c.region, Region::Us);
         assert_eq!(c.base_url.as_str(), "https://api.intercom.io/");
         assert!(!format!("{c:?}").contains("tok-12345"));
+    }
+
+    #[test]
+    fn the_official_connector_s_newer_names_are_read() {
+        let with = |extra: Value| {
+            let mut v = base();
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            Config::from_value(&v)
+        };
+        let c = with(json!({"num_workers": 3, "api_rate_limit": 1200})).unwrap();
+        assert_eq!(c.max_concurrency, Some(3));
+        assert_eq!(c.concurrency_cap(), 3);
+        assert_eq!(c.api_rate_limit, Some(1200));
+        let c = with(json!({"num_workers": 5, "max_concurrency": 5})).unwrap();
+        assert_eq!(c.max_concurrency, Some(5));
+        let e = with(json!({"num_workers": 3, "max_concurrency": 16}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`max_concurrency` (16) and `num_workers` (3) are two names of one setting"),
+            "{e}"
+        );
+        for bad in [json!({"num_workers": 0}), json!({"api_rate_limit": 1}), json!({"num_workers": "x"})] {
+            assert!(with(bad.clone()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub fn specification() -> Result<Value> {
         prop.insert("type".into(), "integer".into());
         prop.insert("minimum".into(), f.min.into());
         prop.insert("maximum".into(), f.max.into());
-        prop.insert("default".into(), f.default.into());
+        if let Some(d) = f.default {
+            prop.insert("default".into(), d.into());
+        }
     }
     Ok(spec)
 }
@@ -42,7 +44,10 @@ mod tests {
         for f in crate::config::INT_FIELDS {
             assert_eq!(props[f.key]["minimum"], f.min, "{}", f.key);
             assert_eq!(props[f.key]["maximum"], f.max, "{}", f.key);
-            assert_eq!(props[f.key]["default"], f.default, "{}", f.key);
+            match f.default {
+                Some(d) => assert_eq!(props[f.key]["default"], d, "{}", f.key),
+                None => assert!(props[f.key].get("default").is_none(), "{}", f.key),
+            }
             assert!(props[f.key]["title"].is_string(), "{}", f.key);
             assert!(props[f.key]["description"].is_string(), "{}", f.key);
         }

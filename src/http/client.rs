@@ -33,7 +33,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
 
-use super::ratelimit::RateBudget;
+use super::ratelimit::{RateBudget, Snapshot};
+use super::slots::{self, Slots};
 use super::retry::{classify, is_scheduled, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
 use crate::config::Config;
 use crate::error::{ApiErrorBody, Error, Result};
@@ -58,12 +59,19 @@ pub struct HttpSettings {
     /// Whole-request timeout (one attempt).
     pub timeout: Duration,
     pub connect_timeout: Duration,
-    /// The proactive budget (Intercom's private-app limit is 10,000 per minute).
+    /// The app's limit assumed until an answer reports it (`X-RateLimit-Limit`):
+    /// Intercom's default for private apps, 10,000 a minute.
     pub requests_per_minute: u32,
+    /// `rate_limit_share`: the percentage of each window's limit spent.
+    pub share_percent: u32,
+    /// `api_rate_limit`: a ceiling in requests per minute, whatever Intercom allows.
+    pub ceiling_per_minute: Option<u32>,
     /// The largest answer accepted, after decompression (at most half the memory
     /// budget plus a slot's share, see [`HttpSettings::body_cap`]).
     pub max_body_bytes: u64,
-    /// Requests in flight at once, across all streams.
+    /// The most requests in flight at once, across all streams: `max_concurrency` (or
+    /// `num_workers`) when set, else [`slots::AUTO_MAX`]. The number in flight is sized
+    /// below it from the answers ([`slots`]).
     pub max_in_flight: usize,
     /// The byte budget of answers being read and parsed, across all requests (see the
     /// module docs).
@@ -77,9 +85,11 @@ impl Default for HttpSettings {
             timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(15),
             requests_per_minute: 10_000,
+            share_percent: crate::config::RATE_LIMIT_SHARE.default.unwrap_or(90) as u32,
+            ceiling_per_minute: None,
             max_body_bytes: 32 * 1024 * 1024,
-            max_in_flight: crate::config::MAX_CONCURRENCY.default as usize,
-            memory_bytes: 64 * 1024 * 1024,
+            max_in_flight: slots::AUTO_MAX,
+            memory_bytes: 128 * 1024 * 1024,
         }
     }
 }
@@ -101,14 +111,13 @@ impl HttpSettings {
         HttpSettings::default().with_env()
     }
 
-    /// These settings for a config: its share of the rate limit and its concurrency,
-    /// then the environment's overrides.
+    /// These settings for a config: its share of the rate limit, its ceiling and its
+    /// cap on requests in flight, then the environment's overrides.
     pub fn for_config(config: &Config) -> HttpSettings {
         let mut s = HttpSettings::default().with_env();
-        let rpm =
-            u64::from(s.requests_per_minute) * u64::from(config.rate_limit_share_percent) / 100;
-        s.requests_per_minute = rpm.clamp(1, u32::MAX as u64) as u32;
-        s.max_in_flight = config.max_concurrency as usize;
+        s.share_percent = config.rate_limit_share_percent;
+        s.ceiling_per_minute = config.api_rate_limit;
+        s.max_in_flight = config.concurrency_cap();
         s
     }
 
@@ -171,7 +180,7 @@ struct Inner {
     base: Url,
     authorization: HeaderValue,
     budget: RateBudget,
-    in_flight: tokio::sync::Semaphore,
+    in_flight: Slots,
     retry: RetryPolicy,
     max_body_bytes: u64,
     /// What an answer may hold before it takes the large-answer turn (see the module docs).
@@ -197,6 +206,8 @@ pub struct RequestStats {
     pub rate_limited_ms: std::sync::atomic::AtomicU64,
     /// Whether a bogus `X-RateLimit-Reset` was reported for this stream already.
     pub bogus_reset_told: std::sync::atomic::AtomicBool,
+    /// The budget window whose wait was last told for this stream.
+    pub window_told: std::sync::atomic::AtomicI64,
 }
 
 /// What one attempt produced: the outcome for [`classify`], and what the caller gets
@@ -246,8 +257,12 @@ impl Client {
                 http,
                 base: config.base_url.clone(),
                 authorization,
-                budget: RateBudget::new(settings.requests_per_minute),
-                in_flight: tokio::sync::Semaphore::new(settings.max_in_flight.max(1)),
+                budget: RateBudget::new(
+                    settings.share_percent,
+                    settings.ceiling_per_minute,
+                    settings.requests_per_minute,
+                ),
+                in_flight: Slots::new(settings.max_in_flight),
                 max_body_bytes: settings.body_cap(),
                 share: settings.share(),
                 large: Arc::new(tokio::sync::Mutex::new(())),
@@ -263,6 +278,16 @@ impl Client {
     /// The API base URL.
     pub fn base_url(&self) -> &Url {
         &self.inner.base
+    }
+
+    /// The rate budget as learned so far, and the requests in flight it is sized for
+    /// (target, the answer time it was sized from, the cap).
+    pub fn pace(&self) -> (Snapshot, (usize, Duration), usize) {
+        (
+            self.inner.budget.snapshot(),
+            self.inner.in_flight.target(),
+            self.inner.in_flight.cap(),
+        )
     }
 
     fn url_for(&self, req: &ApiRequest) -> Url {
@@ -315,12 +340,24 @@ impl Client {
         map.entry(stream).or_default().clone()
     }
 
-    fn notify_rate_limit(&self, req: &ApiRequest, wait: Duration) {
+    /// Tell the user a request waits for the rate limit. A wait for the budget's window
+    /// (`window`: its reset on Intercom's clock) is told once per stream and window:
+    /// many requests of a stream wait for the same reset.
+    fn notify_rate_limit(&self, req: &ApiRequest, wait: Duration, window: Option<i64>) {
         if let Some(stream) = req.stream {
-            self.stats(stream).rate_limited_ms.fetch_add(
+            let stats = self.stats(stream);
+            stats.rate_limited_ms.fetch_add(
                 u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 std::sync::atomic::Ordering::Relaxed,
             );
+            if let Some(reset) = window {
+                let told = stats
+                    .window_told
+                    .swap(reset, std::sync::atomic::Ordering::Relaxed);
+                if told == reset {
+                    return;
+                }
+            }
         }
         let reset_ms = crate::protocol::now_ms()
             .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
@@ -398,9 +435,11 @@ impl Client {
                 let turn = self
                     .inner
                     .budget
-                    .acquire(self.intercom_now_ms(), left, |wait| {
-                        self.notify_rate_limit(req, wait)
-                    })
+                    .acquire(
+                        || self.intercom_now_ms(),
+                        left,
+                        |wait, reset| self.notify_rate_limit(req, wait, Some(reset)),
+                    )
                     .await;
                 if let Err(wait) = turn {
                     return Err(Error::OverBudget {
@@ -415,11 +454,17 @@ impl Client {
                     s.requests
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
+                let sent = Instant::now();
                 let Attempted {
                     mut outcome,
                     result,
                     turn,
                 } = self.attempt(req, &url, kind).await;
+                if matches!(outcome, Outcome::Status { .. }) {
+                    self.inner
+                        .in_flight
+                        .answered(sent.elapsed(), self.inner.budget.per_second());
+                }
                 let result = match result {
                     Ok(body) => {
                         // Trees are parsed one at a time, in the large-answer turn.
@@ -472,7 +517,7 @@ impl Client {
                     let e = result.err();
                     if matches!(outcome, Outcome::Status { status: 429, .. }) {
                         attempts.rate_limited += 1;
-                        self.notify_rate_limit(req, wait);
+                        self.notify_rate_limit(req, wait, None);
                     } else {
                         let scheduled = is_scheduled(&outcome, &policy);
                         let (n, of) = if scheduled {
@@ -1137,8 +1182,9 @@ mod tests {
 
     #[test]
     fn the_memory_budget_sizes_shares_and_the_body_cap() {
+        // 128 MiB for up to 64 in flight: 1 MiB each, 64 MiB for the large-answer turn.
         let s = HttpSettings::default();
-        assert_eq!(s.share(), 2 * 1024 * 1024);
+        assert_eq!(s.share(), 1024 * 1024);
         assert_eq!(s.body_cap(), 32 * 1024 * 1024);
         let tight = HttpSettings {
             memory_bytes: 16 * 1024 * 1024,

@@ -2,12 +2,13 @@
 //!
 //! - [`request`]: one call before it is sent, what its answer must hold ([`request::Expect`]),
 //!   and ids from answers as path segments;
-//! - [`client`]: the shared client that sends it; [`ratelimit`]: the one rate budget;
-//!   [`retry`]: the one retry decision.
+//! - [`client`]: the shared client that sends it; [`ratelimit`]: the one rate budget,
+//!   spent per Intercom window; [`slots`]: the requests in flight, sized from the
+//!   answers; [`retry`]: the one retry decision.
 //!
 //! The layers of one request, in the order they run for **each attempt**
 //! (see [`client::Client::fetch`]):
-//! 1. a slot of the limit on requests in flight (`max_concurrency`, across all streams);
+//! 1. a slot of the requests in flight ([`slots`], across all streams);
 //! 2. [`ratelimit::RateBudget::acquire`]: the shared budget (every attempt counts);
 //! 3. send with the client's timeout (auth, `Intercom-Version`, `Accept`, `User-Agent`
 //!    headers; redirects never followed);
@@ -20,5 +21,6 @@ pub mod client;
 pub mod ratelimit;
 pub mod request;
 pub mod retry;
+pub mod slots;
 
 pub use client::{ApiRequest, Client, HttpSettings};

@@ -81,7 +81,7 @@ impl ReadSettings {
     /// `SOURCE_INTERCOM_SCROLL_BUSY_MAX_MS`, `SOURCE_INTERCOM_SERIAL_PAGES`,
     /// `SOURCE_INTERCOM_PAGES_PER_PARTITION`, `SOURCE_INTERCOM_PROGRESS_SECS`.
     pub fn for_config(config: &Config) -> ReadSettings {
-        let concurrency = config.max_concurrency.max(1) as usize;
+        let concurrency = config.concurrency_cap();
         let mut s = ReadSettings {
             concurrency,
             max_groups: 8,
@@ -230,6 +230,7 @@ pub async fn run(ctx: Arc<Ctx>, groups: Vec<Group>) -> Result<usize> {
         }
     }
     ticker.abort();
+    tracing::info!("{}", pace_line(&ctx.client));
     let Some((stream, e)) = fatal else {
         return Ok(failed);
     };
@@ -335,10 +336,31 @@ async fn log_progress(ctx: Arc<Ctx>) {
                 )
             })
             .collect();
+        if !lines.is_empty() {
+            tracing::info!("{}", pace_line(&ctx.client));
+        }
         for l in lines {
             tracing::info!("{l}");
         }
     }
+}
+
+/// The rate budget and the requests in flight, as learned so far, in words.
+pub fn pace_line(client: &Client) -> String {
+    let (budget, (target, latency), cap) = client.pace();
+    let window = budget.window.as_secs_f64();
+    let limit = match budget.limit {
+        Some(l) => format!(
+            "Intercom's limit {l} requests per {window:.0}-second window ({:.0} a minute)",
+            f64::from(l) * 60.0 / window.max(0.001)
+        ),
+        None => "no limit reported by Intercom yet".to_string(),
+    };
+    format!(
+        "rate budget: {limit}, spending up to {} a window; {target} requests in flight (of at most {cap}) for answers of {:.0} ms",
+        budget.allowance,
+        latency.as_secs_f64() * 1000.0
+    )
 }
 
 /// INCOMPLETE and one ERROR trace naming the stream.

@@ -243,16 +243,16 @@ pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
     let settings = &ctx.settings;
     let want = total_pages / settings.pages_per_partition.max(1);
     let parts = if too_big(&first, settings.serial_pages) && want >= 2 {
-        // Whole waves: a multiple of the ranges read at once, so that the last ranges
-        // don't run with most of the concurrency idle.
+        // Each range ends in a part-filled page: as few ranges as keep the requests in
+        // flight busy. Up to the ranges read at once; beyond, whole waves of them (so
+        // that the last ranges don't run with most of the slots idle), at most four.
         let walkers = walkers(run) as u64;
-        let count = want.div_ceil(walkers).max(1) * walkers;
-        partition(
-            lower,
-            ctx.now,
-            count.min(4 * walkers).max(2),
-            search.day_granular,
-        )
+        let count = if want <= walkers {
+            want
+        } else {
+            (want.div_ceil(walkers) * walkers).min(4 * walkers)
+        };
+        partition(lower, ctx.now, count.max(2), search.day_granular)
     } else {
         Vec::new()
     };
@@ -270,10 +270,12 @@ pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
     read_parts(run, search, parts).await
 }
 
-/// Ranges read at once: one per request slot, or, when each page fans out to child
-/// requests (which take the slots), a few ranges with many children each.
+/// Ranges read at once: one per request in flight (as many as the answers so far say
+/// keep the rate budget busy, see [`crate::http::slots`]), or, when each page fans out
+/// to child requests (which take the slots), a few ranges with many children each.
 fn walkers(run: &GroupRun) -> usize {
-    let concurrency = run.ctx.settings.concurrency.max(1);
+    let (_, (target, _), _) = run.ctx.client.pace();
+    let concurrency = target.clamp(1, run.ctx.settings.concurrency.max(1));
     if run.wants(|s| s.child().is_some()) {
         (concurrency / 16).max(1)
     } else {
@@ -294,10 +296,10 @@ async fn read_parts(run: &GroupRun, search: &Search, parts: Vec<Part>) -> Result
         }
     });
     let cap = max_ranges(run.ctx.settings.concurrency);
-    let walkers = walkers(run);
     let mut running = FuturesUnordered::new();
     loop {
-        while running.len() < walkers {
+        // The requests in flight are sized as answers come: so are the ranges read.
+        while running.len() < walkers(run) {
             match queue.pop_front() {
                 Some((part, unit, may_split)) => {
                     running.push(walk(run, search, part, unit, None, may_split))
