@@ -560,7 +560,11 @@ mod tests {
             e.contains("`max_concurrency` (16) and `num_workers` (3) are two names of one setting"),
             "{e}"
         );
-        for bad in [json!({"num_workers": 0}), json!({"api_rate_limit": 1}), json!({"num_workers": "x"})] {
+        for bad in [
+            json!({"num_workers": 0}),
+            json!({"api_rate_limit": 1}),
+            json!({"num_workers": "x"}),
+        ] {
             assert!(with(bad.clone()).is_err(), "{bad}");
         }
     }

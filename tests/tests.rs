@@ -15,6 +15,8 @@ mod hostile;
 mod incremental;
 #[path = "suite/leaks.rs"]
 mod leaks;
+#[path = "suite/pace.rs"]
+mod pace;
 #[path = "suite/permissions.rs"]
 mod permissions;
 #[path = "suite/pipeline.rs"]

@@ -34,8 +34,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::ratelimit::{RateBudget, Snapshot};
-use super::slots::{self, Slots};
 use super::retry::{classify, is_scheduled, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
+use super::slots::{self, Slots};
 use crate::config::Config;
 use crate::error::{ApiErrorBody, Error, Result};
 use crate::read::page::{not_json, Page, Want};

@@ -38,7 +38,7 @@ pub const WINDOW_MS: i64 = 10_000;
 pub struct RateBudget {
     /// `rate_limit_share`, percent.
     share_percent: u32,
-    /// `api_rate_limit` per window, if set.
+    /// `api_rate_limit`, requests per minute, if set.
     ceiling: Option<u32>,
     /// The per-window limit assumed until an answer reports one.
     assumed_limit: u32,
@@ -107,7 +107,10 @@ impl Window {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Turn {
     Go,
-    Wait { wait: Duration, reset_ms: i64 },
+    Wait {
+        wait: Duration,
+        reset_ms: i64,
+    },
     /// The first request is out and its answer, which tells the limit, isn't back yet:
     /// ask again in a moment.
     Hold(Duration),
@@ -141,7 +144,7 @@ impl RateBudget {
     ) -> RateBudget {
         RateBudget {
             share_percent: share_percent.clamp(1, 100),
-            ceiling: ceiling_per_minute.map(per_window),
+            ceiling: ceiling_per_minute,
             assumed_limit: per_window(assumed_per_minute),
             window: Mutex::new(Window::default()),
         }
@@ -151,10 +154,19 @@ impl RateBudget {
         self.window.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The allowance of a window whose limit is `limit`.
-    fn allowance_of(&self, limit: u32) -> u32 {
-        let share = (u64::from(limit) * u64::from(self.share_percent) / 100) as u32;
-        share.min(self.ceiling.unwrap_or(u32::MAX)).max(1)
+    /// The share of a window whose limit is `limit` that `rate_limit_share` grants.
+    fn share_of(&self, limit: u32) -> u32 {
+        ((u64::from(limit) * u64::from(self.share_percent) / 100) as u32).max(1)
+    }
+
+    /// The allowance of a window of `length_ms` whose limit is `limit`: its share,
+    /// within the ceiling's part of a minute.
+    fn allowance_of(&self, limit: u32, length_ms: i64) -> u32 {
+        let ceiling = self.ceiling.map_or(u32::MAX, |per_minute| {
+            (u64::from(per_minute) * length_ms.max(1) as u64 / 60_000).clamp(1, u64::from(u32::MAX))
+                as u32
+        });
+        self.share_of(limit).min(ceiling).max(1)
     }
 
     /// The learned limit and the allowance per window.
@@ -163,7 +175,7 @@ impl RateBudget {
         Snapshot {
             limit: w.limit,
             window: Duration::from_millis(w.length() as u64),
-            allowance: self.allowance_of(w.limit.unwrap_or(self.assumed_limit)),
+            allowance: self.allowance_of(w.limit.unwrap_or(self.assumed_limit), w.length()),
         }
     }
 
@@ -194,8 +206,10 @@ impl RateBudget {
             Some(_) => {}
         }
         let limit = w.limit.unwrap_or(self.assumed_limit);
-        let allowance = self.allowance_of(limit);
-        let reserve = limit.saturating_sub(allowance);
+        let allowance = self.allowance_of(limit, length);
+        // What is left to others: the share not granted (a ceiling leaves more unused,
+        // but does not reserve it).
+        let reserve = limit.saturating_sub(self.share_of(limit));
         let on_the_way = w.sent.saturating_sub(w.answered);
         let room = w
             .remaining
@@ -397,6 +411,14 @@ mod tests {
         let b = RateBudget::new(90, Some(1_200), 10_000);
         b.observe(info(25_000, 25_000, RESET), NOW);
         assert_eq!(goes(&b, NOW, 10_000), 200);
+        // Answers showing the window's count don't hold the ceiling back further.
+        let b = RateBudget::new(90, Some(1_200), 10_000);
+        assert_eq!(b.turn(NOW), Turn::Go);
+        for k in 1..=150 {
+            b.observe(info(4_167, 4_167 - k, RESET), NOW);
+            assert_eq!(b.turn(NOW), Turn::Go, "{k}");
+        }
+        assert_eq!(goes(&b, NOW, 1_000), 49);
     }
 
     #[test]
@@ -442,7 +464,13 @@ mod tests {
 
     #[test]
     fn bogus_resets_are_ignored() {
-        for reset in [RESET + 10, 1_700_009_000, 95_617_584_000, i64::MAX, i64::MIN] {
+        for reset in [
+            RESET + 10,
+            1_700_009_000,
+            95_617_584_000,
+            i64::MAX,
+            i64::MIN,
+        ] {
             let b = RateBudget::new(90, None, 10_000);
             assert!(!b.observe(info(10, 0, reset), NOW), "{reset}");
             assert_eq!(b.turn(NOW), Turn::Go, "{reset}");

@@ -336,6 +336,7 @@ fn recorded(parts: &Parts, body: &Bytes) -> RecordedRequest {
         accept: header_string(&parts.headers, "accept"),
         body: recorded_body,
         status: 0,
+        at_ms: now_ms(),
     }
 }
 

@@ -24,6 +24,9 @@ pub struct RecordedRequest {
     pub body: Option<serde_json::Value>,
     /// The status answered (0 while the request is still in progress).
     pub status: u16,
+    /// When it arrived: milliseconds since the epoch on the wall clock the rate
+    /// limiter's windows are aligned to.
+    pub at_ms: u64,
 }
 
 /// `(sequence number, request)` entries: the sequence lets a finished
