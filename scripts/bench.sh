@@ -2,7 +2,7 @@
 # The benchmark (issue 8): build in release mode, then run each scenario against the fake
 # Intercom workspace (fake-intercom) and print a markdown table, one row per scenario.
 #
-#   scripts/bench.sh                  every scenario: a b c d e
+#   scripts/bench.sh                  every scenario: a b c d e f g h
 #   scripts/bench.sh b                one scenario (or several: scripts/bench.sh a e)
 #   BENCH_SCALE=0.1 scripts/bench.sh  a quick smoke run: workspace sizes times 0.1
 #

@@ -464,6 +464,8 @@ impl Client {
                     self.inner
                         .in_flight
                         .answered(sent.elapsed(), self.inner.budget.per_second());
+                } else {
+                    self.inner.budget.settled();
                 }
                 let result = match result {
                     Ok(body) => {

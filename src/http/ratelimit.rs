@@ -265,6 +265,12 @@ impl RateBudget {
         }
     }
 
+    /// An attempt ended without an answer to observe (a network failure): the requests
+    /// held for the first answer go on all the same, on the assumed limit.
+    pub fn settled(&self) {
+        self.lock().heard = true;
+    }
+
     /// Record the rate-limit headers of an answer received at `now_ms` (Intercom's
     /// clock). A window whose reset is bogus (further ahead than a window can be, long
     /// past, out of range) is ignored, so that one odd answer can't hide every later
@@ -373,6 +379,12 @@ mod tests {
         assert_eq!(b.turn(NOW), Turn::Hold(HOLD));
         b.observe(info(167, 166, RESET), NOW);
         assert_eq!(goes(&b, NOW, 1_000), 149);
+        // A first request that fails without an answer releases the others too.
+        let b = RateBudget::new(90, None, 10_000);
+        assert_eq!(b.turn(NOW), Turn::Go);
+        assert_eq!(b.turn(NOW), Turn::Hold(HOLD));
+        b.settled();
+        assert_eq!(b.turn(NOW), Turn::Go);
     }
 
     #[test]

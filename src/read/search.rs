@@ -157,19 +157,63 @@ impl Part {
 
 /// `parts` ranges covering `[lower, now]` evenly (day-aligned for day-granular searches).
 pub fn partition(lower: i64, now: i64, parts: u64, days: bool) -> Vec<Part> {
+    partition_skewed(lower, now, parts, days, 1.0)
+}
+
+/// `parts` ranges covering `[lower, now]` that hold about as many records each if the
+/// records' `updated_at` follow `F(t) = x^k`, `x` the share of the span up to `t`
+/// (`k` = 1: evenly; 2: twice as dense at the end as at the middle, as when records are
+/// updated at a random time after their creation). Ranges stay at least one unit wide.
+pub fn partition_skewed(lower: i64, now: i64, parts: u64, days: bool, k: f64) -> Vec<Part> {
     let whole = Part::first(lower, now, days);
     let (start, end) = (whole.from, whole.to);
-    let span = end.saturating_sub(start).max(1) as u128;
-    let n = (parts as u128).clamp(1, span);
-    let bound = |i: u128| start + ((span * i) / n) as i64;
-    (0..n)
+    let span = end.saturating_sub(start).max(1);
+    let n = parts.clamp(1, span as u64);
+    let k = if k.is_finite() {
+        k.clamp(0.25, 8.0)
+    } else {
+        1.0
+    };
+    let mut bounds: Vec<i64> = (0..n)
+        .map(|i| {
+            let x = (i as f64 / n as f64).powf(1.0 / k);
+            start.saturating_add((x * span as f64) as i64)
+        })
+        .collect();
+    // Strictly increasing, and the last range ends before `end`.
+    for i in 1..bounds.len() {
+        bounds[i] = bounds[i].max(bounds[i - 1] + 1);
+    }
+    bounds.retain(|b| *b < end);
+    let count = bounds.len();
+    (0..count)
         .map(|i| Part {
-            from: bound(i),
-            to: if i + 1 < n { bound(i + 1) } else { end },
+            from: bounds[i],
+            to: bounds.get(i + 1).copied().unwrap_or(end),
             first_lower: (i == 0).then_some(lower),
             days,
         })
         .collect()
+}
+
+/// The `k` of [`partition_skewed`] that puts a search's first page where it is: its
+/// `per_page` oldest records of `total` end at `oldest_end`, so `F(oldest_end)` is
+/// `per_page / total`. 1 (even) when the page says too little.
+pub fn skew_of(lower: i64, now: i64, oldest_end: Option<i64>, total: u64, per_page: u64) -> f64 {
+    let (Some(t), true) = (oldest_end, total > 2 * per_page) else {
+        return 1.0;
+    };
+    let x = (t.saturating_sub(lower)) as f64 / (now.saturating_sub(lower)).max(1) as f64;
+    let share = per_page as f64 / total as f64;
+    if !(x > 0.0 && x < 1.0) {
+        return 1.0;
+    }
+    let k = share.ln() / x.ln();
+    if k.is_finite() {
+        k.clamp(0.25, 8.0)
+    } else {
+        1.0
+    }
 }
 
 /// The search request for a range, with the filter pushed to Intercom if any.
@@ -243,22 +287,28 @@ pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
     let settings = &ctx.settings;
     let want = total_pages / settings.pages_per_partition.max(1);
     let parts = if too_big(&first, settings.serial_pages) && want >= 2 {
-        // Each range ends in a part-filled page: as few ranges as keep the requests in
-        // flight busy. Up to the ranges read at once; beyond, whole waves of them (so
-        // that the last ranges don't run with most of the slots idle), at most four.
-        let walkers = walkers(run) as u64;
-        let count = if want <= walkers {
-            want
-        } else {
-            (want.div_ceil(walkers) * walkers).min(4 * walkers)
-        };
-        partition(lower, ctx.now, count.max(2), search.day_granular)
+        // Each range ends in a part-filled page, and each split drops a first page: as
+        // few ranges as keep the rate budget busy at the answer time measured so far
+        // (Little's law), and no more than are read at once. A range found too big is
+        // split (see `walk`), which also feeds the walkers that finish early. Ranges of
+        // about as many records each, as far as the first page tells how the records
+        // spread over time (most are recently updated, as a rule).
+        let count = want.min(ranges_needed(run));
+        let oldest_end = first.records().filter_map(|(_, k)| k.cursor).max();
+        let k = skew_of(
+            lower,
+            ctx.now,
+            oldest_end,
+            first.total_count.unwrap_or(0),
+            u64::from(PER_PAGE),
+        );
+        partition_skewed(lower, ctx.now, count.max(2), search.day_granular, k)
     } else {
         Vec::new()
     };
     if parts.len() < 2 {
         run.with_watermark(|w| w.add(0, Some(whole.safe_end())));
-        walk(run, search, whole, 0, Some((pages, first)), false).await?;
+        walk(run, search, whole, 0, Some((pages, first)), None).await?;
         return Ok(());
     }
     tracing::info!(
@@ -267,7 +317,27 @@ pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
         first.total_count.unwrap_or(0),
         parts.len()
     );
-    read_parts(run, search, parts).await
+    // A range is split when its first page shows more than twice its fair share.
+    let fair = total_pages
+        .div_ceil(parts.len().max(1) as u64)
+        .max(settings.pages_per_partition);
+    read_parts(run, search, parts, fair).await
+}
+
+/// The ranges that keep the rate budget busy: its requests per second times the
+/// answer time, plus two, within the ranges read at once ([`walkers`]).
+fn ranges_needed(run: &GroupRun) -> u64 {
+    let (budget, (_, latency), _) = run.ctx.client.pace();
+    let per_second = f64::from(budget.allowance) / budget.window.as_secs_f64().max(0.001);
+    let needed = (per_second * latency.as_secs_f64()).ceil();
+    let needed = if needed.is_finite() {
+        needed as u64
+    } else {
+        u64::MAX
+    };
+    needed
+        .saturating_add(2)
+        .clamp(2, walkers(run).max(2) as u64)
 }
 
 /// Ranges read at once: one per request in flight (as many as the answers so far say
@@ -285,7 +355,7 @@ fn walkers(run: &GroupRun) -> usize {
 
 /// Read ranges concurrently, splitting those that turn out too big, up to
 /// [`max_ranges`] in all.
-async fn read_parts(run: &GroupRun, search: &Search, parts: Vec<Part>) -> Result<()> {
+async fn read_parts(run: &GroupRun, search: &Search, parts: Vec<Part>, fair: u64) -> Result<()> {
     let mut next_unit: i64 = 0;
     let mut queue: VecDeque<(Part, i64, bool)> = VecDeque::new();
     run.with_watermark(|w| {
@@ -301,9 +371,14 @@ async fn read_parts(run: &GroupRun, search: &Search, parts: Vec<Part>) -> Result
         // The requests in flight are sized as answers come: so are the ranges read.
         while running.len() < walkers(run) {
             match queue.pop_front() {
-                Some((part, unit, may_split)) => {
-                    running.push(walk(run, search, part, unit, None, may_split))
-                }
+                Some((part, unit, may_split)) => running.push(walk(
+                    run,
+                    search,
+                    part,
+                    unit,
+                    None,
+                    may_split.then_some(fair),
+                )),
                 None => break,
             }
         }
@@ -346,15 +421,15 @@ enum Walked {
 }
 
 /// Walk one range page by page: hand each page to the group, fetch its children, and
-/// checkpoint. With `may_split`, a range whose first page shows it is too big (see
-/// [`too_big`]: twice the target pages) is split instead.
+/// checkpoint. With `split_over` (a range's fair share of pages), a range whose first
+/// page shows it is too big (see [`too_big`]: twice that) is split instead.
 async fn walk(
     run: &GroupRun,
     search: &Search,
     part: Part,
     unit: i64,
     prefetched: Option<(Pages, Page)>,
-    may_split: bool,
+    split_over: Option<u64>,
 ) -> Result<Walked> {
     let (mut pages, page) = match prefetched {
         Some(p) => p,
@@ -369,9 +444,8 @@ async fn walk(
             }
         }
     };
-    if may_split {
-        let target = run.ctx.settings.pages_per_partition.max(1);
-        if too_big(&page, 2 * target) {
+    if let Some(fair) = split_over {
+        if too_big(&page, 2 * fair.max(1)) {
             if let Some((left, right)) = part.split() {
                 return Ok(Walked::Split {
                     unit,
@@ -405,6 +479,32 @@ mod tests {
     use super::*;
 
     const T: i64 = 1_700_000_000; // 2023-11-14T22:13:20Z
+
+    #[test]
+    fn skewed_ranges_hold_about_as_many_records_each() {
+        // Records updated at a random time after a creation spread evenly: F(x) = x^2.
+        let k = skew_of(T, T + 1_000_000, Some(T + 38_730), 100_000, 150);
+        assert!((k - 2.0).abs() < 0.05, "{k}");
+        let parts = partition_skewed(T, T + 1_000_000, 4, false, k);
+        let ends: Vec<i64> = parts.iter().map(|p| p.to - T).collect();
+        // sqrt(1/4), sqrt(2/4), sqrt(3/4) of the span, then the end.
+        for (got, want) in ends.iter().zip([500_000, 707_107, 866_025, 1_000_001]) {
+            assert!((got - want).abs() < 2_000, "{ends:?}");
+        }
+        // Contiguous, and the first one starts at the read's lower bound.
+        assert_eq!(parts[0].first_lower, Some(T));
+        for w in parts.windows(2) {
+            assert_eq!(w[0].to, w[1].from);
+        }
+        // Too little to tell, or nonsense: even.
+        assert_eq!(skew_of(T, T + 1000, None, 100_000, 150), 1.0);
+        assert_eq!(skew_of(T, T + 1000, Some(T + 2000), 100_000, 150), 1.0);
+        assert_eq!(skew_of(T, T + 1000, Some(T + 10), 200, 150), 1.0);
+        // Narrow spans keep ranges at least a unit wide.
+        let parts = partition_skewed(T, T + 3, 10, false, 8.0);
+        assert!(parts.iter().all(|p| p.to > p.from), "{parts:?}");
+        assert_eq!(parts.last().unwrap().to, T + 4);
+    }
 
     #[test]
     fn second_ranges_overlap_by_the_documented_ambiguity_only() {
