@@ -324,12 +324,13 @@ pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
     read_parts(run, search, parts, fair).await
 }
 
-/// The ranges that keep the rate budget busy: its requests per second times the
-/// answer time, plus two, within the ranges read at once ([`walkers`]).
+/// The ranges that keep the rate budget busy: one and a half times its requests per
+/// second times the answer time (a window is spent in two thirds of it), plus two,
+/// within the ranges read at once ([`walkers`]).
 fn ranges_needed(run: &GroupRun) -> u64 {
     let (budget, (_, latency), _) = run.ctx.client.pace();
     let per_second = f64::from(budget.allowance) / budget.window.as_secs_f64().max(0.001);
-    let needed = (per_second * latency.as_secs_f64()).ceil();
+    let needed = (1.5 * per_second * latency.as_secs_f64()).ceil();
     let needed = if needed.is_finite() {
         needed as u64
     } else {
