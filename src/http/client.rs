@@ -642,6 +642,23 @@ impl Client {
             } else {
                 status_error(req, status.as_u16(), &body)
             });
+            // An error answer cut off mid-way (JSON that ends early) can't say what it
+            // was (a `scroll_exists`, a `token_unauthorized`): it is asked again, like a
+            // cut-off success.
+            if !status.is_redirection() && cut_off_json(&body) {
+                return Attempted {
+                    outcome: Outcome::BadBody,
+                    result: Err(Error::Decode {
+                        endpoint: endpoint(),
+                        message: format!(
+                            "an HTTP {} answer was cut off after {} bytes, before it said why",
+                            status.as_u16(),
+                            body.len()
+                        ),
+                    }),
+                    turn: None,
+                };
+            }
             return Attempted {
                 outcome,
                 result,
@@ -699,6 +716,13 @@ impl Client {
             turn,
         }
     }
+}
+
+/// Whether `body` is JSON that breaks off before its end (an answer cut short).
+fn cut_off_json(body: &[u8]) -> bool {
+    let text = body.trim_ascii_start();
+    text.first() == Some(&b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_err_and(|e| e.is_eof())
 }
 
 /// How an answer is used once read.
@@ -1164,6 +1188,17 @@ mod tests {
         assert!(guard_addresses("none.example", Vec::new())
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn error_answers_cut_short_are_told_apart() {
+        assert!(cut_off_json(
+            br#"{"type":"error.list","errors":[{"code":"scroll_ex"#
+        ));
+        assert!(!cut_off_json(br#"{"type":"error.list","errors":[]}"#));
+        assert!(!cut_off_json(b"<html>Bad Gateway</html>"));
+        assert!(!cut_off_json(b""));
+        assert!(!cut_off_json(b"{not json}"));
     }
 
     #[test]
