@@ -234,7 +234,7 @@ fn answers_in_flight_stay_within_the_memory_budget() {
         conversations: 60,
         ..FakeConfig::default()
     });
-    // 24 conversation answers of 30 MiB each (gzip: a few KB on the wire), fetched 16
+    // 24 conversation answers of 30 MiB each (gzip: a few KB on the wire), fetched many
     // at a time: without a byte budget they would be read side by side (480 MiB).
     env.fake
         .inject_fault(huge("/conversations/*", 30 * MIB, 24));
@@ -242,11 +242,14 @@ fn answers_in_flight_stay_within_the_memory_budget() {
         &env.config(),
         &env.catalog(&["conversation_parts"], "full_refresh"),
         None,
-        &[("SOURCE_INTERCOM_MAX_RETRIES", "0")],
+        &[
+            ("SOURCE_INTERCOM_MAX_RETRIES", "0"),
+            ("SOURCE_INTERCOM_MEMORY_MB", "64"),
+        ],
     );
     assert!(env.fake.stats().injected() >= 16, "{:?}", env.fake.stats());
-    // The budget (64 MiB by default) plus what the process needs besides (about 10 MiB
-    // for a debug build). Without the budget: 133 MiB here.
+    // The budget (64 MiB here) plus what the process needs besides (about 10 MiB for a
+    // debug build). Without the budget: 133 MiB here.
     assert!(
         run.peak_rss < 64 * MIB + 24 * MIB,
         "peak RSS {} MiB",
