@@ -628,11 +628,14 @@ impl Client {
             retry_after,
         };
         if !status.is_success() {
-            // An error body that breaks off still says something: use what arrived.
-            let body = match read_capped(resp, ERROR_BODY_CAP as u64, u64::MAX, None).await {
-                Ok((b, _)) | Err(ReadError::TooLarge(b)) => b,
-                Err(ReadError::Broken(_)) => Vec::new(),
-            };
+            // An error body larger than the cap still says something: use what arrived.
+            // One that broke off (the connection reset mid-way) may have lost what it
+            // was: see below.
+            let (body, broken) =
+                match read_capped(resp, ERROR_BODY_CAP as u64, u64::MAX, None).await {
+                    Ok((b, _)) | Err(ReadError::TooLarge(b)) => (b, false),
+                    Err(ReadError::Broken(_)) => (Vec::new(), true),
+                };
             let result = Err(if status.is_redirection() {
                 Error::Redirect {
                     endpoint: endpoint(),
@@ -645,15 +648,14 @@ impl Client {
             // An error answer cut off mid-way (JSON that ends early) can't say what it
             // was (a `scroll_exists`, a `token_unauthorized`): it is asked again, like a
             // cut-off success.
-            if !status.is_redirection() && cut_off_json(&body) {
+            if !status.is_redirection() && (broken || cut_off_json(&body)) {
                 return Attempted {
                     outcome: Outcome::BadBody,
                     result: Err(Error::Decode {
                         endpoint: endpoint(),
                         message: format!(
-                            "an HTTP {} answer was cut off after {} bytes, before it said why",
-                            status.as_u16(),
-                            body.len()
+                            "an HTTP {} answer broke off before it said why",
+                            status.as_u16()
                         ),
                     }),
                     turn: None,
