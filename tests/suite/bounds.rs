@@ -370,3 +370,36 @@ fn an_encoding_the_client_cannot_read_is_named() {
         "{message}"
     );
 }
+
+#[test]
+fn an_error_answer_that_breaks_off_is_asked_again() {
+    let env = Env::start();
+    // Another client holds the scroll: the first answer is a 400 `scroll_exists`, and
+    // it breaks off mid-body, before it says so.
+    env.fake.occupy_scroll(300);
+    env.fake.inject_fault(Fault {
+        method: "GET".into(),
+        path: "/companies/scroll".into(),
+        kind: FaultKind::Reset { after_bytes: 10 },
+        times: 1,
+        ..Default::default()
+    });
+    let run = env.read(
+        &env.config(),
+        &env.catalog(&["companies"], "full_refresh"),
+        None,
+        &[("SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS", "100")],
+    );
+    assert_eq!(run.code, 0, "{:?}", run.error_traces());
+    assert_eq!(
+        run.records("companies").len(),
+        env.fake.with_workspace(|w| w.companies.len())
+    );
+    assert!(
+        run.logs()
+            .iter()
+            .any(|l| l.contains("HTTP 400 answer broke off before it said why")),
+        "{:?}",
+        run.logs()
+    );
+}
