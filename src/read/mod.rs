@@ -132,6 +132,9 @@ pub struct Ctx {
     running: Mutex<Vec<Running>>,
     /// Whether the clock's offset has been logged.
     clock_noted: std::sync::Once,
+    /// The sync's start on Intercom's clock, fixed at the first position that needed
+    /// it (see [`Ctx::start_on_intercom_clock`]).
+    clock_start: std::sync::OnceLock<i64>,
 }
 
 struct Running {
@@ -156,6 +159,7 @@ impl Ctx {
             output,
             running: Mutex::new(Vec::new()),
             clock_noted: std::sync::Once::new(),
+            clock_start: std::sync::OnceLock::new(),
         }
     }
 
@@ -169,8 +173,12 @@ impl Ctx {
     /// Intercom's clock is behind this machine's. Measured from the `Date` of Intercom's
     /// answers ([`Client::clock_offset_ms`], a lower bound of the offset); with no
     /// `Date` seen, [`CLOCK_MARGIN_SECS`] before this machine's start. Never later than
-    /// this machine's start.
+    /// this machine's start. Fixed once measured, so that the estimate tightening over
+    /// the sync (a second more of offset) doesn't move positions already settled.
     pub fn start_on_intercom_clock(&self) -> i64 {
+        if let Some(start) = self.clock_start.get() {
+            return *start;
+        }
         let Some(offset_ms) = self.client.clock_offset_ms() else {
             self.clock_noted.call_once(|| {
                 tracing::warn!(
@@ -188,7 +196,9 @@ impl Ctx {
                 )
             });
         }
-        self.now.saturating_add(offset)
+        *self
+            .clock_start
+            .get_or_init(|| self.now.saturating_add(offset))
     }
 }
 
