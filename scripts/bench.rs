@@ -326,6 +326,38 @@ impl Scenario {
 
 fn scenarios(scale: f64) -> Vec<Scenario> {
     let n = |x: f64| ((x * scale).round() as u64).max(1);
+    // 50,000 contacts at 100 ms, at a limit of `rpm`: (b), (f), (g).
+    let contacts = |name, title, rpm| Scenario {
+        name,
+        title,
+        streams: Some(vec!["contacts"]),
+        fake: vec![
+            ("contacts", n(50_000.0)),
+            ("latency-ms", 100),
+            ("requests-per-minute", rpm),
+        ],
+        env: vec![],
+        pin: false,
+    };
+    // Every stream of a mid-size workspace at 100 ms, at a limit of `rpm`: (d), (h).
+    let every_stream = |name, title, rpm| Scenario {
+        name,
+        title,
+        streams: None,
+        fake: vec![
+            ("contacts", n(20_000.0)),
+            ("companies", n(2_000.0)),
+            ("conversations", n(2_000.0)),
+            ("parts-per-conversation", 5),
+            ("tickets", n(1_000.0)),
+            ("articles", n(200.0)),
+            ("activity-logs", n(2_000.0)),
+            ("latency-ms", 100),
+            ("requests-per-minute", rpm),
+        ],
+        env: vec![],
+        pin: false,
+    };
     vec![
         Scenario {
             name: "a",
@@ -343,18 +375,7 @@ fn scenarios(scale: f64) -> Vec<Scenario> {
             )],
             pin: true,
         },
-        Scenario {
-            name: "b",
-            title: "(b) contacts, 100 ms, 10,000/min",
-            streams: Some(vec!["contacts"]),
-            fake: vec![
-                ("contacts", n(50_000.0)),
-                ("latency-ms", 100),
-                ("requests-per-minute", 10_000),
-            ],
-            env: vec![],
-            pin: false,
-        },
+        contacts("b", "(b) contacts, 100 ms, 10,000/min", 10_000),
         Scenario {
             name: "c",
             title: "(c) conversations + parts, 50 ms, 10,000/min",
@@ -368,66 +389,18 @@ fn scenarios(scale: f64) -> Vec<Scenario> {
             env: vec![],
             pin: false,
         },
-        Scenario {
-            name: "d",
-            title: "(d) every stream, mid-size, 100 ms, 10,000/min",
-            streams: None,
-            fake: vec![
-                ("contacts", n(20_000.0)),
-                ("companies", n(2_000.0)),
-                ("conversations", n(2_000.0)),
-                ("parts-per-conversation", 5),
-                ("tickets", n(1_000.0)),
-                ("articles", n(200.0)),
-                ("activity-logs", n(2_000.0)),
-                ("latency-ms", 100),
-                ("requests-per-minute", 10_000),
-            ],
-            env: vec![],
-            pin: false,
-        },
-        Scenario {
-            name: "f",
-            title: "(f) contacts, 100 ms, 1,000/min",
-            streams: Some(vec!["contacts"]),
-            fake: vec![
-                ("contacts", n(50_000.0)),
-                ("latency-ms", 100),
-                ("requests-per-minute", 1_000),
-            ],
-            env: vec![],
-            pin: false,
-        },
-        Scenario {
-            name: "g",
-            title: "(g) contacts, 100 ms, 25,000/min",
-            streams: Some(vec!["contacts"]),
-            fake: vec![
-                ("contacts", n(50_000.0)),
-                ("latency-ms", 100),
-                ("requests-per-minute", 25_000),
-            ],
-            env: vec![],
-            pin: false,
-        },
-        Scenario {
-            name: "h",
-            title: "(h) every stream, mid-size, 100 ms, 25,000/min",
-            streams: None,
-            fake: vec![
-                ("contacts", n(20_000.0)),
-                ("companies", n(2_000.0)),
-                ("conversations", n(2_000.0)),
-                ("parts-per-conversation", 5),
-                ("tickets", n(1_000.0)),
-                ("articles", n(200.0)),
-                ("activity-logs", n(2_000.0)),
-                ("latency-ms", 100),
-                ("requests-per-minute", 25_000),
-            ],
-            env: vec![],
-            pin: false,
-        },
+        every_stream(
+            "d",
+            "(d) every stream, mid-size, 100 ms, 10,000/min",
+            10_000,
+        ),
+        contacts("f", "(f) contacts, 100 ms, 1,000/min", 1_000),
+        contacts("g", "(g) contacts, 100 ms, 25,000/min", 25_000),
+        every_stream(
+            "h",
+            "(h) every stream, mid-size, 100 ms, 25,000/min",
+            25_000,
+        ),
     ]
 }
 
