@@ -81,10 +81,9 @@ fn a_reset_further_ahead_than_a_window_is_not_waited_for_and_said_once() {
             &[("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", reset)],
             10,
         ));
-        let run = env.read(
-            &env.config(),
-            &env.catalog(&["articles"], "full_refresh"),
-            None,
+        let run = env.read_full_refresh(
+            &["articles"],
+            json!({}),
             &[("SOURCE_INTERCOM_MAX_REQUEST_SECS", "3")],
         );
         assert_eq!(run.code, 0, "{reset}: {:?}", run.error_traces());
@@ -121,10 +120,9 @@ fn a_window_wait_longer_than_the_budget_is_not_started() {
         ],
         1,
     ));
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["articles"], "full_refresh"),
-        None,
+    let run = env.read_full_refresh(
+        &["articles"],
+        json!({}),
         &[("SOURCE_INTERCOM_MAX_REQUEST_SECS", "2")],
     );
     assert_ne!(run.code, 0);
@@ -173,10 +171,9 @@ fn a_retry_after_past_the_budget_stops_the_request_and_says_so() {
     let mut down = error_fault("/admins", 503, "service_unavailable", "maintenance", 2);
     down.headers = vec![("Retry-After".into(), "2".into())];
     env.fake.inject_fault(down);
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["admins"], "full_refresh"),
-        None,
+    let run = env.read_full_refresh(
+        &["admins"],
+        json!({}),
         &[("SOURCE_INTERCOM_MAX_REQUEST_SECS", "3")],
     );
     assert_ne!(run.code, 0);
@@ -238,10 +235,9 @@ fn answers_in_flight_stay_within_the_memory_budget() {
     // at a time: without a byte budget they would be read side by side (480 MiB).
     env.fake
         .inject_fault(huge("/conversations/*", 30 * MIB, 24));
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["conversation_parts"], "full_refresh"),
-        None,
+    let run = env.read_full_refresh(
+        &["conversation_parts"],
+        json!({}),
         &[
             ("SOURCE_INTERCOM_MAX_RETRIES", "0"),
             ("SOURCE_INTERCOM_MEMORY_MB", "64"),
@@ -276,10 +272,9 @@ fn an_answer_packed_with_tiny_records_is_refused_before_its_index_grows() {
         times: 10,
         ..Default::default()
     });
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["tags"], "full_refresh"),
-        None,
+    let run = env.read_full_refresh(
+        &["tags"],
+        json!({}),
         &[("SOURCE_INTERCOM_MAX_RETRIES", "0")],
     );
     let (message, _) = failure(&run, "tags");
@@ -384,10 +379,9 @@ fn an_error_answer_that_breaks_off_is_asked_again() {
         times: 1,
         ..Default::default()
     });
-    let run = env.read(
-        &env.config(),
-        &env.catalog(&["companies"], "full_refresh"),
-        None,
+    let run = env.read_full_refresh(
+        &["companies"],
+        json!({}),
         &[("SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS", "100")],
     );
     assert_eq!(run.code, 0, "{:?}", run.error_traces());

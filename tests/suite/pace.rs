@@ -21,20 +21,6 @@ fn per_window(env: &Env, window_ms: u64) -> BTreeMap<u64, usize> {
     counts
 }
 
-fn read_with(
-    env: &Env,
-    streams: &[&str],
-    config: serde_json::Value,
-    extra: &[(&str, &str)],
-) -> Run {
-    env.read(
-        &env.config_with(config),
-        &env.catalog(streams, "full_refresh"),
-        None,
-        extra,
-    )
-}
-
 #[test]
 fn num_workers_caps_the_requests_in_flight() {
     // Slow answers and a fan-out of children: plenty of requests could go at once.
@@ -44,12 +30,7 @@ fn num_workers_caps_the_requests_in_flight() {
         ..FakeConfig::default()
     };
     let env = Env::with(cfg.clone());
-    let run = read_with(
-        &env,
-        &["conversation_parts"],
-        json!({"num_workers": 3}),
-        &[],
-    );
+    let run = env.read_full_refresh(&["conversation_parts"], json!({"num_workers": 3}), &[]);
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     let want = crate::expected_counts(&env)["conversation_parts"];
     assert_eq!(run.records("conversation_parts").len(), want);
@@ -64,7 +45,7 @@ fn num_workers_caps_the_requests_in_flight() {
     );
     // Without it, the connector sizes the requests in flight itself, above 3 here.
     let env = Env::with(cfg);
-    let run = read_with(&env, &["conversation_parts"], json!({}), &[]);
+    let run = env.read_full_refresh(&["conversation_parts"], json!({}), &[]);
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert!(env.fake.stats().max_in_flight > 3, "{:?}", env.fake.stats());
 }
@@ -79,7 +60,7 @@ fn api_rate_limit_is_never_passed_in_a_window() {
         requests_per_minute: 600_000,
         ..FakeConfig::default()
     });
-    let run = read_with(&env, &["contacts"], json!({"api_rate_limit": 1200}), &[]);
+    let run = env.read_full_refresh(&["contacts"], json!({"api_rate_limit": 1200}), &[]);
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert_eq!(run.records("contacts").len(), 32_000);
     let windows = per_window(&env, 10_000);
@@ -99,7 +80,7 @@ fn other_clients_spending_the_window_are_left_their_share_without_429s() {
         other_clients_per_window: 20,
         ..FakeConfig::default()
     });
-    let run = read_with(&env, &["contacts"], json!({}), &[]);
+    let run = env.read_full_refresh(&["contacts"], json!({}), &[]);
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert_eq!(run.records("contacts").len(), 9_000);
     let stats = env.fake.stats();
@@ -124,7 +105,7 @@ fn a_limit_reported_above_the_one_enforced_is_corrected_by_remaining() {
         reported_limit_per_window: Some(1_667),
         ..FakeConfig::default()
     });
-    let run = read_with(&env, &["contacts"], json!({}), &[]);
+    let run = env.read_full_refresh(&["contacts"], json!({}), &[]);
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert_eq!(run.records("contacts").len(), 9_000);
     assert!(

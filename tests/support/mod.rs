@@ -363,6 +363,17 @@ impl Env {
         self.read(&self.config(), &self.catalog(streams, mode), None, &[])
     }
 
+    /// A full refresh of these streams with no state, the config patched with `patch`
+    /// (`json!({})`: the default one) and these environment variables.
+    pub fn read_full_refresh(&self, streams: &[&str], patch: Value, vars: &[(&str, &str)]) -> Run {
+        self.read(
+            &self.config_with(patch),
+            &self.catalog(streams, "full_refresh"),
+            None,
+            vars,
+        )
+    }
+
     pub fn read(
         &self,
         config: &Path,
