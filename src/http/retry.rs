@@ -173,20 +173,7 @@ pub fn classify(
     now_ms: i64,
     jitter: f64,
 ) -> Decision {
-    // A `Retry-After` longer than a whole request may take is not believed (a proxy's
-    // placeholder, a day for a rate limit): it is as if there were none.
-    let outcome = &match *outcome {
-        Outcome::Status {
-            status,
-            rate,
-            retry_after: Some(told),
-        } if told > policy.max_elapsed => Outcome::Status {
-            status,
-            rate,
-            retry_after: None,
-        },
-        o => o,
-    };
+    let outcome = &believed(*outcome, policy);
     let wait = match *outcome {
         Outcome::Status { status, .. } if (200..300).contains(&status) => return Decision::Done,
         Outcome::Status {
@@ -233,14 +220,32 @@ pub fn classify(
 /// Whether a retry after `outcome` is one the server scheduled (counted in
 /// [`Attempts::rate_limited`]) rather than an error's backoff.
 pub fn is_scheduled(outcome: &Outcome, policy: &RetryPolicy) -> bool {
-    match *outcome {
-        Outcome::Status { status: 429, .. } => true,
+    matches!(
+        believed(*outcome, policy),
+        Outcome::Status { status: 429, .. }
+            | Outcome::Status {
+                status: 502..=504,
+                retry_after: Some(_),
+                ..
+            }
+    )
+}
+
+/// The outcome as the decision reads it: a `Retry-After` longer than a whole request
+/// may take is not believed (a proxy's placeholder, a day for a rate limit), as if
+/// there were none.
+fn believed(outcome: Outcome, policy: &RetryPolicy) -> Outcome {
+    match outcome {
         Outcome::Status {
-            status: 502..=504,
+            status,
+            rate,
             retry_after: Some(told),
-            ..
-        } => told <= policy.max_elapsed,
-        _ => false,
+        } if told > policy.max_elapsed => Outcome::Status {
+            status,
+            rate,
+            retry_after: None,
+        },
+        o => o,
     }
 }
 
