@@ -20,6 +20,7 @@
 //!   and is reported once; any other failure ends only the streams it concerns.
 
 pub mod children;
+pub mod cut;
 pub mod emit;
 pub mod group;
 pub mod page;

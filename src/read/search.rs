@@ -33,11 +33,15 @@
 //! The position (see [`super::progress`]) is the end of the finished ranges from the
 //! start: a range counts once its walk has ended and added up.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 
+use super::cut::{self, Heard, Live, Shape, Teller};
 use super::group::GroupRun;
 use super::page::Page;
 use crate::error::Result;
@@ -45,8 +49,8 @@ use crate::http::ApiRequest;
 use crate::paginate::{Pages, Paging};
 use crate::streams::Search;
 
-const DAY: i64 = 86_400;
-const PER_PAGE: u32 = 150;
+pub(super) const DAY: i64 = 86_400;
+pub(super) const PER_PAGE: u32 = 150;
 
 /// The reference instant of UTC day `day`: 18:00 UTC.
 fn anchor(day: i64) -> i64 {
@@ -79,7 +83,7 @@ fn end_of(now: i64, days: bool) -> i64 {
 
 /// Half of the widest margin between a UTC day and a workspace day (time zones from
 /// UTC−12 to UTC+14, see [`Part::range`]).
-const ZONE_MARGIN: i64 = 6 * 3600;
+pub(super) const ZONE_MARGIN: i64 = 6 * 3600;
 
 impl Part {
     /// The whole of a read from `lower` up to the sync's start `now`.
@@ -286,29 +290,35 @@ pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
     let total_pages = first.total_count.map_or(0, pages_of);
     let settings = &ctx.settings;
     let want = total_pages / settings.pages_per_partition.max(1);
-    let parts = if too_big(&first, settings.serial_pages) && want >= 2 {
-        // Each range ends in a part-filled page, and each split drops a first page: as
-        // few ranges as keep the rate budget busy at the answer time measured so far
-        // (Little's law), and no more than are read at once. A range found too big is
-        // split (see `walk`), which also feeds the walkers that finish early. Ranges of
-        // about as many records each, as far as the first page tells how the records
-        // spread over time (most are recently updated, as a rule).
-        let count = want.min(ranges_needed(run));
-        let oldest_end = first.records().filter_map(|(_, k)| k.cursor).max();
-        let k = skew_of(
+    let oldest_end = first.records().filter_map(|(_, k)| k.cursor).max();
+    let shape = Shape {
+        lower,
+        now: ctx.now,
+        k: skew_of(
             lower,
             ctx.now,
             oldest_end,
             first.total_count.unwrap_or(0),
             u64::from(PER_PAGE),
-        );
-        partition_skewed(lower, ctx.now, count.max(2), search.day_granular, k)
+        ),
+    };
+    let parts = if too_big(&first, settings.serial_pages) && want >= 2 {
+        // Each range ends in a part-filled page, and each split drops a first page: as
+        // few ranges as keep the rate budget busy at the answer time measured so far
+        // (Little's law), and no more than are read at once. A range found too big is
+        // split (see `walk`), and a running range with many pages left is cut when a
+        // walker is free (see `cut`). Ranges of about as many records each, as far as
+        // the first page tells how the records spread over time (most are recently
+        // updated, as a rule).
+        let count = want.min(ranges_needed(run));
+        partition_skewed(lower, ctx.now, count.max(2), search.day_granular, shape.k)
     } else {
         Vec::new()
     };
     if parts.len() < 2 {
         run.with_watermark(|w| w.add(0, Some(whole.safe_end())));
-        walk(run, search, whole, 0, Some((pages, first)), None).await?;
+        let live = Live::new(0, whole, false, Arc::default());
+        walk(run, search, live, Some((pages, first)), None, None).await?;
         return Ok(());
     }
     tracing::info!(
@@ -321,16 +331,15 @@ pub async fn read(run: &GroupRun, search: &Search) -> Result<()> {
     let fair = total_pages
         .div_ceil(parts.len().max(1) as u64)
         .max(settings.pages_per_partition);
-    read_parts(run, search, parts, fair).await
+    read_parts(run, search, parts, fair, shape).await
 }
 
 /// The ranges that keep the rate budget busy: one and a half times its requests per
 /// second times the answer time (a window is spent in two thirds of it), plus two,
 /// within the ranges read at once ([`walkers`]).
 fn ranges_needed(run: &GroupRun) -> u64 {
-    let (budget, (_, latency), _) = run.ctx.client.pace();
-    let per_second = f64::from(budget.allowance) / budget.window.as_secs_f64().max(0.001);
-    let needed = (1.5 * per_second * latency.as_secs_f64()).ceil();
+    let (per_second, latency) = pace(run);
+    let needed = (1.5 * per_second * latency).ceil();
     let needed = if needed.is_finite() {
         needed as u64
     } else {
@@ -339,6 +348,13 @@ fn ranges_needed(run: &GroupRun) -> u64 {
     needed
         .saturating_add(2)
         .clamp(2, walkers(run).max(2) as u64)
+}
+
+/// The rate budget's requests per second, and the answer time measured so far.
+fn pace(run: &GroupRun) -> (f64, f64) {
+    let (budget, (_, latency), _) = run.ctx.client.pace();
+    let per_second = f64::from(budget.allowance) / budget.window.as_secs_f64().max(0.001);
+    (per_second, latency.as_secs_f64())
 }
 
 /// Ranges read at once: one per request in flight (as many as the answers so far say
@@ -354,56 +370,134 @@ fn walkers(run: &GroupRun) -> usize {
     }
 }
 
-/// Read ranges concurrently, splitting those that turn out too big, up to
-/// [`max_ranges`] in all.
-async fn read_parts(run: &GroupRun, search: &Search, parts: Vec<Part>, fair: u64) -> Result<()> {
+/// A range waiting for a walker: its unit, whether its first page may split it, and
+/// whether it may be cut while walked.
+struct Queued {
+    part: Part,
+    unit: i64,
+    may_split: bool,
+    cuttable: bool,
+}
+
+/// Read ranges concurrently, splitting those that turn out too big and cutting running
+/// ones when walkers are free, up to [`max_ranges`] in all.
+async fn read_parts(
+    run: &GroupRun,
+    search: &Search,
+    parts: Vec<Part>,
+    fair: u64,
+    shape: Shape,
+) -> Result<()> {
     let mut next_unit: i64 = 0;
-    let mut queue: VecDeque<(Part, i64, bool)> = VecDeque::new();
+    let mut queue: VecDeque<Queued> = VecDeque::new();
     run.with_watermark(|w| {
-        for p in parts {
-            w.add(next_unit, Some(p.safe_end()));
-            queue.push_back((p, next_unit, true));
+        for part in parts {
+            w.add(next_unit, Some(part.safe_end()));
+            queue.push_back(Queued {
+                part,
+                unit: next_unit,
+                may_split: true,
+                cuttable: true,
+            });
             next_unit += 1;
         }
     });
-    let cap = max_ranges(run.ctx.settings.concurrency);
+    let cap = max_ranges(run.ctx.settings.concurrency) as i64;
+    let mut lives: Vec<Arc<Live>> = Vec::new();
+    let wake = Arc::new(Notify::new());
+    let mut cuts = 0u64;
     let mut running = FuturesUnordered::new();
     loop {
         // The requests in flight are sized as answers come: so are the ranges read.
         while running.len() < walkers(run) {
-            match queue.pop_front() {
-                Some((part, unit, may_split)) => running.push(walk(
-                    run,
-                    search,
-                    part,
-                    unit,
-                    None,
-                    may_split.then_some(fair),
-                )),
-                None => break,
+            if let Some(q) = queue.pop_front() {
+                let live = Live::new(q.unit, q.part, q.cuttable, Arc::clone(&wake));
+                lives.push(Arc::clone(&live));
+                let split = q.may_split.then_some(fair);
+                running.push(walk(run, search, live, None, split, None));
+                continue;
             }
+            // Nothing waits: cut the running range with the most pages left, if worth it.
+            if next_unit >= cap {
+                break;
+            }
+            let (per_second, latency) = pace(run);
+            let Some((victim, right, tell)) = cut::choose(&lives, shape, latency, per_second)
+            else {
+                break;
+            };
+            let unit = next_unit;
+            next_unit += 1;
+            cuts += 1;
+            let left_end = Part {
+                to: right.from,
+                ..victim.part
+            }
+            .safe_end();
+            run.with_watermark(|w| w.split(victim.unit, unit, left_end));
+            tracing::debug!(
+                "stream {}: cut range {} at {}: a walker reads the rest",
+                run.request_stream(),
+                victim.unit,
+                right.from
+            );
+            let live = Live::new(unit, right, true, Arc::clone(&wake));
+            lives.push(Arc::clone(&live));
+            running.push(walk(run, search, live, None, Some(fair), Some(tell)));
         }
-        match running.next().await {
-            Some(Ok(Walked::Done)) => {}
-            Some(Ok(Walked::Split {
-                unit,
-                whole,
-                left,
-                right,
-            })) => {
-                if (next_unit as usize) >= cap {
-                    // Enough ranges: this one is walked whole.
-                    queue.push_front((whole, unit, false));
-                    continue;
+        // With walkers free, a page read may make a range worth cutting: wake for it.
+        let free = running.len() < walkers(run) && next_unit < cap;
+        let ended = if free {
+            tokio::select! {
+                ended = running.next() => ended,
+                () = wake.notified() => continue,
+            }
+        } else {
+            running.next().await
+        };
+        match ended {
+            Some(Ok((unit, walked))) => {
+                lives.retain(|l| l.unit != unit);
+                match walked {
+                    Walked::Done => {}
+                    Walked::Split { whole, left, right } => {
+                        if next_unit >= cap {
+                            // Enough ranges: this one is walked whole.
+                            queue.push_front(Queued {
+                                part: whole,
+                                unit,
+                                may_split: false,
+                                cuttable: true,
+                            });
+                            continue;
+                        }
+                        let right_unit = next_unit;
+                        next_unit += 1;
+                        run.with_watermark(|w| w.split(unit, right_unit, left.safe_end()));
+                        for (part, unit) in [(right, right_unit), (left, unit)] {
+                            queue.push_front(Queued {
+                                part,
+                                unit,
+                                may_split: true,
+                                cuttable: true,
+                            });
+                        }
+                    }
+                    Walked::Again(left) => queue.push_front(Queued {
+                        part: left,
+                        unit,
+                        may_split: false,
+                        cuttable: false,
+                    }),
                 }
-                let right_unit = next_unit;
-                next_unit += 1;
-                run.with_watermark(|w| w.split(unit, right_unit, left.safe_end()));
-                queue.push_front((right, right_unit, true));
-                queue.push_front((left, unit, true));
             }
             Some(Err(e)) => return Err(e),
-            None => return Ok(()),
+            None => {
+                if cuts > 0 {
+                    tracing::debug!("stream {}: {cuts} ranges cut", run.request_stream());
+                }
+                return Ok(());
+            }
         }
     }
 }
@@ -414,24 +508,44 @@ enum Walked {
     /// Too big: read these halves instead (or, past the cap on ranges, `whole` without
     /// splitting).
     Split {
-        unit: i64,
         whole: Part,
         left: Part,
         right: Part,
     },
+    /// Cut, and the left part did not add up: read it again, whole.
+    Again(Part),
+}
+
+/// The `(lowest, highest)` `updated_at` of the records of `page` within `range`, and
+/// how many records lie below it.
+fn bounds_in(page: &Page, range: (i64, Option<i64>)) -> (Option<i64>, Option<i64>, u64) {
+    let (mut lo, mut hi, mut below) = (None::<i64>, None::<i64>, 0u64);
+    for (_, k) in page.records() {
+        let Some(v) = k.cursor else { continue };
+        if v < range.0 {
+            below += 1;
+        } else if range.1.map_or(true, |b| v < b) {
+            lo = Some(lo.map_or(v, |l| l.min(v)));
+            hi = Some(hi.map_or(v, |h| h.max(v)));
+        }
+    }
+    (lo, hi, below)
 }
 
 /// Walk one range page by page: hand each page to the group, fetch its children, and
 /// checkpoint. With `split_over` (a range's fair share of pages), a range whose first
-/// page shows it is too big (see [`too_big`]: twice that) is split instead.
+/// page shows it is too big (see [`too_big`]: twice that) is split instead. With
+/// `tell`, the range is the right part of a cut ([`cut`]): its first page is told to the
+/// left part's walk. Returns the range's unit with how the walk ended.
 async fn walk(
     run: &GroupRun,
     search: &Search,
-    part: Part,
-    unit: i64,
+    live: Arc<Live>,
     prefetched: Option<(Pages, Page)>,
     split_over: Option<u64>,
-) -> Result<Walked> {
+    tell: Option<Teller>,
+) -> Result<(i64, Walked)> {
+    let (part, unit) = (live.part, live.unit);
     let (mut pages, page) = match prefetched {
         Some(p) => p,
         None => {
@@ -439,40 +553,120 @@ async fn walk(
             match pages.next_raw().await? {
                 Some(first) => (pages, first),
                 None => {
+                    if let Some(tell) = tell {
+                        let _ = tell.send(Some(Heard {
+                            first: None,
+                            count: Some(0),
+                        }));
+                    }
+                    live.end();
                     run.unit_done(unit);
-                    return Ok(Walked::Done);
+                    return Ok((unit, Walked::Done));
                 }
             }
         }
     };
+    let (oldest, _, below) = bounds_in(&page, part.range());
+    let count = page.total_count.map(|t| t.saturating_sub(below));
+    if let Some(tell) = tell {
+        let _ = tell.send(Some(Heard {
+            first: oldest,
+            count,
+        }));
+    }
     if let Some(fair) = split_over {
         if too_big(&page, 2 * fair.max(1)) {
             if let Some((left, right)) = part.split() {
-                return Ok(Walked::Split {
+                live.end();
+                return Ok((
                     unit,
-                    whole: part,
-                    left,
-                    right,
-                });
+                    Walked::Split {
+                        whole: part,
+                        left,
+                        right,
+                    },
+                ));
             }
         }
     }
+    live.started(count);
+    // The distinct records read in the range, for a cut's sum.
+    let mut read: HashSet<u64> = HashSet::new();
+    let mut anonymous = 0u64;
     let mut next = Some(page);
     while let Some(page) = next.take() {
-        let taken = run.take(page.records(), Some(part.range()))?;
+        let range = part.range();
+        let (_, max, _) = bounds_in(&page, range);
+        // A cut bounds what this walk hands on by the right part's oldest record.
+        let limit = live.limit_for(max).await;
+        let range = (
+            range.0,
+            limit.map_or(range.1, |l| Some(range.1.map_or(l, |e| e.min(l)))),
+        );
+        for (_, k) in page.records() {
+            if k.cursor
+                .is_some_and(|v| v >= range.0 && range.1.map_or(true, |e| v < e))
+            {
+                match k.id.as_deref() {
+                    Some(id) => {
+                        read.insert(id_hash(id));
+                    }
+                    None => anonymous += 1,
+                }
+            }
+        }
+        let taken = run.take(page.records(), Some(range))?;
+        let reached = limit.is_some_and(|l| {
+            page.records()
+                .any(|(_, k)| k.cursor.is_some_and(|v| v >= l))
+        });
         // Only one page per range in memory: this one goes before the next is asked for.
         drop(page);
         super::children::fetch(run, taken.parents).await?;
         run.page_done(unit, taken.max);
+        live.page_read(taken.max);
         run.checkpoint()?;
         if !run.any_live() {
             break;
         }
+        if reached {
+            return cut_end(run, &live, read.len() as u64 + anonymous);
+        }
         next = pages.next_raw().await?;
     }
+    live.end();
     run.unit_done(unit);
     run.checkpoint()?;
-    Ok(Walked::Done)
+    Ok((unit, Walked::Done))
+}
+
+/// A cut walk has reached the right part: done if what it read and what the right part
+/// holds make the count of its first page, else its part is read again.
+fn cut_end(run: &GroupRun, live: &Live, read: u64) -> Result<(i64, Walked)> {
+    live.end();
+    let (kept, rest) = live.kept();
+    match (live.count(), rest) {
+        (Some(total), Some(rest)) if read.saturating_add(rest) >= total => {
+            run.unit_done(live.unit);
+            run.checkpoint()?;
+            Ok((live.unit, Walked::Done))
+        }
+        (total, rest) => {
+            tracing::info!(
+                "stream {}: a cut range read {read} records and the rest holds {} of the {} its first page counted: reading the range again",
+                run.request_stream(),
+                rest.map_or("an uncounted number".to_string(), |r| r.to_string()),
+                total.map_or("uncounted".to_string(), |t| t.to_string()),
+            );
+            Ok((live.unit, Walked::Again(kept)))
+        }
+    }
+}
+
+fn id_hash(id: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]

@@ -709,3 +709,101 @@ fn a_total_count_that_never_shrinks_costs_a_bounded_number_of_requests() {
     // Records emitted stay near the workspace's size, never many times over.
     assert!(run.records("contacts").len() <= 2 * 1200 + 150);
 }
+
+/// Debug logs, and ranges of about ten pages read concurrently.
+const CUTTING: &[(&str, &str)] = &[
+    ("LOG_LEVEL", "debug"),
+    ("SOURCE_INTERCOM_SERIAL_PAGES", "0"),
+    ("SOURCE_INTERCOM_PAGES_PER_PARTITION", "10"),
+];
+
+#[test]
+fn ranges_cut_while_walked_give_every_record_exactly_once() {
+    // Answers take time and walkers are free once the few ranges run: the connector
+    // cuts running ranges (contact search by whole workspace days, conversation search
+    // to the second), and the left walks stop where the right parts begin.
+    let env = Env::with(FakeConfig {
+        contacts: 6_000,
+        conversations: 3_000,
+        latency_ms: 15,
+        ..FakeConfig::default()
+    });
+    let run = env.read_full_refresh(&["contacts", "conversations"], json!({}), CUTTING);
+    assert_eq!(run.code, 0, "{:?}", run.error_traces());
+    for (stream, all) in [
+        ("contacts", ids(&env, |w| &w.contacts)),
+        ("conversations", ids(&env, |w| &w.conversations)),
+    ] {
+        let logs = run.logs();
+        assert!(
+            logs.iter()
+                .any(|l| l.starts_with(&format!("stream {stream}: cut range"))),
+            "{stream} was cut: {logs:?}"
+        );
+        let records = run.records(stream);
+        assert_eq!(records.len(), all.len(), "{stream}: each record once");
+        assert_ids(&run, stream, &all);
+    }
+}
+
+#[test]
+fn a_cut_range_that_loses_records_during_its_walk_is_read_again() {
+    // Two ranges of about ten pages; once the first range is cut (its right part's
+    // search arrives), ten conversations just left of the cut are deleted: the left
+    // walk reads fewer than its count less the right part's, and reads its part again.
+    let env = Env::with(FakeConfig {
+        conversations: 3_000,
+        latency_ms: 15,
+        ..FakeConfig::default()
+    });
+    let lowers: Arc<std::sync::Mutex<BTreeSet<i64>>> = Default::default();
+    let deleted: Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let (l, d) = (lowers.clone(), deleted.clone());
+    env.fake.set_request_hook(move |req, w| {
+        if req.path != "/conversations/search" {
+            return;
+        }
+        let gt = req.body.as_ref().and_then(|b| {
+            b["query"]["value"].as_array()?.iter().find_map(|c| {
+                (c["field"] == "updated_at" && c["operator"] == ">")
+                    .then(|| c["value"].as_i64())
+                    .flatten()
+            })
+        });
+        let Some(gt) = gt else { return };
+        let mut lowers = l.lock().unwrap();
+        // The whole search and the first range share a lower bound; the second range
+        // has its own: a third is the first cut's right part.
+        if lowers.insert(gt) && lowers.len() == 3 {
+            let mut left: Vec<(i64, String)> = w
+                .conversations
+                .iter()
+                .map(|c| (c["updated_at"].as_i64().unwrap_or(0), id_of(&c["id"])))
+                .filter(|(t, _)| *t <= gt)
+                .collect();
+            left.sort();
+            for (_, id) in left.into_iter().rev().take(10) {
+                w.delete_conversation(&id, fake_now());
+                d.lock().unwrap().push(id);
+            }
+        }
+    });
+    let run = env.read_full_refresh(&["conversations"], json!({}), CUTTING);
+    env.fake.clear_request_hook();
+    assert_eq!(run.code, 0, "{:?}", run.error_traces());
+    let deleted = deleted.lock().unwrap().clone();
+    assert_eq!(deleted.len(), 10, "a range was cut");
+    assert!(
+        run.logs()
+            .iter()
+            .any(|l| l.contains("a cut range read") && l.contains("reading the range again")),
+        "{:?}",
+        run.logs()
+    );
+    // Every conversation still there is read.
+    let all = ids(&env, |w| &w.conversations);
+    assert_eq!(all.len(), 2_990);
+    let read = got(&run, "conversations");
+    let missing: Vec<_> = all.difference(&read).take(5).collect();
+    assert!(missing.is_empty(), "never read: {missing:?}");
+}
