@@ -7,6 +7,8 @@ mod bounds;
 mod completeness;
 #[path = "suite/conformance.rs"]
 mod conformance;
+#[path = "suite/docs.rs"]
+mod docs;
 #[path = "suite/faults.rs"]
 mod faults;
 #[path = "suite/hostile.rs"]
