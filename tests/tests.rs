@@ -7,6 +7,8 @@ mod bounds;
 mod completeness;
 #[path = "suite/conformance.rs"]
 mod conformance;
+#[path = "suite/docs.rs"]
+mod docs;
 #[path = "suite/faults.rs"]
 mod faults;
 #[path = "suite/hostile.rs"]
@@ -145,6 +147,12 @@ fn spec_matches_snapshot_and_keeps_official_field_names() {
     }
     assert_eq!(props["base_url"]["airbyte_hidden"], true);
     assert_eq!(spec["advanced_auth"]["auth_flow_type"], "oauth2.0");
+    // Intercom's token endpoint reads a form (the newer official connector sends the same header).
+    assert_eq!(
+        spec["advanced_auth"]["oauth_config_specification"]["oauth_connector_input_specification"]
+            ["access_token_headers"]["Content-Type"],
+        "application/x-www-form-urlencoded"
+    );
     insta::assert_json_snapshot!("spec", spec);
 }
 

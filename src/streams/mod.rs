@@ -261,7 +261,7 @@ pub static STREAMS: &[StreamDef] = &[
     StreamDef {
         name: "company_attributes",
         schema: schema!("company_attributes"),
-        primary_key: &["name"],
+        primary_key: &["full_name"],
         cursor: None,
         permission: permission::USERS_AND_COMPANIES,
         read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[1])),
@@ -269,7 +269,7 @@ pub static STREAMS: &[StreamDef] = &[
     StreamDef {
         name: "contact_attributes",
         schema: schema!("contact_attributes"),
-        primary_key: &["name"],
+        primary_key: &["full_name"],
         cursor: None,
         permission: permission::USERS_AND_COMPANIES,
         read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[0])),
@@ -277,7 +277,7 @@ pub static STREAMS: &[StreamDef] = &[
     StreamDef {
         name: "conversation_attributes",
         schema: schema!("conversation_attributes"),
-        primary_key: &["name"],
+        primary_key: &["full_name"],
         cursor: None,
         permission: permission::CONVERSATIONS,
         read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[2])),
@@ -286,7 +286,7 @@ pub static STREAMS: &[StreamDef] = &[
         name: "data_attributes",
         schema: schema!("data_attributes"),
         // Names are unique within a model, not across models.
-        primary_key: &["model", "name"],
+        primary_key: &["model", "full_name"],
         cursor: None,
         permission: permission::USERS_AND_COMPANIES,
         read: Read::Pages(DATA_ATTRIBUTES_BY_MODEL),
