@@ -15,6 +15,8 @@ mod faults;
 mod hostile;
 #[path = "suite/incremental.rs"]
 mod incremental;
+#[path = "suite/keys.rs"]
+mod keys;
 #[path = "suite/leaks.rs"]
 mod leaks;
 #[path = "suite/pace.rs"]

@@ -204,6 +204,12 @@ macro_rules! schema {
     };
 }
 
+/// The key of a model's data attributes: `full_name`, unique within a model. Not `name` (the
+/// official connector's key), a leaf name that a nested or custom attribute can share with a
+/// top-level one (`plan.name` and `name` of companies): keyed by it, a deduplicating
+/// destination keeps one of the two.
+const ATTRIBUTE_KEY: &[&str] = &["full_name"];
+
 /// Archived attributes included: their `archived` flag tells them apart.
 const DATA_ATTRIBUTES_BY_MODEL: &[Endpoint] = &[
     Endpoint {
@@ -261,7 +267,7 @@ pub static STREAMS: &[StreamDef] = &[
     StreamDef {
         name: "company_attributes",
         schema: schema!("company_attributes"),
-        primary_key: &["full_name"],
+        primary_key: ATTRIBUTE_KEY,
         cursor: None,
         permission: permission::USERS_AND_COMPANIES,
         read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[1])),
@@ -269,7 +275,7 @@ pub static STREAMS: &[StreamDef] = &[
     StreamDef {
         name: "contact_attributes",
         schema: schema!("contact_attributes"),
-        primary_key: &["full_name"],
+        primary_key: ATTRIBUTE_KEY,
         cursor: None,
         permission: permission::USERS_AND_COMPANIES,
         read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[0])),
@@ -277,7 +283,7 @@ pub static STREAMS: &[StreamDef] = &[
     StreamDef {
         name: "conversation_attributes",
         schema: schema!("conversation_attributes"),
-        primary_key: &["full_name"],
+        primary_key: ATTRIBUTE_KEY,
         cursor: None,
         permission: permission::CONVERSATIONS,
         read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[2])),
@@ -285,7 +291,7 @@ pub static STREAMS: &[StreamDef] = &[
     StreamDef {
         name: "data_attributes",
         schema: schema!("data_attributes"),
-        // Names are unique within a model, not across models.
+        // Full names are unique within a model, not across models.
         primary_key: &["model", "full_name"],
         cursor: None,
         permission: permission::USERS_AND_COMPANIES,

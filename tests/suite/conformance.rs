@@ -479,7 +479,8 @@ fn cat_discovery() {
 
 // ---------------------------------------------------------------- basic read
 
-/// Values by primary key; a key can repeat (the workspace has attributes of the same name).
+/// Values by primary key; a key can repeat (tests/suite/keys.rs holds the attribute streams to
+/// unique keys).
 fn by_key<'a>(
     values: impl IntoIterator<Item = &'a Value>,
     pk: &[String],

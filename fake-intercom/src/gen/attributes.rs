@@ -48,6 +48,9 @@ pub(super) const CONTACT_CUSTOM: &[AttrSpec] = &[
     ("trial_ends_at", "custom_attributes.trial_ends_at", "Trial ends at", "When the trial ends", "date", &[], false),
     ("lead_source", "custom_attributes.lead_source", "Lead source", "Where the person came from", "string", CONTACT_SOURCES, false),
     ("legacy_score", "custom_attributes.legacy_score", "Legacy score", "Score from the old scoring system", "integer", &[], true),
+    // Shares its name with the standard `phone` (as `plan.name` does `name` for companies):
+    // only `full_name` tells them apart.
+    ("phone", "custom_attributes.phone", "Phone (old CRM)", "The phone number imported from the old CRM", "string", &[], true),
 ];
 
 #[rustfmt::skip]
@@ -97,6 +100,9 @@ pub(super) const CONVERSATION_CUSTOM: &[AttrSpec] = &[
     ("Refund amount", "custom_attributes.Refund amount", "Refund amount", "Amount refunded in USD", "float", &[], false),
     ("Follow-up date", "custom_attributes.Follow-up date", "Follow-up date", "When to follow up", "date", &[], false),
     ("Legacy category", "custom_attributes.Legacy category", "Legacy category", "Category from the old inbox", "string", &[], true),
+    // The old inbox's priority, archived when Intercom's own came: the same name as the
+    // standard `priority`, another `full_name`.
+    ("priority", "custom_attributes.priority", "Priority (old inbox)", "Priority from the old inbox", "string", &["low", "normal", "high"], true),
 ];
 
 /// A random value of a custom attribute's data type.

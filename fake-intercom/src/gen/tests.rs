@@ -300,3 +300,45 @@ fn empty_inputs_do_not_panic() {
     assert_eq!(w.activity_logs.len(), 3);
     assert_eq!(w.deleted_conversations.len(), 2);
 }
+
+/// As in Intercom, an attribute's `name` is not unique within its model (a nested or custom
+/// attribute can share its leaf name with a top-level one), its `full_name` is: every model
+/// has at least one such pair.
+#[test]
+fn attribute_names_repeat_full_names_do_not() {
+    let w = ws(1);
+    for (model, attributes) in [
+        ("company", &w.company_attributes),
+        ("contact", &w.contact_attributes),
+        ("conversation", &w.conversation_attributes),
+    ] {
+        let field = |f: &str| -> Vec<&str> {
+            attributes
+                .iter()
+                .map(|a| {
+                    a[f].as_str()
+                        .unwrap_or_else(|| panic!("{model}: no {f} in {a}"))
+                })
+                .collect()
+        };
+        let names: HashSet<&str> = field("name").into_iter().collect();
+        let full_names: HashSet<&str> = field("full_name").into_iter().collect();
+        assert_eq!(
+            full_names.len(),
+            attributes.len(),
+            "{model}: full_name repeats"
+        );
+        assert!(
+            names.len() < attributes.len(),
+            "{model}: every name is unique, so nothing tells full_name from name"
+        );
+        for a in attributes.iter() {
+            assert_eq!(a["model"], model);
+            let (name, full_name) = (a["name"].as_str(), a["full_name"].as_str());
+            assert!(
+                full_name.is_some_and(|f| Some(f.rsplit('.').next().unwrap_or(f)) == name),
+                "{model}: full_name {full_name:?} does not end in name {name:?}"
+            );
+        }
+    }
+}

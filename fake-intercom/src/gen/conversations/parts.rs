@@ -249,19 +249,33 @@ impl Thread {
     }
 }
 
-/// A screenshot on a few comments.
+/// A screenshot on a few comments. Intercom sends an attachment's `width` and `height` as
+/// strings, though its OpenAPI text says integers: half of them come as strings here (by the
+/// file size's parity, so no extra random draw), half as integers.
 fn attachments(rng: &mut Rng, part_type: &str) -> Vec<Value> {
     if part_type == "comment" && rng.chance(0.06) {
         let w = rng.range(320, 1920);
         let h = rng.range(240, 1080);
+        let name = format!("screenshot-{}.png", rng.range(1, 999));
+        let url = format!(
+            "https://downloads.intercomcdn.com/i/o/{}/{}/screenshot.png",
+            rng.range(100_000_000, 999_999_999),
+            rng.hex(20)
+        );
+        let filesize = rng.range(20_000, 2_000_000);
+        let (width, height) = if filesize % 2 == 0 {
+            (json!(w.to_string()), json!(h.to_string()))
+        } else {
+            (json!(w), json!(h))
+        };
         vec![json!({
             "type": "upload",
-            "name": format!("screenshot-{}.png", rng.range(1, 999)),
-            "url": format!("https://downloads.intercomcdn.com/i/o/{}/{}/screenshot.png", rng.range(100_000_000, 999_999_999), rng.hex(20)),
+            "name": name,
+            "url": url,
             "content_type": "image/png",
-            "filesize": rng.range(20_000, 2_000_000),
-            "width": w,
-            "height": h,
+            "filesize": filesize,
+            "width": width,
+            "height": height,
         })]
     } else {
         Vec::new()

@@ -209,7 +209,11 @@ impl Builder<'_> {
         let tags = self.applied_tags(rng, plan.created, *updated);
         let sla = sla(rng, plan.state);
         let ai = rng.chance(0.2);
-        let ai_agent = if ai { self.ai_agent(rng) } else { Value::Null };
+        let ai_agent = if ai {
+            self.ai_agent(rng, plan.created)
+        } else {
+            Value::Null
+        };
         Extras {
             rating,
             tags,
@@ -241,8 +245,9 @@ impl Builder<'_> {
             .collect()
     }
 
-    /// Fin's part in the conversation, citing an article.
-    fn ai_agent(&self, rng: &mut Rng) -> Value {
+    /// Fin's part in the conversation (triggered by its workflow when the conversation
+    /// starts), citing an article.
+    fn ai_agent(&self, rng: &mut Rng, triggered_at: i64) -> Value {
         let article = rng.pick(self.articles);
         let sources: Vec<Value> = article
             .map(|a| {
@@ -256,6 +261,8 @@ impl Builder<'_> {
             .unwrap_or_default();
         json!({
             "source_type": "workflow",
+            "source_id": FIN_WORKFLOW_ID,
+            "triggered_at": triggered_at,
             "source_title": "Fin answers first",
             "last_answer_type": rng.word(&["ai_answer", "custom_answer"]),
             "resolution_state": rng.word(&["assumed_resolution", "confirmed_resolution", "routed_to_team", "abandoned"]),
@@ -269,6 +276,9 @@ impl Builder<'_> {
         })
     }
 }
+
+/// The id of the workflow that hands conversations to Fin (`ai_agent.source_id`).
+const FIN_WORKFLOW_ID: &str = "38211";
 
 /// The SLA applied to a fifth of the conversations.
 fn sla(rng: &mut Rng, state: &str) -> Value {
