@@ -290,6 +290,11 @@ impl Client {
         )
     }
 
+    /// The quickest answer so far: an answer's time without queueing.
+    pub fn quickest_answer(&self) -> Duration {
+        self.inner.in_flight.quickest()
+    }
+
     fn url_for(&self, req: &ApiRequest) -> Url {
         // Relative to the base, so a `pages.next` link from Intercom (absolute, maybe naming
         // another host) is followed on the host we were configured with.

@@ -38,6 +38,10 @@ struct State {
     target: usize,
     /// Moving average of answer times, in seconds (0 before the first).
     latency: f64,
+    /// The quickest answer so far, in seconds (0 before the first): what an answer
+    /// takes when requests don't queue behind each other (the average grows when the
+    /// CPU, not the network, holds them up).
+    quickest: f64,
 }
 
 /// A slot in use; freed when dropped.
@@ -65,6 +69,7 @@ impl Slots {
                 in_use: 0,
                 target: INITIAL.min(cap),
                 latency: 0.0,
+                quickest: 0.0,
             }),
             freed: Notify::new(),
         }
@@ -83,6 +88,11 @@ impl Slots {
     pub fn target(&self) -> (usize, Duration) {
         let s = *self.lock();
         (s.target, Duration::from_secs_f64(s.latency.max(0.0)))
+    }
+
+    /// The quickest answer so far (zero before the first).
+    pub fn quickest(&self) -> Duration {
+        Duration::from_secs_f64(self.lock().quickest.max(0.0))
     }
 
     /// Wait for a slot.
@@ -107,6 +117,11 @@ impl Slots {
         let grew = {
             let mut s = self.lock();
             let t = took.as_secs_f64();
+            s.quickest = if s.quickest == 0.0 {
+                t
+            } else {
+                s.quickest.min(t)
+            };
             s.latency = if s.latency == 0.0 {
                 t
             } else {

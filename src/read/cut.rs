@@ -215,18 +215,22 @@ pub struct Shape {
 }
 
 /// Whether cutting a range with `pages_left` pages is worth its cost: the cut saves
-/// about half the chain's answer times and costs about one and a half requests of the
+/// about half the chain's answer times, and costs about one and a half requests of the
 /// budget (a page the left walk reads past the cut, and the right part's last, part
-/// filled, page); cut when the time saved is four times the time those requests take
-/// of the budget. With answers of 100 ms at 10,000 requests a minute, a range with 4
-/// pages left is cut; with answers of 1 ms, one with 150.
+/// filled, page) and one more page in memory. Cut when the time saved is four times
+/// the time those requests take of the budget, and at least 100 ms (below that, the
+/// answers are quick and the read is bound by the CPU or the budget, not by the chain:
+/// a cut would add requests and memory for nothing). With answers of 100 ms, a range
+/// with 4 pages left is cut; with answers of 5 ms, one with 40.
 pub fn worth_cutting(pages_left: u64, latency_s: f64, per_second: f64) -> bool {
     const MIN_PAGES: u64 = 4;
+    const MIN_SAVED_S: f64 = 0.1;
     let positive = |x: f64| x.partial_cmp(&0.0) == Some(std::cmp::Ordering::Greater);
     if pages_left < MIN_PAGES || !positive(latency_s) || !positive(per_second) {
         return false;
     }
-    pages_left as f64 * latency_s / 2.0 > 4.0 * 1.5 / per_second
+    let saved = pages_left as f64 * latency_s / 2.0;
+    saved >= MIN_SAVED_S && saved > 4.0 * 1.5 / per_second
 }
 
 /// Where to cut `part`, whose walk has handed on records up to `last`: the point
@@ -325,9 +329,14 @@ mod tests {
         // 100 ms answers at 10,000 a minute: 4 pages left are worth a cut.
         assert!(worth_cutting(4, 0.1, 166.7));
         assert!(!worth_cutting(3, 0.1, 166.7));
-        // 1 ms answers: a chain of 40 pages takes 40 ms; not worth 1.5 requests.
-        assert!(!worth_cutting(40, 0.001, 166.7));
-        assert!(worth_cutting(400, 0.001, 166.7));
+        // 5 ms answers: a chain of 20 pages takes 100 ms; not worth a cut.
+        assert!(!worth_cutting(20, 0.005, 166.7));
+        assert!(worth_cutting(40, 0.005, 166.7));
+        // Whatever the budget (unlimited here).
+        assert!(!worth_cutting(20, 0.005, 1e9));
+        // A slow budget: 1.5 requests at 1 a second are worth more than 6 pages of 1 s.
+        assert!(!worth_cutting(6, 1.0, 1.0));
+        assert!(worth_cutting(13, 1.0, 1.0));
         assert!(!worth_cutting(100, 0.0, 166.7));
         assert!(!worth_cutting(100, f64::NAN, 166.7));
     }

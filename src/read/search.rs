@@ -421,7 +421,9 @@ async fn read_parts(
             if next_unit >= cap {
                 break;
             }
-            let (per_second, latency) = pace(run);
+            // A chain takes its answers' time without queueing: the quickest answer.
+            let (per_second, _) = pace(run);
+            let latency = run.ctx.client.quickest_answer().as_secs_f64();
             let Some((victim, right, tell)) = cut::choose(&lives, shape, latency, per_second)
             else {
                 break;
