@@ -576,7 +576,16 @@ async fn walk(
             count,
         }));
     }
-    if let Some(fair) = split_over {
+    // Splitting drops this first page and costs an answer's time before the halves
+    // start; where answers are slow enough for a cut to pay, the range is cut while it
+    // is walked instead (when a walker is free), which wastes neither.
+    let cut_later = live.cuttable && {
+        let (per_second, _) = pace(run);
+        let quickest = run.ctx.client.quickest_answer().as_secs_f64();
+        let pages = page.total_count.map_or(0, pages_of);
+        cut::worth_cutting(pages.saturating_sub(1), quickest, per_second)
+    };
+    if let (Some(fair), false) = (split_over, cut_later) {
         if too_big(&page, 2 * fair.max(1)) {
             if let Some((left, right)) = part.split() {
                 live.end();
