@@ -2,7 +2,7 @@
 //! the server behaves (token, latency, rate limit and the variances of a
 //! shared one, search index delay and
 //! jitter, the fake's clock, scroll expiry, chaos, a maintenance window, the
-//! base path).
+//! base path, reporting export jobs).
 
 use crate::faults::{Chaos, RetryAfter};
 
@@ -142,6 +142,33 @@ pub struct FakeConfig {
     /// trailing ones are dropped (`"intercom/"` is `"/intercom"`, `"/"` is
     /// none).
     pub base_path: String,
+    /// Share of contacts (0 to 1) with more than 10 tags, companies and
+    /// notes (default 0.02), chosen among the users by the seed: the
+    /// contact embeds the first 10 of each list (`has_more: true`,
+    /// `total_count` the full count) and `GET /contacts/{id}/tags`,
+    /// `/companies` and `/notes` serve them all. At least 3 are chosen once
+    /// there are 60 contacts (`max(round(share * contacts), min(3,
+    /// contacts / 20))`, at most the number of users); `0` chooses none.
+    /// Tags and companies overflow only when the workspace has more than
+    /// 10 of them (a contact's tags and companies are distinct existing
+    /// ones); notes always do. See
+    /// [`Workspace::contact_lists`](crate::Workspace::contact_lists).
+    pub contacts_with_long_lists: f64,
+    /// How many status polls (`GET /export/reporting_data/{job}`) of a
+    /// reporting export job answer before it is done (default 2): the
+    /// first answers `pending`, later ones `in_progress`, and poll number
+    /// `report_job_polls + 1` answers `complete` (or `failed`). `0`: the
+    /// first poll answers `complete`. Jobs move on only when polled.
+    pub report_job_polls: u32,
+    /// Share of reporting export jobs (0 to 1) that end `failed` instead of
+    /// `complete`, drawn from the seed and the job's number (default 0).
+    /// [`FakeIntercom::fail_next_report_jobs`](crate::FakeIntercom::fail_next_report_jobs)
+    /// fails chosen ones.
+    pub report_job_failure_rate: f64,
+    /// Whether `GET /download/reporting_data/{job}` sends the CSV
+    /// gzip-compressed (default true, as Intercom does; the body is a
+    /// `.csv.gz` file, not `Content-Encoding: gzip`); false sends plain CSV.
+    pub report_download_gzip: bool,
 }
 
 impl Default for FakeConfig {
@@ -180,6 +207,10 @@ impl Default for FakeConfig {
             maintenance_ms: 0,
             maintenance_retry_after: RetryAfter::Seconds,
             base_path: String::new(),
+            contacts_with_long_lists: 0.02,
+            report_job_polls: 2,
+            report_job_failure_rate: 0.0,
+            report_download_gzip: true,
         }
     }
 }

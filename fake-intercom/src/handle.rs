@@ -206,9 +206,19 @@ impl FakeIntercom {
     }
 
     /// What the server did so far: requests, rate-limiter rejections,
-    /// injected faults by kind, requests in flight.
+    /// injected faults by kind, requests in flight, reporting export jobs.
     pub fn stats(&self) -> FakeStats {
-        self.shared.stats.snapshot()
+        let mut stats = self.shared.stats.snapshot();
+        self.shared.store.reports.fill_stats(&mut stats);
+        stats
+    }
+
+    /// Make the next `n` reporting export jobs enqueued end `failed` (their
+    /// last status poll answers `failed` instead of `complete`), replacing
+    /// any count set before; `0` fails none but those
+    /// [`FakeConfig::report_job_failure_rate`] draws.
+    pub fn fail_next_report_jobs(&self, n: u64) {
+        self.shared.store.reports.fail_next(n);
     }
 
     /// Queue a fault (see [`Fault`]). Faults are matched in the order queued.

@@ -5,8 +5,9 @@
 //! [`FakeIntercom`] (the running server and everything a test does to it),
 //! the generated [`Workspace`] and its mutations, the request log
 //! ([`RecordedRequest`]), injected faults ([`Fault`], [`FaultKind`],
-//! [`Chaos`], [`ChaosKind`]), maintenance windows ([`RetryAfter`]) and
-//! [`FakeStats`].
+//! [`Chaos`], [`ChaosKind`]), maintenance windows ([`RetryAfter`]),
+//! [`FakeStats`], a contact's complete lists ([`ContactLists`]) and the
+//! reporting export's rows ([`reporting::ReportTable`]).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -31,6 +32,40 @@
 //! | `GET /conversations/{id}` | the conversation with its `max_parts_returned` most recent parts | 404 `not_found` |
 //! | `GET /conversations/deleted` (2.16+) | `{"type":"conversations.list","conversations","total_count","pages"}` | 404 `not_found` before 2.16, 400 `parameter_invalid` |
 //! | `GET /admins/activity_logs?created_at_after=` | `{"type":"activity_log.list","activity_logs","pages"}` | 400 `parameter_not_found` / `parameter_invalid` |
+//! | `GET /contacts/{id}/tags`, `/subscriptions` | `{"type":"list","data"}`: every tag (with `applied_at`, `applied_by`), every subscription type opted out of then in to | 404 `not_found` "User Not Found" |
+//! | `GET /contacts/{id}/companies`, `/notes` (`page`, `per_page` 50) | `{"type":"list","data","total_count","pages"}` (`pages.next` a URL or null); notes newest first | as above, 400 `parameter_invalid` |
+//! | `GET /export/reporting_data/get_datasets` | `{"type":"list","data":[{"id","name","description","default_time_attribute_id","attributes":[{"id","qualified_id","name"}]}]}` | |
+//! | `POST /export/reporting_data/enqueue` | `{"job_identifier","status":"pending","download_url":"","download_expires_at":""}` | 400 `bad_request`, 429 `rate_limit_exceeded` (5 pending jobs) |
+//! | `GET /export/reporting_data/{job}` | the job: `pending`, `in_progress`, then `complete` (with `download_url`) or `failed` | 404 `not_found` |
+//! | `GET /download/reporting_data/{job}` (`Accept: application/octet-stream`) | the rows as a gzip-compressed CSV file | 406 `not_acceptable`, 404 `not_found`, 400 `bad_request` (not complete) |
+//!
+//! # Long contact lists
+//!
+//! A contact embeds at most 10 of its tags, companies, notes and
+//! subscriptions (`has_more: true` and the full `total_count` beyond).
+//! [`FakeConfig::contacts_with_long_lists`] (`--contacts-with-long-lists`,
+//! default 2%, at least 3 users from 60 contacts on) gives a few users
+//! more than 10 tags, companies and notes; [`Workspace::contact_lists`]
+//! returns any contact's complete lists (kept in
+//! [`Workspace::long_contact_lists`] for those), and the counts
+//! (`type=user&count=tag`, company `user_count`) and contact search by
+//! `tag_id` agree with them.
+//!
+//! # Reporting Data Export
+//!
+//! Intercom documents these endpoints from `Intercom-Version` 2.14 (and in
+//! `Unstable` before); the fake answers them on any version and records
+//! the header. A job moves on only when polled:
+//! [`FakeConfig::report_job_polls`] polls (default 2) answer `pending`,
+//! then `in_progress`, and the next one `complete` or `failed`
+//! ([`FakeIntercom::fail_next_report_jobs`],
+//! [`FakeConfig::report_job_failure_rate`]); at most
+//! [`REPORT_PENDING_JOBS_LIMIT`](reporting::REPORT_PENDING_JOBS_LIMIT)
+//! jobs may be pending or in progress. The download is gzip-compressed CSV
+//! (plain with [`FakeConfig::report_download_gzip`] false); what it holds
+//! is in [`reporting`] and [`Workspace::report_rows`] computes it.
+//! [`FakeStats`] counts jobs enqueued, polls, downloads and pending-limit
+//! 429s.
 //!
 //! A path denied with [`FakeIntercom::deny`] answers 401 `token_unauthorized`
 //! (the app lacks a permission) or 403 `api_plan_restricted` (the plan lacks
@@ -161,6 +196,7 @@
 //!   evaluate, index lag, sorted indexes and their per-version cache.
 //! * `api`: the error envelope, query parsing, pagination, rate limiter,
 //!   `Intercom-Version`.
+//! * [`reporting`]: the reporting datasets, their rows and the export jobs.
 //! * `gen`: workspace generation, one file per kind of object.
 //! * `workspace`: the [`Workspace`] data and every mutation of it.
 //! * `config`, `faults`, `time`, `rng`, `words`: settings, fault
@@ -173,6 +209,7 @@ mod endpoints;
 mod faults;
 mod gen;
 mod handle;
+pub mod reporting;
 mod rng;
 mod server;
 mod time;
@@ -185,4 +222,4 @@ pub use handle::FakeIntercom;
 pub use server::log::RecordedRequest;
 pub use server::stats::FakeStats;
 pub use time::{day_start, GENERATION_END, GENERATION_START};
-pub use workspace::Workspace;
+pub use workspace::{ContactLists, Workspace, EMBEDDED_LIST_LIMIT};

@@ -35,7 +35,15 @@ use fake_intercom::{Chaos, ChaosKind, FakeConfig, FakeIntercom, Fault, RetryAfte
         (time left, rounded up to whole seconds) to every authenticated request for 30 s from the start\n\n\
         SHARED RATE LIMIT: --requests-per-minute 6000 --reported-limit-per-window 1667 --other-clients-per-window 300:\n\
         X-RateLimit-Limit says 1667, 1000 a window are enforced, and other clients spend 300 of them, spread\n\
-        over the window; X-RateLimit-Remaining shows what is really left"
+        over the window; X-RateLimit-Remaining shows what is really left\n\n\
+        REPORTING EXPORT (POST /export/reporting_data/enqueue, GET /export/reporting_data/JOB,\n\
+        GET /download/reporting_data/JOB with Accept: application/octet-stream): --report-job-polls 2\n\
+        answers pending, then in_progress, then complete on the 3rd poll; at most 5 jobs pending (429);\n\
+        --report-job-failure-rate 0.2 fails a fifth of the jobs; --report-download-plain sends plain CSV\n\
+        instead of gzip-compressed CSV\n\n\
+        LONG CONTACT LISTS: --contacts-with-long-lists 0.02 gives 2% of the contacts (at least 3 from 60\n\
+        contacts on) more than 10 tags, companies and notes; they embed 10 (has_more: true) and\n\
+        GET /contacts/ID/tags, /companies, /notes serve them all"
 )]
 struct Args {
     /// Port to bind on 127.0.0.1 (0 picks a free one).
@@ -129,6 +137,21 @@ struct Args {
     /// /intercom); the printed base URL includes it.
     #[arg(long, value_name = "PATH")]
     base_path: Option<String>,
+    /// Share of contacts (0 to 1) with more than 10 tags, companies and
+    /// notes (default 0.02; at least 3 once there are 60 contacts; 0: none).
+    #[arg(long, value_name = "F", value_parser = parse_rate)]
+    contacts_with_long_lists: Option<f64>,
+    /// Status polls of a reporting export job that answer pending or
+    /// in_progress before it is complete (default 2).
+    #[arg(long, value_name = "N")]
+    report_job_polls: Option<u32>,
+    /// Share of reporting export jobs (0 to 1) that end failed (default 0).
+    #[arg(long, value_name = "F", value_parser = parse_rate)]
+    report_job_failure_rate: Option<f64>,
+    /// Send reporting export downloads as plain CSV instead of
+    /// gzip-compressed CSV.
+    #[arg(long)]
+    report_download_plain: bool,
 }
 
 fn parse_fault(s: &str) -> Result<Fault, String> {
@@ -180,6 +203,14 @@ impl Args {
                 .maintenance_retry_after
                 .unwrap_or(d.maintenance_retry_after),
             base_path: self.base_path.clone().unwrap_or(d.base_path),
+            contacts_with_long_lists: self
+                .contacts_with_long_lists
+                .unwrap_or(d.contacts_with_long_lists),
+            report_job_polls: self.report_job_polls.unwrap_or(d.report_job_polls),
+            report_job_failure_rate: self
+                .report_job_failure_rate
+                .unwrap_or(d.report_job_failure_rate),
+            report_download_gzip: d.report_download_gzip && !self.report_download_plain,
             ..d
         }
     }
@@ -329,6 +360,42 @@ mod tests {
         );
         let bad = ["fake-intercom", "--maintenance-retry-after", "soon"];
         assert!(Args::try_parse_from(bad).is_err());
+    }
+
+    #[test]
+    fn reporting_and_long_list_flags() {
+        let c = Args::parse_from([
+            "fake-intercom",
+            "--report-job-polls",
+            "0",
+            "--report-job-failure-rate",
+            "0.5",
+            "--report-download-plain",
+            "--contacts-with-long-lists",
+            "0.1",
+        ])
+        .config();
+        assert_eq!(c.report_job_polls, 0);
+        assert_eq!(c.report_job_failure_rate, 0.5);
+        assert!(!c.report_download_gzip);
+        assert_eq!(c.contacts_with_long_lists, 0.1);
+        let d = Args::parse_from(["fake-intercom"]).config();
+        assert_eq!(
+            (
+                d.report_job_polls,
+                d.report_job_failure_rate,
+                d.report_download_gzip
+            ),
+            (2, 0.0, true)
+        );
+        assert_eq!(d.contacts_with_long_lists, 0.02);
+        for bad in [
+            ["fake-intercom", "--report-job-failure-rate", "1.5"],
+            ["fake-intercom", "--contacts-with-long-lists", "-1"],
+            ["fake-intercom", "--report-job-polls", "-1"],
+        ] {
+            assert!(Args::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

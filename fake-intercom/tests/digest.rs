@@ -50,6 +50,7 @@ fn collection_digests(w: &Workspace) -> Vec<(&'static str, u64)> {
         ("collections", digest_of(&w.collections)),
         ("articles", digest_of(&w.articles)),
         ("contacts", digest_of(&w.contacts)),
+        ("long_contact_lists", digest_of(&w.long_contact_lists)),
         ("contact_segments", digest_of(&w.contact_segments)),
         ("companies", digest_of(&w.companies)),
         ("conversations", digest_of(&w.conversations)),
@@ -100,7 +101,7 @@ fn check(failures: &mut Vec<String>, name: &str, config: FakeConfig, expected: u
 fn generated_workspaces_match_pinned_digests() {
     let mut failures = Vec::new();
     let f = &mut failures;
-    check(f, "default", FakeConfig::default(), 0x7c01_e565_f148_c3f3);
+    check(f, "default", FakeConfig::default(), 0xba36_e808_3ccf_80df);
     check(
         f,
         "seed 7",
@@ -108,7 +109,7 @@ fn generated_workspaces_match_pinned_digests() {
             seed: 7,
             ..FakeConfig::default()
         },
-        0x36f9_266f_c79e_269d,
+        0x2580_141e_bdb8_698a,
     );
     check(
         f,
@@ -120,7 +121,7 @@ fn generated_workspaces_match_pinned_digests() {
             conversations: 300,
             ..FakeConfig::default()
         },
-        0xafda_366f_0512_1f10,
+        0x52db_02be_1a65_a1bd,
     );
     check(
         f,
@@ -136,7 +137,7 @@ fn generated_workspaces_match_pinned_digests() {
             deleted_conversations: 9,
             ..FakeConfig::default()
         },
-        0x0ceb_c6fe_b9e3_6c84,
+        0x9597_a58b_8ad9_5cfb,
     );
     check(
         f,
@@ -156,7 +157,7 @@ fn generated_workspaces_match_pinned_digests() {
             articles: 2,
             ..FakeConfig::default()
         },
-        0xc715_4525_6f6e_5fe3,
+        0x4759_9020_d9fa_497d,
     );
     assert!(
         failures.is_empty(),
@@ -171,6 +172,7 @@ fn generated_workspaces_match_pinned_digests() {
 fn served_requests(
     conversation: &str,
     company: &str,
+    long_contact: &str,
 ) -> Vec<(&'static str, String, Option<Value>)> {
     let search = |query: Value, extra: Value| {
         let mut body = json!({"query": query});
@@ -241,6 +243,28 @@ fn served_requests(
     ));
     out.push(("POST", "/tickets/search".into(), search(all, json!({}))));
     out.push(("POST", "/tickets/search".into(), Some(json!({"sort": 1}))));
+    for what in [
+        "tags",
+        "companies?per_page=5&page=2",
+        "notes",
+        "subscriptions",
+    ] {
+        out.push(("GET", format!("/contacts/{long_contact}/{what}"), None));
+    }
+    out.push(("GET", "/contacts/nope/tags".into(), None));
+    out.push(("GET", "/export/reporting_data/get_datasets".into(), None));
+    let job = |dataset: &str, attributes: Value| {
+        Some(json!({"dataset_id": dataset, "attribute_ids": attributes,
+                    "start_time": 1_700_000_000, "end_time": 1_710_000_000}))
+    };
+    let enqueue = "/export/reporting_data/enqueue".to_string();
+    out.push((
+        "POST",
+        enqueue.clone(),
+        job("conversation", json!(["conversation_id"])),
+    ));
+    out.push(("POST", enqueue, job("conversation", json!(["nope"]))));
+    out.push(("GET", "/export/reporting_data/nosuchjob".into(), None));
     out
 }
 
@@ -250,13 +274,18 @@ async fn served_answers() -> String {
     let fake = FakeIntercom::start(FakeConfig::default())
         .await
         .expect("fake starts");
-    let (conversation, company) = fake.with_workspace(|w| {
+    let (conversation, company, long_contact) = fake.with_workspace(|w| {
         let id = |v: &Value| v["id"].as_str().unwrap_or_default().to_string();
-        (id(&w.conversations[4]), id(&w.companies[2]))
+        let long = w.long_contact_lists.keys().next().cloned();
+        (
+            id(&w.conversations[4]),
+            id(&w.companies[2]),
+            long.unwrap_or_default(),
+        )
     });
     let client = reqwest::Client::new();
     let mut text = String::new();
-    let requests = served_requests(&conversation, &company);
+    let requests = served_requests(&conversation, &company, &long_contact);
     for (method, path, body) in requests {
         let url = format!("{}{}", fake.base_url(), path);
         let mut req = match method {
@@ -292,7 +321,7 @@ async fn served_answers_match_pinned_digest() {
     let mut h = Fnv::new();
     h.write(text.as_bytes());
     assert_eq!(
-        h.0, 0x6b85_18ec_321c_5bc0,
+        h.0, 0xd871_4905_334f_682c,
         "the served answers changed:\n{text}"
     );
 }

@@ -1,5 +1,5 @@
 //! What every handler gets: the [`Store`] it answers from (the workspace,
-//! the search cache, the companies scroll), its request as a [`Ctx`],
+//! the search cache, the companies scroll, the reporting export jobs), its request as a [`Ctx`],
 //! [`reply`] to turn a result into an answer, and [`blocking`] to compute
 //! a costly one off the server's async workers.
 
@@ -21,6 +21,7 @@ use crate::api::query::{percent_decode, QueryParams};
 use crate::config::FakeConfig;
 use crate::endpoints::scroll::ScrollState;
 use crate::endpoints::search::cache::SearchCache;
+use crate::reporting::jobs::ReportJobs;
 use crate::rng::mix64;
 use crate::time::now_secs;
 use crate::workspace::Workspace;
@@ -43,6 +44,8 @@ pub(crate) struct Store {
     /// The fake's clock minus the machine's, in seconds.
     clock_offset: AtomicI64,
     scroll: Mutex<ScrollState>,
+    /// The reporting export jobs.
+    pub(crate) reports: ReportJobs,
 }
 
 impl Store {
@@ -59,6 +62,7 @@ impl Store {
             index_jitter: AtomicI64::new(config.search_index_jitter_secs),
             clock_offset: AtomicI64::new(config.clock_offset_secs),
             scroll: Mutex::new(ScrollState::new(mix64(config.seed ^ 0x5C_4011))),
+            reports: ReportJobs::new(&config),
             config,
         }
     }
@@ -132,6 +136,8 @@ pub(crate) struct Ctx {
     /// The path without the base path.
     pub(crate) path: String,
     pub(crate) version: Option<String>,
+    /// The `Accept` header.
+    pub(crate) accept: Option<String>,
     /// See [`Peek`].
     pub(crate) peek: bool,
 }
@@ -162,6 +168,7 @@ impl<T: Send + Sync> FromRequestParts<T> for Ctx {
             base: host,
             path: parts.uri.path().to_string(),
             version: header_string(&parts.headers, "intercom-version"),
+            accept: header_string(&parts.headers, "accept"),
             peek: parts.extensions.get::<Peek>().is_some(),
         })
     }

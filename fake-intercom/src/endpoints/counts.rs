@@ -61,6 +61,18 @@ fn id_occurrences(items: &[Value], outer: &str, inner: &str) -> HashMap<String, 
     counts
 }
 
+/// How many contacts have each tag, counting all of a contact's tags (a
+/// contact embeds at most 10).
+fn contact_tag_occurrences(ws: &Workspace) -> HashMap<String, usize> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for contact in &ws.contacts {
+        for id in ws.tag_ids_of(contact) {
+            *counts.entry(id.to_string()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
 /// `type=conversation`: open, closed, assigned and unassigned.
 fn conversation_counts(ws: &Workspace) -> Value {
     let mut open = 0;
@@ -156,7 +168,7 @@ fn counts_response(
             Ok(json!({"type": "count", "user": {"segment": list}}))
         }
         (Some("user"), Some("tag")) => {
-            let tagged = id_occurrences(&ws.contacts, "tags", "data");
+            let tagged = contact_tag_occurrences(ws);
             let list = named_counts(ws.tags.iter().map(|t| {
                 (
                     str_of(t, "name"),

@@ -4,11 +4,13 @@
 
 pub(crate) mod activity_logs;
 pub(crate) mod companies;
+pub(crate) mod contact_lists;
 pub(crate) mod context;
 pub(crate) mod conversations;
 pub(crate) mod counts;
 pub(crate) mod help_center;
 pub(crate) mod lists;
 pub(crate) mod parts;
+pub(crate) mod reporting;
 pub(crate) mod scroll;
 pub(crate) mod search;

@@ -123,6 +123,7 @@ impl Workspace {
             collections,
             articles,
             contacts,
+            long_contact_lists: people.long_lists,
             contact_segments: people.memberships,
             companies,
             conversations,

@@ -151,15 +151,128 @@ fn company_user_count_matches_contacts() {
             .contacts
             .iter()
             .filter(|c| {
-                c["companies"]["data"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|d| d["id"] == id)
+                let lists = w.contact_lists(c["id"].as_str().unwrap()).unwrap();
+                lists.companies.iter().any(|c| c == id)
             })
             .count();
         assert_eq!(co["user_count"], json!(n));
     }
+}
+
+/// The ids of the embedded list `key` of a contact.
+fn embedded_ids(contact: &serde_json::Value, key: &str) -> Vec<String> {
+    contact[key]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_few_users_have_long_lists_embedded_ten_at_a_time() {
+    let w = ws(42);
+    assert_eq!(w.long_contact_lists.len(), 3, "at least 3 in 120 contacts");
+    let tag_ids: HashSet<&str> = w.tags.iter().map(|t| t["id"].as_str().unwrap()).collect();
+    let company_ids: HashSet<&str> = w
+        .companies
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let mut all_notes = HashSet::new();
+    for c in &w.contacts {
+        let id = c["id"].as_str().unwrap();
+        let lists = w.contact_lists(id).unwrap();
+        for n in &lists.notes {
+            assert!(all_notes.insert(n.clone()), "note {n} twice");
+        }
+        let long = w.long_contact_lists.get(id);
+        assert_eq!(long.is_some(), lists.is_long(), "{id}");
+        if let Some(long) = long {
+            assert_eq!(c["role"], "user");
+            assert!(long.tags.len() > 10 && long.companies.len() > 10 && long.notes.len() > 10);
+            let distinct = |l: &[String]| l.iter().collect::<HashSet<_>>().len() == l.len();
+            assert!(distinct(&long.tags) && distinct(&long.companies) && distinct(&long.notes));
+            assert!(long.tags.iter().all(|t| tag_ids.contains(t.as_str())));
+            assert!(long
+                .companies
+                .iter()
+                .all(|t| company_ids.contains(t.as_str())));
+        }
+        for (key, full) in [
+            ("tags", &lists.tags),
+            ("companies", &lists.companies),
+            ("notes", &lists.notes),
+        ] {
+            let embedded = embedded_ids(c, key);
+            assert_eq!(
+                embedded.as_slice(),
+                &full[..full.len().min(10)],
+                "{id} {key}"
+            );
+            assert_eq!(c[key]["total_count"], json!(full.len()), "{id} {key}");
+            assert_eq!(c[key]["has_more"], json!(full.len() > 10), "{id} {key}");
+            assert_eq!(c[key]["url"], json!(format!("/contacts/{id}/{key}")));
+        }
+    }
+    let big = Workspace::generate(&FakeConfig {
+        contacts: 2_000,
+        ..FakeConfig::default()
+    });
+    assert_eq!(big.long_contact_lists.len(), 40, "2% of 2000");
+    let tiny = Workspace::generate(&FakeConfig {
+        contacts: 5,
+        ..FakeConfig::default()
+    });
+    assert!(tiny.long_contact_lists.is_empty());
+}
+
+#[test]
+fn long_lists_change_only_the_chosen_contacts() {
+    let with = ws(42);
+    let without = Workspace::generate(&FakeConfig {
+        contacts_with_long_lists: 0.0,
+        ..FakeConfig::default()
+    });
+    assert!(without.long_contact_lists.is_empty());
+    assert_eq!(with.contacts.len(), without.contacts.len());
+    for (a, b) in with.contacts.iter().zip(&without.contacts) {
+        let id = a["id"].as_str().unwrap();
+        assert_eq!(
+            id,
+            b["id"].as_str().unwrap(),
+            "same contacts in the same order"
+        );
+        if !with.long_contact_lists.contains_key(id) {
+            assert_eq!(a, b, "{id} unchanged");
+            continue;
+        }
+        let mut a = a.clone();
+        let mut b = b.clone();
+        for key in ["tags", "companies", "notes"] {
+            // What the contact had is where its long list starts.
+            let before = embedded_ids(&b, key);
+            assert_eq!(
+                embedded_ids(&a, key)[..before.len()],
+                before[..],
+                "{id} {key}"
+            );
+            a.as_object_mut().unwrap().remove(key);
+            b.as_object_mut().unwrap().remove(key);
+        }
+        assert_eq!(a, b, "{id}: only its lists changed");
+    }
+    for (a, b) in with.companies.iter().zip(&without.companies) {
+        let mut a = a.clone();
+        let mut b = b.clone();
+        assert!(a["user_count"].as_u64() >= b["user_count"].as_u64());
+        a["user_count"] = json!(0);
+        b["user_count"] = json!(0);
+        assert_eq!(a, b, "only user counts change");
+    }
+    assert_eq!(with.conversations, without.conversations);
+    assert_eq!(with.tickets, without.tickets);
+    assert_eq!(with.contact_segments, without.contact_segments);
 }
 
 #[test]

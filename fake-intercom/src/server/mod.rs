@@ -24,7 +24,8 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::endpoints::{
-    activity_logs, companies, conversations, counts, help_center, lists, search,
+    activity_logs, companies, contact_lists, conversations, counts, help_center, lists, reporting,
+    search,
 };
 use crate::server::gate::gate;
 use crate::server::shared::Shared;
@@ -57,6 +58,19 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             post(search::conversations_search),
         )
         .route(&at("/tickets/search"), post(search::tickets_search))
+        .route(&at("/contacts/{id}/tags"), get(contact_lists::contact_tags))
+        .route(
+            &at("/contacts/{id}/companies"),
+            get(contact_lists::contact_companies),
+        )
+        .route(
+            &at("/contacts/{id}/notes"),
+            get(contact_lists::contact_notes),
+        )
+        .route(
+            &at("/contacts/{id}/subscriptions"),
+            get(contact_lists::contact_subscriptions),
+        )
         .route(&at("/companies/scroll"), get(companies::companies_scroll))
         .route(
             &at("/companies/{id}/segments"),
@@ -70,6 +84,22 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             &at("/admins/activity_logs"),
             get(activity_logs::activity_logs),
+        )
+        .route(
+            &at("/export/reporting_data/get_datasets"),
+            get(reporting::datasets),
+        )
+        .route(
+            &at("/export/reporting_data/enqueue"),
+            post(reporting::enqueue),
+        )
+        .route(
+            &at("/export/reporting_data/{job}"),
+            get(reporting::job_status),
+        )
+        .route(
+            &at("/download/reporting_data/{job}"),
+            get(reporting::download),
         )
         .fallback(lists::not_found)
         .method_not_allowed_fallback(lists::not_found)

@@ -34,6 +34,19 @@ pub struct FakeStats {
     pub in_flight: u64,
     /// The most requests in flight at once so far.
     pub max_in_flight: u64,
+    /// Reporting export jobs enqueued (`POST /export/reporting_data/enqueue`
+    /// answered 200).
+    pub report_jobs_enqueued: u64,
+    /// Status polls of existing reporting export jobs
+    /// (`GET /export/reporting_data/{job}` answered 200).
+    pub report_job_polls: u64,
+    /// Reporting export files downloaded (`GET
+    /// /download/reporting_data/{job}` answered 200).
+    pub report_downloads: u64,
+    /// Enqueues answered 429 because
+    /// [`REPORT_PENDING_JOBS_LIMIT`](crate::reporting::REPORT_PENDING_JOBS_LIMIT)
+    /// jobs were pending.
+    pub report_pending_limit_429s: u64,
 }
 
 impl FakeStats {
@@ -115,6 +128,7 @@ impl Counters {
             maintenance_503s: self.maintenance_503s.load(Ordering::SeqCst),
             in_flight: self.in_flight.load(Ordering::SeqCst),
             max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
+            ..FakeStats::default()
         }
     }
 }

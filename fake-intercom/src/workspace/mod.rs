@@ -1,14 +1,17 @@
 //! The [`Workspace`]: every object the fake serves, as the JSON Intercom
 //! returns, and the read-only views computed from it (app totals, segment
-//! sizes). It is made by [`generate`](Workspace::generate) (in `gen`) and
+//! sizes, a contact's complete lists in `lists`). It is made by [`generate`](Workspace::generate) (in `gen`) and
 //! changed only by the methods in `mutate`.
 
+pub(crate) mod lists;
 mod mutate;
 pub(crate) mod shapes;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
+
+pub use lists::{ContactLists, EMBEDDED_LIST_LIMIT};
 
 /// A whole Intercom workspace: every object the fake server can return.
 ///
@@ -46,6 +49,15 @@ pub struct Workspace {
     pub articles: Vec<Value>,
     /// Full contact objects (users and leads), sorted by `created_at`.
     pub contacts: Vec<Value>,
+    /// The complete lists of the contacts with more than 10 tags,
+    /// companies or notes, by contact id (see
+    /// [`FakeConfig::contacts_with_long_lists`](crate::FakeConfig::contacts_with_long_lists)):
+    /// such a contact embeds the first 10 of each (`has_more: true`). Every
+    /// other contact's embedded lists are complete. Read any contact's
+    /// lists with [`contact_lists`](Workspace::contact_lists); the tag
+    /// counts, contact search by `tag_id` and the contact list endpoints
+    /// read them from here, so a test changing a long list changes it here.
+    pub long_contact_lists: BTreeMap<String, ContactLists>,
     /// `(contact id, person segment id)` memberships.
     pub contact_segments: Vec<(String, String)>,
     /// Companies, in the order the companies scroll serves them.

@@ -213,7 +213,7 @@ fn check(
     let ws = store.read_ws();
     let version = store.ws_version.load(Ordering::SeqCst);
     let req = parse_request(coll, ws.timezone_offset_secs, body).expect("valid body");
-    let lookup = Lookup::new(&req, &ws.contact_segments);
+    let lookup = Lookup::new(&req, &ws);
     let records = records_of(&ws, coll);
     let cols = store.search_cache.columns(version, coll, records, &req);
     let ev = Evaluator::new(coll, records, &lookup, &req, Some(&cols), cutoff);

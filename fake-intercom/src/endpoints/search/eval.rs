@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -17,27 +17,33 @@ use crate::endpoints::search::parse::{
     number, timestamp, uses_field, Accessor, Collection, DatePred, FilterKind, Node, Op,
     SearchRequest,
 };
+use crate::workspace::{ContactLists, Workspace};
 
 /// Per-request lookups some virtual fields need.
 #[derive(Default)]
 pub(crate) struct Lookup<'a> {
     /// Contact id → person segment ids (only built when a query uses `segment_id`).
     segments: Option<HashMap<&'a str, Vec<&'a str>>>,
+    /// The complete lists of the contacts with long ones (their tags).
+    long_lists: Option<&'a BTreeMap<String, ContactLists>>,
 }
 
 impl<'a> Lookup<'a> {
-    /// Build what `req` needs from the contact segment memberships.
-    pub(crate) fn new(req: &SearchRequest, contact_segments: &'a [(String, String)]) -> Lookup<'a> {
+    /// Build what `req` needs from the workspace's contact segment memberships.
+    pub(crate) fn new(req: &SearchRequest, ws: &'a Workspace) -> Lookup<'a> {
         let segments = if uses_field(&req.query, "segment_id") {
             let mut m: HashMap<&str, Vec<&str>> = HashMap::new();
-            for (c, s) in contact_segments {
+            for (c, s) in &ws.contact_segments {
                 m.entry(c.as_str()).or_default().push(s.as_str());
             }
             Some(m)
         } else {
             None
         };
-        Lookup { segments }
+        Lookup {
+            segments,
+            long_lists: Some(&ws.long_contact_lists),
+        }
     }
 }
 
@@ -123,6 +129,15 @@ fn values<'r>(access: &Accessor, ev: &Eval<'r>, idx: usize, rec: &'r Value) -> V
                 .map(Cow::Borrowed)
                 .collect(),
         ),
+        Accessor::ContactTagIds => {
+            let id = rec.get("id").and_then(Value::as_str).unwrap_or_default();
+            match lookup.long_lists.and_then(|m| m.get(id)) {
+                Some(lists) => {
+                    Vals::Many(lists.tags.iter().map(|t| Cow::Owned(json!(t))).collect())
+                }
+                None => values(&Accessor::IdsAt("/tags/data"), ev, idx, rec),
+            }
+        }
         Accessor::SegmentIds => {
             let id = rec.get("id").and_then(Value::as_str).unwrap_or_default();
             Vals::Many(

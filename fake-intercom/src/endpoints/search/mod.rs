@@ -123,7 +123,7 @@ fn search_in(
     let v = json_body(body)?;
     let version = s.ws_version.load(Ordering::SeqCst);
     let req = parse_request(coll, ws.timezone_offset_secs, &v)?;
-    let lookup = Lookup::new(&req, &ws.contact_segments);
+    let lookup = Lookup::new(&req, ws);
     let records = records_of(ws, coll);
     let cols = s.search_cache.columns(version, coll, records, &req);
     let ev = Evaluator::new(

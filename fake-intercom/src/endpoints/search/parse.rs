@@ -126,6 +126,8 @@ pub(super) enum Accessor {
     IdsAt(&'static str),
     /// Contact person segment ids (from the workspace memberships).
     SegmentIds,
+    /// Every tag id of a contact (its long list, or its embedded tags).
+    ContactTagIds,
     /// The part of a contact's e-mail after the `@`.
     EmailDomain,
     /// A ticket's category as search names it (request / task / tracker).
@@ -149,7 +151,7 @@ impl Accessor {
         let mut path =
             |parts: &[&str]| register(reg, parts.iter().map(|p| p.to_string()).collect());
         match (coll, field) {
-            (Collection::Contacts, "tag_id") => return Accessor::IdsAt("/tags/data"),
+            (Collection::Contacts, "tag_id") => return Accessor::ContactTagIds,
             (Collection::Contacts, "segment_id") => return Accessor::SegmentIds,
             (Collection::Contacts, "email_domain") => return Accessor::EmailDomain,
             (Collection::Conversations | Collection::Tickets, "contact_ids") => {

@@ -1,11 +1,13 @@
 //! Contacts: each one made from its own random stream (so large workspaces
 //! are generated on several threads and the result does not depend on the
-//! thread count), then fixed up in order: unique e-mails, company user
-//! counts, segment memberships, and sorted by creation time.
+//! thread count), then fixed up in order: long lists for a few users
+//! (`long_lists`), unique e-mails, company user counts, segment
+//! memberships, and sorted by creation time.
 
 mod contact;
+mod long_lists;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
 
@@ -13,6 +15,7 @@ use crate::gen::contacts::contact::{ContactInputs, ContactOut};
 use crate::gen::context::{AdminRef, ContactRef, Gen};
 use crate::gen::util::json_str;
 use crate::rng::Rng;
+use crate::workspace::ContactLists;
 
 /// What contacts refer to, generated before them.
 pub(in crate::gen) struct Sources<'a> {
@@ -31,6 +34,8 @@ pub(in crate::gen) struct Contacts {
     pub(in crate::gen) refs: Vec<ContactRef>,
     /// `(contact id, person segment id)` memberships.
     pub(in crate::gen) memberships: Vec<(String, String)>,
+    /// The complete lists of the contacts with long ones.
+    pub(in crate::gen) long_lists: BTreeMap<String, ContactLists>,
 }
 
 impl Gen<'_> {
@@ -74,6 +79,8 @@ impl Gen<'_> {
             admin_ids: &admin_ids,
         };
         let mut outs = self.each_contact(&inp);
+        let long_lists =
+            long_lists::lengthen(self.cfg.contacts_with_long_lists, seed, &mut outs, &inp);
         let memberships = fix_up(&mut outs, companies, &inp);
         // Sort by creation time, like Intercom's default listing order.
         outs.sort_by(|a, b| {
@@ -90,6 +97,7 @@ impl Gen<'_> {
             contacts,
             refs,
             memberships,
+            long_lists,
         }
     }
 
