@@ -25,6 +25,8 @@ mod pace;
 mod permissions;
 #[path = "suite/pipeline.rs"]
 mod pipeline;
+#[path = "suite/relations.rs"]
+mod relations;
 #[path = "suite/resumable.rs"]
 mod resumable;
 mod support;

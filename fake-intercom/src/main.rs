@@ -238,21 +238,35 @@ impl Args {
     }
 }
 
-/// Wait for SIGINT or SIGTERM (or forever where signals are unavailable).
-async fn stopped() {
+/// Listen for SIGINT and SIGTERM from now on (the handlers are in place when this
+/// returns, so a signal sent as soon as the URL is printed is caught); the future ends
+/// at the first (or never where signals are unavailable).
+fn stop_signals() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                (Some(mut one), None) | (None, Some(mut one)) => {
+                    one.recv().await;
+                }
+                (None, None) => std::future::pending::<()>().await,
             }
-            return;
         }
     }
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+    #[cfg(not(unix))]
+    async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -270,6 +284,7 @@ async fn main() {
     for fault in &args.faults {
         server.inject_fault(fault.clone());
     }
+    let stopped = stop_signals();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", server.base_url());
     let _ = out.flush();
@@ -279,7 +294,7 @@ async fn main() {
         server.base_url(),
         server.token()
     );
-    stopped().await;
+    stopped.await;
     let stats = serde_json::to_string(&server.stats()).unwrap_or_default();
     eprintln!("{stats}");
     // Exit without freeing a possibly huge workspace piece by piece.

@@ -27,6 +27,7 @@ pub mod page;
 pub mod pages;
 pub mod plan;
 pub mod progress;
+pub mod relations;
 pub mod scroll;
 pub mod search;
 pub mod windows;

@@ -626,7 +626,13 @@ async fn walk(
                 }
             }
         }
-        let taken = run.take(page.records(), Some(range))?;
+        // Lists the records embed only part of, read whole (most pages have none).
+        let whole = super::relations::complete(run, search.relations, &page).await?;
+        let records = page
+            .records()
+            .enumerate()
+            .map(|(i, (r, k))| (whole.get(&i).map_or(r, String::as_str), k));
+        let taken = run.take(records, Some(range))?;
         let reached = limit.is_some_and(|l| {
             page.records()
                 .any(|(_, k)| k.cursor.is_some_and(|v| v >= l))
@@ -808,6 +814,7 @@ mod tests {
             records: &["data"],
             day_granular: true,
             index_lag: true,
+            relations: &[],
         };
         let p = Part::first(T, T + 10, true);
         let b = request(&search, &p, Some(("role", "lead")), "leads")

@@ -93,7 +93,53 @@ pub struct Search {
     /// The search index trails writes (every Intercom search does): the saved cursor
     /// stays `search_index_lag_minutes` behind the sync's start.
     pub index_lag: bool,
+    /// Lists a record embeds only the first entries of, read whole when they have more.
+    pub relations: &'static [Relation],
 }
+
+/// A list a record embeds only the first entries of (Intercom embeds 10 of a contact's
+/// tags, companies and notes: `{type: list, data, url, total_count, has_more}`): when
+/// `has_more` is true, the whole list is read from its endpoint and the record is
+/// emitted with all of it (see [`crate::read::relations`]).
+#[derive(Debug)]
+pub struct Relation {
+    /// The record's field holding the list.
+    pub field: &'static str,
+    /// The whole list's endpoint, `{id}` the record's id; its entries under `data`.
+    pub path: &'static str,
+    /// `Some(per_page)`: paged (`page`, `per_page`, `pages.next`); `None`: one answer.
+    pub per_page: Option<u32>,
+    /// Each entry as the record embeds it: `{"type": kind, "id", "url": "url_prefix/id"}`.
+    pub kind: &'static str,
+    pub url_prefix: &'static str,
+}
+
+/// The lists a contact embeds 10 of. Its subscription types are not among them:
+/// `GET /contacts/{id}/subscriptions` lists opted-in and opted-out types in one list,
+/// and a workspace has few subscription types (a contact's lists of them are whole).
+const CONTACT_RELATIONS: &[Relation] = &[
+    Relation {
+        field: "tags",
+        path: "/contacts/{id}/tags",
+        per_page: None,
+        kind: "tag",
+        url_prefix: "/tags",
+    },
+    Relation {
+        field: "companies",
+        path: "/contacts/{id}/companies",
+        per_page: Some(50),
+        kind: "company",
+        url_prefix: "/companies",
+    },
+    Relation {
+        field: "notes",
+        path: "/contacts/{id}/notes",
+        per_page: Some(50),
+        kind: "note",
+        url_prefix: "/notes",
+    },
+];
 
 /// An endpoint read in `created_at` windows (both ends inclusive).
 #[derive(Debug)]
@@ -135,6 +181,7 @@ const CONTACT_SEARCH: Search = Search {
     records: &["data"],
     day_granular: true,
     index_lag: true,
+    relations: CONTACT_RELATIONS,
 };
 
 const CONVERSATION_SEARCH: Search = Search {
@@ -142,6 +189,7 @@ const CONVERSATION_SEARCH: Search = Search {
     records: &["conversations"],
     day_granular: false,
     index_lag: true,
+    relations: &[],
 };
 
 /// One GET endpoint.

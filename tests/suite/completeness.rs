@@ -725,7 +725,7 @@ fn ranges_cut_while_walked_give_every_record_exactly_once() {
     let env = Env::with(FakeConfig {
         contacts: 6_000,
         conversations: 3_000,
-        latency_ms: 15,
+        latency_ms: 40,
         ..FakeConfig::default()
     });
     let run = env.read_full_refresh(&["contacts", "conversations"], json!({}), CUTTING);
@@ -753,7 +753,7 @@ fn a_cut_range_that_loses_records_during_its_walk_is_read_again() {
     // walk reads fewer than its count less the right part's, and reads its part again.
     let env = Env::with(FakeConfig {
         conversations: 3_000,
-        latency_ms: 15,
+        latency_ms: 40,
         ..FakeConfig::default()
     });
     let lowers: Arc<std::sync::Mutex<BTreeSet<i64>>> = Default::default();

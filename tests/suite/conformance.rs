@@ -514,9 +514,10 @@ fn oracle(env: &Env) -> BTreeMap<&'static str, Expected> {
             objects: v.clone(),
             not_served: &[],
         };
+        // Contacts come out with their whole tag, company and note lists.
+        let contacts: Vec<Value> = w.contacts.iter().map(|c| with_whole_lists(w, c)).collect();
         let role = |r: &str| Objects {
-            objects: w
-                .contacts
+            objects: contacts
                 .iter()
                 .filter(|c| c["role"] == r)
                 .cloned()
@@ -585,7 +586,7 @@ fn oracle(env: &Env) -> BTreeMap<&'static str, Expected> {
             ("help_centers", objects(&w.help_centers)),
             ("help_center_collections", objects(&w.collections)),
             ("articles", objects(&w.articles)),
-            ("contacts", objects(&w.contacts)),
+            ("contacts", objects(&contacts)),
             ("leads", role("lead")),
             ("users", role("user")),
             ("companies", objects(&w.companies)),
@@ -615,6 +616,50 @@ fn oracle(env: &Env) -> BTreeMap<&'static str, Expected> {
             ),
         ])
     })
+}
+
+/// A contact as the connector emits it: each embedded list that has more replaced by the
+/// whole list, in the order its endpoint serves it, as `{type, id, url}` entries.
+fn with_whole_lists(w: &fake_intercom::Workspace, contact: &Value) -> Value {
+    let mut c = contact.clone();
+    let id = id_of(&contact["id"]);
+    for (field, kind, prefix) in [
+        ("tags", "tag", "/tags"),
+        ("companies", "company", "/companies"),
+        ("notes", "note", "/notes"),
+    ] {
+        if c[field]["has_more"] != json!(true) {
+            continue;
+        }
+        let ids: Vec<String> = match field {
+            "tags" => w
+                .contact_tags(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(|t| id_of(&t["id"]))
+                .collect(),
+            "companies" => w
+                .contact_companies(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(|t| id_of(&t["id"]))
+                .collect(),
+            _ => w
+                .contact_notes(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(|t| id_of(&t["id"]))
+                .collect(),
+        };
+        let entries: Vec<Value> = ids
+            .iter()
+            .map(|e| json!({"type": kind, "id": e, "url": format!("{prefix}/{e}")}))
+            .collect();
+        c[field]["total_count"] = json!(entries.len());
+        c[field]["has_more"] = json!(false);
+        c[field]["data"] = Value::Array(entries);
+    }
+    c
 }
 
 /// Where a full read's records differ from the oracle (empty if they match).
