@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::process::{Command, Stdio};
 
-use fake_intercom::FakeConfig;
+use fake_intercom::{FakeConfig, Fault, FaultKind};
 use serde::de::{Deserializer as _, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -158,6 +158,26 @@ fn selecting(stream: &str, fields: &[&str]) -> Value {
     schema
 }
 
+/// Answers to the next `GET path` with `find` replaced by `with` in the bytes: records
+/// that are not as a JSON writer would write them (spacing, escapes), so that a copy
+/// of their bytes can be told from a copy of their values.
+fn odd_bytes(env: &Env, path: &str, find: &str, with: &str) {
+    env.fake.inject_fault(Fault {
+        method: "GET".into(),
+        path: path.into(),
+        times: 1,
+        kind: FaultKind::Replace {
+            find: find.as_bytes().to_vec(),
+            with: with.as_bytes().to_vec(),
+        },
+        ..Default::default()
+    });
+}
+
+/// How the admins' `name` is sent in these tests: escaped and spaced, after a `role`
+/// (a field of the schema the workspace's admins lack) out of alphabetical order.
+const ODD_NAME: (&str, &str) = (r#""name":""#, r#""role":"teammate","name" : "\u0041"#);
+
 /// The top-level fields of a record's text: each name and its value's text, in order.
 fn fields_of(text: &str) -> Vec<(String, String)> {
     struct V;
@@ -186,7 +206,7 @@ fn always(stream: &str) -> Vec<&'static str> {
         "conversation_parts" => vec!["id", "conversation_id", "conversation_updated_at"],
         "company_segments" => vec!["company_id", "id", "company_updated_at"],
         "companies" => vec!["id", "updated_at"],
-        "admin_conversation_counts" => vec!["id"],
+        "admin_conversation_counts" | "admins" => vec!["id"],
         other => panic!("no keys listed for {other}"),
     }
 }
@@ -194,6 +214,7 @@ fn always(stream: &str) -> Vec<&'static str> {
 /// The selected columns of the trimmed reads.
 const SELECTED: &[(&str, &[&str])] = &[
     ("contacts", &["email", "name"]),
+    ("admins", &["name", "role"]),
     ("leads", &["phone"]),
     ("conversations", &["state", "title", "statistics"]),
     ("conversation_parts", &["body", "part_type"]),
@@ -262,6 +283,7 @@ fn check_trimmed(
 fn a_trimmed_catalog_gets_the_selected_fields_and_the_keys() {
     let env = Env::start();
     let names: Vec<&str> = SELECTED.iter().map(|(s, _)| *s).collect();
+    odd_bytes(&env, "/admins", ODD_NAME.0, ODD_NAME.1);
     let full = read_raw(
         &env,
         &catalog(
@@ -271,6 +293,7 @@ fn a_trimmed_catalog_gets_the_selected_fields_and_the_keys() {
         None,
     );
     assert_eq!(full.code, 0, "{:?}", full.errors());
+    odd_bytes(&env, "/admins", ODD_NAME.0, ODD_NAME.1);
     let trimmed = read_raw(
         &env,
         &catalog(
@@ -316,12 +339,12 @@ fn a_full_or_empty_schema_gets_the_bytes_intercom_sent() {
     let env = Env::start();
     let streams = ["contacts", "admins", "conversation_parts", "counts"];
     let (contacts, admins) = env.fake.with_workspace(|w| {
-        let text = |v: &Vec<Value>| -> BTreeSet<String> {
+        let text = |v: &Vec<Value>, (find, with): (&str, &str)| -> BTreeSet<String> {
             v.iter()
-                .map(|o| serde_json::to_string(o).expect("json"))
+                .map(|o| serde_json::to_string(o).expect("json").replace(find, with))
                 .collect()
         };
-        (text(&w.contacts), text(&w.admins))
+        (text(&w.contacts, ("", "")), text(&w.admins, ODD_NAME))
     });
     let schemas: [(&str, Option<Value>); 5] = [
         ("discovered", None),
@@ -342,15 +365,19 @@ fn a_full_or_empty_schema_gets_the_bytes_intercom_sent() {
                 .collect::<Vec<_>>(),
             "full_refresh",
         );
+        odd_bytes(&env, "/admins", ODD_NAME.0, ODD_NAME.1);
         let run = read_raw(&env, &cat, None);
         assert_eq!(run.code, 0, "{case}: {:?}", run.errors());
         let got: BTreeMap<&str, BTreeSet<String>> = streams
             .iter()
             .map(|s| (*s, run.data(s).into_iter().map(str::to_string).collect()))
             .collect();
-        // Byte for byte, the workspace's own JSON of each object.
-        assert_eq!(got["contacts"], contacts, "{case}: contacts");
-        assert_eq!(got["admins"], admins, "{case}: admins");
+        // Byte for byte, the workspace's own JSON of each object (the admins' as the
+        // answer's odd bytes have it).
+        for (stream, want) in [("contacts", &contacts), ("admins", &admins)] {
+            let odd: Vec<&String> = got[stream].symmetric_difference(want).take(2).collect();
+            assert!(odd.is_empty(), "{case}: {stream} differ: {odd:?}");
+        }
         assert!(!run.stdout.contains("writing "), "{case}: nothing is cut");
         assert!(
             run.logs("WARN").is_empty(),
