@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::select::{self, Selection};
+use super::select::{self, Names, Selection};
 use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::protocol::{now_ms, Message};
@@ -42,8 +42,9 @@ pub struct Emitter {
     since_state: u64,
     total: Arc<Counter>,
     last_state: Option<Value>,
-    /// The top-level fields records are written with.
-    columns: Selection,
+    /// The top-level fields records are written with; `None`: every field, the bytes
+    /// passed through whole.
+    columns: Option<Names>,
 }
 
 /// Flush the page buffer past this size even inside a page.
@@ -68,13 +69,13 @@ impl Emitter {
             since_state: 0,
             total: Arc::new(Counter::default()),
             last_state: None,
-            columns: Selection::All,
+            columns: None,
         }
     }
 
     /// Write records with these columns only ([`Selection::All`] by default).
     pub fn with_columns(mut self, columns: Selection) -> Emitter {
-        self.columns = columns;
+        self.columns = columns.names();
         self
     }
 
@@ -118,11 +119,11 @@ impl Emitter {
     pub fn raw_with(&mut self, record: &str, extra: &[(&str, &Value)]) -> Result<()> {
         let line_start = self.buf.len();
         self.open();
-        if let Selection::Only(keep) = &self.columns {
+        if let Some(keep) = &self.columns {
             self.buf.push(b'{');
             match select::write_fields(&mut self.buf, record, keep) {
                 Ok(mut written) => {
-                    for (k, v) in extra.iter().filter(|(k, _)| self.columns.keeps(k)) {
+                    for (k, v) in extra.iter().filter(|(k, _)| keep.contains(k)) {
                         if written > 0 {
                             self.buf.push(b',');
                         }
@@ -167,9 +168,9 @@ impl Emitter {
     pub fn value(&mut self, record: &Value) -> Result<()> {
         self.open();
         match (&self.columns, record) {
-            (Selection::Only(_), Value::Object(fields)) => {
+            (Some(keep), Value::Object(fields)) => {
                 self.buf.push(b'{');
-                let kept = fields.iter().filter(|(k, _)| self.columns.keeps(k));
+                let kept = fields.iter().filter(|(k, _)| keep.contains(k));
                 for (i, (k, v)) in kept.enumerate() {
                     if i > 0 {
                         self.buf.push(b',');

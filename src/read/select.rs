@@ -12,16 +12,14 @@
 //! - a name our schema doesn't have is ignored, with one WARN per stream naming them.
 //!
 //! The trimmed path ([`write_fields`]) is one streaming pass over the record's top
-//! level: each kept field is copied as the raw text of its value, in the order Intercom
-//! sent them, and the others are skipped unparsed; no tree of values is built. Only the
+//! level: each kept field is copied as the raw text of its key and value, in the order
+//! Intercom sent them, and the others are skipped by their brackets and strings,
+//! unparsed; no tree of values is built. Only the
 //! writing is trimmed: keys, cursors, states and counts are read from the whole record
 //! before ([`super::page`]).
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -102,105 +100,195 @@ impl Selection {
             Selection::Only(keep) => keep.binary_search_by(|k| k.as_str().cmp(field)).is_ok(),
         }
     }
+
+    /// The names to look each record's keys up in; `None` for every field.
+    pub fn names(&self) -> Option<Names> {
+        match self {
+            Selection::All => None,
+            Selection::Only(keep) => Some(Names::new(keep)),
+        }
+    }
 }
 
-/// Append to `out` the fields of `record` (a JSON object's text) that `keep` names
-/// (sorted), each as `"key":<its value's raw text>`, comma-separated, in the record's
-/// order, without the braces. Returns how many were written. A key repeated in the
-/// record is written as often as it comes (readers take the last, as with the whole
-/// record).
-pub fn write_fields(out: &mut Vec<u8>, record: &str, keep: &[String]) -> serde_json::Result<usize> {
-    let mut de = serde_json::Deserializer::from_str(record);
-    let written = de::Deserializer::deserialize_map(&mut de, Fields { out, keep })?;
-    de.end()?;
+/// The fields a selection keeps, grouped by length: a record's key is compared with
+/// the few names as long as it (a binary search over strings costs a comparison call
+/// per step, for every field of every record: a third of the trimmed path's time).
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    by_len: Vec<Vec<Box<str>>>,
+}
+
+impl Names {
+    pub fn new<S: AsRef<str>>(names: &[S]) -> Names {
+        let mut by_len: Vec<Vec<Box<str>>> = Vec::new();
+        for n in names {
+            let n = n.as_ref();
+            if by_len.len() <= n.len() {
+                by_len.resize(n.len() + 1, Vec::new());
+            }
+            if let Some(bucket) = by_len.get_mut(n.len()) {
+                if !bucket.iter().any(|b| &**b == n) {
+                    bucket.push(n.into());
+                }
+            }
+        }
+        Names { by_len }
+    }
+
+    /// Whether `field` is one of them.
+    pub fn contains(&self, field: &str) -> bool {
+        let f = field.as_bytes();
+        self.by_len.get(f.len()).is_some_and(|bucket| {
+            bucket.iter().any(|n| {
+                let n = n.as_bytes();
+                // The last byte first: a cheap miss for most names of the same length.
+                n.last() == f.last() && n == f
+            })
+        })
+    }
+}
+
+/// Append to `out` the fields of `record` (a JSON object's text, as a page has checked
+/// it) that `keep` names, each as `"key":<its value's raw text>` (the key's bytes as
+/// sent too), comma-separated, in the record's order, without the braces. Returns how
+/// many were written, or where the text is not an object. A key repeated in the record
+/// is written as often as it comes (readers take the last, as with the whole record).
+///
+/// One pass over the bytes: a value is skipped by its brackets and strings, never
+/// parsed (the page has checked it); only a key with an escape in it is decoded to be
+/// compared.
+pub fn write_fields(
+    out: &mut Vec<u8>,
+    record: &str,
+    keep: &Names,
+) -> std::result::Result<usize, String> {
+    let b = record.as_bytes();
+    let at = |i: usize| b.get(i).copied();
+    let unexpected = |i: usize, what: &str| match at(i) {
+        Some(c) => format!(
+            "expected {what} at offset {i}, found `{}`",
+            char::from(c).escape_default()
+        ),
+        None => format!("expected {what} at offset {i}, found the end"),
+    };
+    let mut i = skip_space(b, 0);
+    if at(i) != Some(b'{') {
+        return Err(unexpected(i, "`{`"));
+    }
+    i = skip_space(b, i + 1);
+    let mut written = 0usize;
+    if at(i) == Some(b'}') {
+        i += 1;
+    } else {
+        loop {
+            if at(i) != Some(b'"') {
+                return Err(unexpected(i, "a key"));
+            }
+            let (key_end, escaped) = string_end(b, i).ok_or_else(|| unexpected(i, "a key"))?;
+            let key = record.get(i..key_end).unwrap_or_default();
+            let colon = skip_space(b, key_end);
+            if at(colon) != Some(b':') {
+                return Err(unexpected(colon, "`:`"));
+            }
+            let start = skip_space(b, colon + 1);
+            let end = value_end(b, start).ok_or_else(|| unexpected(start, "a value"))?;
+            let name: Cow<'_, str> = if escaped {
+                Cow::Owned(serde_json::from_str::<String>(key).map_err(|e| format!("a key {e}"))?)
+            } else {
+                Cow::Borrowed(key.get(1..key.len().saturating_sub(1)).unwrap_or_default())
+            };
+            if keep.contains(&name) {
+                if written > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(key.as_bytes());
+                out.push(b':');
+                out.extend_from_slice(b.get(start..end).unwrap_or_default());
+                written += 1;
+            }
+            i = skip_space(b, end);
+            match at(i) {
+                Some(b',') => i = skip_space(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return Err(unexpected(i, "`,` or `}`")),
+            }
+        }
+    }
+    let rest = skip_space(b, i);
+    if rest < b.len() {
+        return Err(unexpected(rest, "the end"));
+    }
     Ok(written)
 }
 
-struct Fields<'o> {
-    out: &'o mut Vec<u8>,
-    keep: &'o [String],
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while b
+        .get(i)
+        .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        i += 1;
+    }
+    i
 }
 
-impl<'de> Visitor<'de> for Fields<'_> {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a record (an object)")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<usize, A::Error> {
-        let mut written = 0usize;
-        while let Some(Key(key)) = map.next_key_seed(KeySeed)? {
-            if self
-                .keep
-                .binary_search_by(|k| k.as_str().cmp(key.as_ref()))
-                .is_err()
-            {
-                map.next_value::<IgnoredAny>()?;
-                continue;
+/// The end (past the closing quote) of the string whose opening quote is at `i`, and
+/// whether it holds an escape.
+fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    i += 1;
+    // Most strings of a record are short: a byte loop beats a vector search (measured).
+    loop {
+        match b.get(i)? {
+            b'"' => return Some((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i += 2;
             }
-            let value: &'de RawValue = map.next_value()?;
-            if written > 0 {
-                self.out.push(b',');
-            }
-            match key {
-                // No escape in it: its bytes as sent (no quote, backslash or control
-                // character can be in them).
-                Cow::Borrowed(k) => {
-                    self.out.push(b'"');
-                    self.out.extend_from_slice(k.as_bytes());
-                    self.out.push(b'"');
-                    self.out.push(b':');
-                    self.out.extend_from_slice(value.get().as_bytes());
-                }
-                // Escaped: written as JSON writes it (the same text once read).
-                Cow::Owned(k) => {
-                    let _ = serde_json::to_writer(&mut *self.out, &k);
-                    self.out.push(b':');
-                    self.out.extend_from_slice(value.get().as_bytes());
-                }
-            }
-            written += 1;
+            _ => i += 1,
         }
-        Ok(written)
     }
 }
 
-/// A key, borrowed from the text when it has no escapes (no allocation per field).
-struct Key<'de>(Cow<'de, str>);
-
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Key<'de>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        d: D,
-    ) -> std::result::Result<Key<'de>, D::Error> {
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
-        Ok(Key(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(v)))
+/// The end of the value that starts at `i`: a string, an object or a list (by its
+/// brackets, strings skipped), or a scalar (up to the next delimiter).
+fn value_end(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i).map(|(end, _)| end),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match b.get(j)? {
+                    b'"' => {
+                        j = string_end(b, j)?.0;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        b',' | b'}' | b']' | b':' => None,
+        _ => {
+            let mut j = i;
+            while b
+                .get(j)
+                .is_some_and(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+            {
+                j += 1;
+            }
+            Some(j)
+        }
     }
 }
 
@@ -218,7 +306,7 @@ mod tests {
 
     fn trimmed(record: &str, keep: &[&str]) -> String {
         let mut out = vec![b'{'];
-        write_fields(&mut out, record, &only(keep)).unwrap();
+        write_fields(&mut out, record, &Names::new(keep)).unwrap();
         out.push(b'}');
         String::from_utf8(out).unwrap()
     }
@@ -228,7 +316,7 @@ mod tests {
         let record = r#"{ "z" : 1.50 , "id":"7","skip":{"deep":[1,{"id":2}]},"a\u0062":"x\"y", "big":12345678901234567890,"n":null}"#;
         assert_eq!(
             trimmed(record, &["id", "z", "big", "ab", "n"]),
-            r#"{"z":1.50,"id":"7","ab":"x\"y","big":12345678901234567890,"n":null}"#
+            r#"{"z":1.50,"id":"7","a\u0062":"x\"y","big":12345678901234567890,"n":null}"#
         );
         assert_eq!(trimmed(record, &["nothing"]), "{}");
         assert_eq!(trimmed("{}", &["id"]), "{}");
@@ -243,9 +331,41 @@ mod tests {
             serde_json::from_str::<Value>(&got).unwrap(),
             json!({"id": 3})
         );
+        // Strings and brackets that could be mistaken for the ends of values.
+        let tricky = r#"{"a\"b":"}{,\\","s":"[\\\"]" ,"l":[ "]", {"}":"{"} , [] ],"t":true,"x":-1.5e+3 ,"o":{ } }"#;
+        for keep in [
+            &["a\"b", "l", "o"][..],
+            &["s", "t"][..],
+            &["x"][..],
+            &["a\"b", "s", "l", "t", "x", "o"][..],
+        ] {
+            let got: Value = serde_json::from_str(&trimmed(tricky, keep)).unwrap();
+            let mut want: Value = serde_json::from_str(tricky).unwrap();
+            want.as_object_mut()
+                .unwrap()
+                .retain(|k, _| keep.contains(&k.as_str()));
+            assert_eq!(got, want, "{keep:?}");
+        }
+        assert_eq!(
+            trimmed(tricky, &["l", "t", "x"]),
+            r#"{"l":[ "]", {"}":"{"} , [] ],"t":true,"x":-1.5e+3}"#
+        );
+        assert_eq!(trimmed(" { }\n", &["id"]), "{}");
         let mut out = Vec::new();
-        assert!(write_fields(&mut out, "[1]", &only(&["id"])).is_err());
-        assert!(write_fields(&mut out, r#"{"id":1} x"#, &only(&["id"])).is_err());
+        for bad in [
+            "[1]",
+            r#"{"id":1} x"#,
+            "{",
+            r#"{"a"}"#,
+            r#"{"a":}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":"open"#,
+            r#"{"a":[1,2"#,
+            "",
+        ] {
+            let e = write_fields(&mut out, bad, &Names::new(&["a", "id"]));
+            assert!(e.is_err(), "{bad}: {e:?}");
+        }
     }
 
     fn plan(stream: &str, schema: Value) -> Selection {
@@ -310,5 +430,9 @@ mod tests {
         let s = plan("contacts", props(&["email"]));
         assert!(s.keeps("email") && s.keeps("id") && !s.keeps("name"));
         assert!(Selection::All.keeps("anything"));
+        assert!(Selection::All.names().is_none());
+        let names = s.names().unwrap();
+        assert!(names.contains("email") && names.contains("id") && names.contains("updated_at"));
+        assert!(!names.contains("name") && !names.contains("") && !names.contains("emailx"));
     }
 }
