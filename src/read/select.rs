@@ -14,9 +14,8 @@
 //! The trimmed path ([`write_fields`]) is one streaming pass over the record's top
 //! level: each kept field is copied as the raw text of its key and value, in the order
 //! Intercom sent them, and the others are skipped by their brackets and strings,
-//! unparsed; no tree of values is built. Only the
-//! writing is trimmed: keys, cursors, states and counts are read from the whole record
-//! before ([`super::page`]).
+//! unparsed; no tree of values is built. Only the writing is trimmed: keys, cursors,
+//! states and counts are read from the whole record before ([`super::page`]).
 
 use std::borrow::Cow;
 
