@@ -16,6 +16,7 @@ use crate::protocol::ConfiguredCatalog;
 use crate::read::children::Answer;
 use crate::read::page::{Page, Want};
 use crate::read::plan::configured_streams;
+use crate::read::select::{write_fields, Names, Selection};
 use crate::redact;
 use crate::state::InputState;
 use crate::streams::{find, Read};
@@ -287,6 +288,40 @@ proptest! {
         if let Ok(cat) = serde_json::from_value::<ConfiguredCatalog>(v) {
             let _ = configured_streams(&cat);
         }
+    }
+
+    /// Any stream's `json_schema`, whatever it holds, selects columns or all of them.
+    #[test]
+    fn any_configured_schema_selects_or_says_why(v in json_value(), stream in 0..crate::streams::STREAMS.len()) {
+        let def = &crate::streams::STREAMS[stream];
+        let wrapped = json!({"properties": v.clone()});
+        for schema in [&v, &wrapped] {
+            if let Ok(Selection::Only(keep)) = Selection::plan(def, Some(schema)) {
+                for f in def.always_selected() {
+                    prop_assert!(keep.iter().any(|k| k == f), "{}: {f}", def.name);
+                }
+            }
+        }
+    }
+
+    /// Cutting a record to some of its fields gives, once read, the record without the
+    /// others, whatever its keys hold (escapes included) and however it is spaced.
+    #[test]
+    fn cut_records_read_as_the_record_without_the_other_fields(v in json_value(), pick in any::<u64>(), pretty in any::<bool>()) {
+        let Some(names) = v.as_object().map(|m| m.keys()) else { return Ok(()) };
+        let keep: std::collections::BTreeSet<String> = names.enumerate().filter(|(i, _)| pick >> (i % 64) & 1 == 1).map(|(_, k)| k.clone()).chain(["id".to_string()]).collect();
+        let keep: Vec<String> = keep.into_iter().collect();
+        let text = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) }.unwrap();
+        let mut out = vec![b'{'];
+        let written = write_fields(&mut out, &text, &Names::new(&keep)).unwrap();
+        out.push(b'}');
+        let got: Value = serde_json::from_slice(&out).unwrap();
+        // The whole record as a reader reads it (the same float parsing as the cut one's).
+        let whole: Value = serde_json::from_str(&text).unwrap();
+        let fields = whole.as_object().unwrap();
+        let want: Map<String, Value> = fields.iter().filter(|(k, _)| keep.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        prop_assert_eq!(written, want.len());
+        prop_assert_eq!(got, Value::Object(want));
     }
 
     #[test]

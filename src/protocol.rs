@@ -364,6 +364,10 @@ pub struct ConfiguredStream {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ConfiguredStreamInfo {
     pub name: String,
+    /// The stream's schema as the user configured it: its `properties` list the
+    /// selected top-level columns ([`crate::read::select`]). Some tools send `{}`.
+    #[serde(default)]
+    pub json_schema: Option<Value>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 #[path = "suite/bounds.rs"]
 mod bounds;
+#[path = "suite/columns.rs"]
+mod columns;
 #[path = "suite/completeness.rs"]
 mod completeness;
 #[path = "suite/conformance.rs"]

@@ -3,6 +3,9 @@
 //! in one buffer and handed to [`Output`] whole, which writes them under one lock (so
 //! lines never interleave) and blocks while stdout is full (backpressure). Records are
 //! never masked: whatever the config's secrets are, a record's bytes are Intercom's.
+//! When the catalog selects some of the stream's columns ([`Selection::Only`]), each
+//! record is written with those fields only, each field's bytes as Intercom sent them
+//! ([`select`]); with every column selected, the bytes are passed through whole.
 //!
 //! A STATE is written after the records it covers, by the same emitter, so it can
 //! never cover a record that has not been written.
@@ -13,7 +16,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::Result;
+use super::select::{self, Names, Selection};
+use crate::error::{Error, Result};
 use crate::output::Output;
 use crate::protocol::{now_ms, Message};
 
@@ -38,6 +42,9 @@ pub struct Emitter {
     since_state: u64,
     total: Arc<Counter>,
     last_state: Option<Value>,
+    /// The top-level fields records are written with; `None`: every field, the bytes
+    /// passed through whole.
+    columns: Option<Names>,
 }
 
 /// Flush the page buffer past this size even inside a page.
@@ -62,7 +69,14 @@ impl Emitter {
             since_state: 0,
             total: Arc::new(Counter::default()),
             last_state: None,
+            columns: None,
         }
+    }
+
+    /// Write records with these columns only ([`Selection::All`] by default).
+    pub fn with_columns(mut self, columns: Selection) -> Emitter {
+        self.columns = columns.names();
+        self
     }
 
     /// The stream this emitter writes for.
@@ -95,17 +109,45 @@ impl Emitter {
         Ok(())
     }
 
-    /// One record, as the raw JSON object text Intercom sent.
+    /// One record, as the raw JSON object text Intercom sent (its selected fields).
     pub fn raw(&mut self, record: &str) -> Result<()> {
-        self.open();
-        self.buf.extend_from_slice(record.as_bytes());
-        self.close()
+        self.raw_with(record, &[])
     }
 
     /// One record, a raw JSON object with `extra` fields appended (a child row with its
     /// parent's id and cursor). The fields are ours; they replace nothing in `record`.
     pub fn raw_with(&mut self, record: &str, extra: &[(&str, &Value)]) -> Result<()> {
+        let line_start = self.buf.len();
         self.open();
+        if let Some(keep) = &self.columns {
+            self.buf.push(b'{');
+            match select::write_fields(&mut self.buf, record, keep) {
+                Ok(mut written) => {
+                    for (k, v) in extra.iter().filter(|(k, _)| keep.contains(k)) {
+                        if written > 0 {
+                            self.buf.push(b',');
+                        }
+                        let _ = serde_json::to_writer(&mut self.buf, k);
+                        self.buf.push(b':');
+                        let _ = serde_json::to_writer(&mut self.buf, v);
+                        written += 1;
+                    }
+                }
+                Err(e) => {
+                    self.buf.truncate(line_start);
+                    return Err(Error::Internal(format!(
+                        "stream `{}`: a record could not be cut to the columns the catalog selects ({e})",
+                        self.stream
+                    )));
+                }
+            }
+            self.buf.push(b'}');
+            return self.close();
+        }
+        if extra.is_empty() {
+            self.buf.extend_from_slice(record.as_bytes());
+            return self.close();
+        }
         let body = record.trim_end();
         let inner = body.strip_suffix('}').unwrap_or(body);
         self.buf.extend_from_slice(inner.as_bytes());
@@ -122,10 +164,27 @@ impl Emitter {
         self.close()
     }
 
-    /// One record built by the connector (count tables).
+    /// One record built by the connector (count tables), with its selected fields.
     pub fn value(&mut self, record: &Value) -> Result<()> {
         self.open();
-        let _ = serde_json::to_writer(&mut self.buf, record);
+        match (&self.columns, record) {
+            (Some(keep), Value::Object(fields)) => {
+                self.buf.push(b'{');
+                let kept = fields.iter().filter(|(k, _)| keep.contains(k));
+                for (i, (k, v)) in kept.enumerate() {
+                    if i > 0 {
+                        self.buf.push(b',');
+                    }
+                    let _ = serde_json::to_writer(&mut self.buf, k);
+                    self.buf.push(b':');
+                    let _ = serde_json::to_writer(&mut self.buf, v);
+                }
+                self.buf.push(b'}');
+            }
+            _ => {
+                let _ = serde_json::to_writer(&mut self.buf, record);
+            }
+        }
         self.close()
     }
 
@@ -218,6 +277,51 @@ mod tests {
         assert!(
             raw.contains(r#""data":{"id":1,"big":12345678901234567890,"f":1.50},"emitted_at":"#)
         );
+    }
+
+    #[test]
+    fn selected_columns_are_cut_from_the_bytes_that_arrived() {
+        let cap = Captured::default();
+        let keep = |names: &[&str]| Selection::Only(names.iter().map(|s| s.to_string()).collect());
+        let mut e = Emitter::new(Output::to_writer(cap.clone()), "s").with_columns(keep(&[
+            "id",
+            "n",
+            "parent_id",
+        ]));
+        e.raw(r#"{"x":[1,{"id":9}], "n" : 1.50,"id":"1","big":12345678901234567890}"#)
+            .unwrap();
+        e.raw_with(
+            r#"{"id":"p","x":1}"#,
+            &[("parent_id", &json!("7")), ("other", &json!(2))],
+        )
+        .unwrap();
+        e.raw_with(r#"{"x":1}"#, &[("parent_id", &json!("7"))])
+            .unwrap();
+        e.value(&json!({"id": 3, "count": 4, "n": "five"})).unwrap();
+        let err = e.raw(r#"{"id":1"#).unwrap_err().to_string();
+        assert!(err.contains("stream `s`"), "{err}");
+        e.raw("{}").unwrap();
+        e.flush().unwrap();
+        let raw = cap.text();
+        let data: Vec<&str> = raw
+            .lines()
+            .map(|l| {
+                let rest = l.split_once(r#""data":"#).unwrap().1;
+                rest.rsplit_once(r#","emitted_at":"#).unwrap().0
+            })
+            .collect();
+        assert_eq!(
+            data,
+            [
+                r#"{"n":1.50,"id":"1"}"#,
+                r#"{"id":"p","parent_id":"7"}"#,
+                r#"{"parent_id":"7"}"#,
+                r#"{"id":3,"n":"five"}"#,
+                "{}",
+            ],
+            "the failed record left nothing behind"
+        );
+        assert_eq!(e.total(), 5);
     }
 
     #[test]

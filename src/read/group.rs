@@ -139,7 +139,8 @@ impl GroupRun {
             .iter()
             .map(|c| Sink {
                 consumer: c.clone(),
-                emitter: Emitter::new(ctx.output.clone(), c.def.name),
+                emitter: Emitter::new(ctx.output.clone(), c.def.name)
+                    .with_columns(c.columns.clone()),
                 max_seen: None,
                 failed: None,
                 missing: 0,

@@ -11,7 +11,8 @@
 //! - [`group`] routes a page's records to the group's streams and keeps their states;
 //!   [`progress`] computes the watermark a state may claim; [`emit`] writes records as
 //!   the bytes Intercom sent ([`page`], which checks each answer whole and reads what the
-//!   pipeline needs of each record).
+//!   pipeline needs of each record), or, when the catalog selects some of a stream's
+//!   columns, only those fields, cut from those bytes as they are written ([`select`]).
 //! - Completeness: a walk ends only when Intercom says so and the numbers add up
 //!   ([`crate::paginate`]); a searched stream's position stays the search index lag
 //!   behind the sync's start; no position passes the sync's start on Intercom's clock
@@ -30,6 +31,7 @@ pub mod progress;
 pub mod relations;
 pub mod scroll;
 pub mod search;
+pub mod select;
 pub mod windows;
 
 use std::sync::atomic::Ordering;

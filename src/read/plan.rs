@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 
+use super::select::Selection;
 use crate::config::Config;
 use crate::cursor::{saved_position, Cursor};
 use crate::error::{Error, Result};
@@ -31,6 +32,8 @@ pub struct Consumer {
     /// A resumable full refresh ([`StreamDef::resumable_full_refresh`]): where the
     /// attempt before this one left off, if the state says ([`crate::state`]).
     pub resume: Option<i64>,
+    /// The top-level fields its records are written with ([`Selection`]).
+    pub columns: Selection,
 }
 
 impl Consumer {
@@ -95,11 +98,19 @@ impl Group {
     }
 }
 
+/// A stream the configured catalog selects, checked.
+#[derive(Debug, Clone)]
+pub struct Configured {
+    pub def: &'static StreamDef,
+    pub mode: SyncMode,
+    /// The columns selected ([`Selection::plan`]).
+    pub columns: Selection,
+}
+
 /// Check the configured catalog against the stream table: each stream exists, once,
-/// with a sync mode it supports and a cursor field it has.
-pub fn configured_streams(
-    catalog: &ConfiguredCatalog,
-) -> Result<Vec<(&'static StreamDef, SyncMode)>> {
+/// with a sync mode it supports and a cursor field it has; and decide the columns
+/// each is written with.
+pub fn configured_streams(catalog: &ConfiguredCatalog) -> Result<Vec<Configured>> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(catalog.streams.len());
     for cs in &catalog.streams {
@@ -135,7 +146,8 @@ pub fn configured_streams(
         if mode == SyncMode::Incremental {
             check_cursor_field(def, cs.cursor_field.as_deref())?;
         }
-        out.push((def, mode));
+        let columns = Selection::plan(def, cs.stream.json_schema.as_ref())?;
+        out.push(Configured { def, mode, columns });
     }
     Ok(out)
 }
@@ -188,15 +200,13 @@ pub struct PlanInputs<'a> {
 }
 
 /// Build the groups for a checked catalog, in stream-table order of their roots.
-pub fn groups(
-    selected: &[(&'static StreamDef, SyncMode)],
-    inputs: &PlanInputs<'_>,
-) -> Result<Vec<Group>> {
+pub fn groups(selected: &[Configured], inputs: &PlanInputs<'_>) -> Result<Vec<Group>> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut ordered: Vec<&(&'static StreamDef, SyncMode)> = selected.iter().collect();
-    ordered.sort_by_key(|(d, _)| streams::STREAMS.iter().position(|s| std::ptr::eq(s, *d)));
-    for &(def, mode) in ordered {
-        let consumer = consumer(def, mode, inputs)?;
+    let mut ordered: Vec<&Configured> = selected.iter().collect();
+    ordered.sort_by_key(|c| streams::STREAMS.iter().position(|s| std::ptr::eq(s, c.def)));
+    for c in ordered {
+        let def = c.def;
+        let consumer = consumer(def, c.mode, c.columns.clone(), inputs)?;
         let root = def.root();
         match groups.iter_mut().find(|g| std::ptr::eq(g.root, root)) {
             Some(g) => g.consumers.push(consumer),
@@ -214,7 +224,12 @@ pub fn groups(
     Ok(groups)
 }
 
-fn consumer(def: &'static StreamDef, mode: SyncMode, inputs: &PlanInputs<'_>) -> Result<Consumer> {
+fn consumer(
+    def: &'static StreamDef,
+    mode: SyncMode,
+    columns: Selection,
+    inputs: &PlanInputs<'_>,
+) -> Result<Consumer> {
     let c = inputs.config;
     let saved = match (mode, def.state_key()) {
         (SyncMode::Incremental, Some(key)) => saved_position(
@@ -259,6 +274,7 @@ fn consumer(def: &'static StreamDef, mode: SyncMode, inputs: &PlanInputs<'_>) ->
         cursor,
         lower,
         resume,
+        columns,
     })
 }
 

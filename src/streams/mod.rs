@@ -678,6 +678,27 @@ impl StreamDef {
         }
     }
 
+    /// The fields written whatever columns the catalog selects: the primary key, the
+    /// cursor, and for a child stream what identifies its rows (the row's own key and
+    /// the parent's id it carries, [`Child::from_parent`] / [`Child::from_answer`]).
+    pub fn always_selected(&self) -> Vec<&'static str> {
+        let mut fields: Vec<&'static str> = self.primary_key.to_vec();
+        fields.extend(self.cursor);
+        if let Read::Children(c) = &self.read {
+            fields.extend(c.row_key);
+            fields.extend(
+                c.from_parent
+                    .iter()
+                    .chain(c.from_answer)
+                    .filter(|(_, from)| *from == "id")
+                    .map(|(row, _)| *row),
+            );
+        }
+        fields.sort_unstable();
+        fields.dedup();
+        fields
+    }
+
     pub fn supports(&self, mode: SyncMode) -> bool {
         match mode {
             SyncMode::FullRefresh => true,
@@ -815,6 +836,13 @@ mod tests {
                 assert!(
                     s.cursor.is_some_and(|c| from.contains(&c)),
                     "{}: the cursor must be a field copied from the parent",
+                    s.name
+                );
+            }
+            for f in s.always_selected() {
+                assert!(
+                    props.contains_key(f),
+                    "{}: always-selected field {f} not in schema",
                     s.name
                 );
             }
