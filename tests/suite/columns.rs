@@ -344,8 +344,19 @@ fn a_full_or_empty_schema_gets_the_bytes_intercom_sent() {
                 .map(|o| serde_json::to_string(o).expect("json").replace(find, with))
                 .collect()
         };
-        (text(&w.contacts, ("", "")), text(&w.admins, ODD_NAME))
+        // A contact with a list of more than 10 is written whole, not as sent
+        // (tests/suite/relations.rs): those are left out here.
+        let sent_whole: Vec<Value> = w
+            .contacts
+            .iter()
+            .filter(|c| !w.long_contact_lists.contains_key(&id_of(&c["id"])))
+            .cloned()
+            .collect();
+        (text(&sent_whole, ("", "")), text(&w.admins, ODD_NAME))
     });
+    let rewritten: BTreeSet<String> = env
+        .fake
+        .with_workspace(|w| w.long_contact_lists.keys().cloned().collect());
     let schemas: [(&str, Option<Value>); 5] = [
         ("discovered", None),
         ("empty", Some(json!({}))),
@@ -370,7 +381,13 @@ fn a_full_or_empty_schema_gets_the_bytes_intercom_sent() {
         assert_eq!(run.code, 0, "{case}: {:?}", run.errors());
         let got: BTreeMap<&str, BTreeSet<String>> = streams
             .iter()
-            .map(|s| (*s, run.data(s).into_iter().map(str::to_string).collect()))
+            .map(|s| {
+                let data = run.data(s).into_iter().filter(|d| {
+                    let v: Value = serde_json::from_str(d).unwrap_or(Value::Null);
+                    *s != "contacts" || !rewritten.contains(&id_of(&v["id"]))
+                });
+                (*s, data.map(str::to_string).collect())
+            })
             .collect();
         // Byte for byte, the workspace's own JSON of each object (the admins' as the
         // answer's odd bytes have it).
