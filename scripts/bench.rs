@@ -284,6 +284,9 @@ fn json_int(line: &str, key: &str) -> u64 {
 
 // ---- scenarios ------------------------------------------------------------------------
 
+/// The share of contacts with more than 10 tags, companies or notes in every scenario.
+const LONG_LIST_SHARE: &str = "0.0002";
+
 struct Scenario {
     name: &'static str,
     title: &'static str,
@@ -429,6 +432,9 @@ impl Fake {
         let err_path = work.join("fake.err");
         let mut cmd = Command::new(bin_dir.join("fake-intercom"));
         cmd.args(["--port", "0", "--token", TOKEN]);
+        // One contact in 5,000 has more than 10 tags, companies or notes (the fake's
+        // own default, 2%, is for tests): the connector reads their whole lists.
+        cmd.args(["--contacts-with-long-lists", LONG_LIST_SHARE]);
         for (k, v) in &sc.fake {
             cmd.arg(format!("--{k}")).arg(v.to_string());
         }

@@ -52,16 +52,12 @@ fn incomplete<'r>(record: &Value, relations: &'r [Relation]) -> Vec<&'r Relation
         .collect()
 }
 
-/// For each record of `page` that embeds part of a list, its text with every list
-/// complete, by the record's index in the page.
-pub async fn complete(
-    run: &GroupRun,
-    relations: &'static [Relation],
-    page: &Page,
-) -> Result<HashMap<usize, String>> {
-    let mut todo: Vec<(usize, Value)> = Vec::new();
+/// The records of `page` that embed part of a list, parsed, by their index in the page
+/// (empty, and nothing parsed, for a page without a `"has_more": true`).
+pub fn needed(relations: &'static [Relation], page: &Page) -> Vec<(usize, Value)> {
+    let mut todo = Vec::new();
     if relations.is_empty() {
-        return Ok(HashMap::new());
+        return todo;
     }
     for (i, (raw, _)) in page.records().enumerate() {
         if !may_have_more(raw) {
@@ -76,6 +72,15 @@ pub async fn complete(
             todo.push((i, v));
         }
     }
+    todo
+}
+
+/// The records [`needed`] found, each as text with every list complete, by index.
+pub async fn complete(
+    run: &GroupRun,
+    relations: &'static [Relation],
+    todo: Vec<(usize, Value)>,
+) -> Result<HashMap<usize, String>> {
     if todo.is_empty() {
         return Ok(HashMap::new());
     }
@@ -117,28 +122,17 @@ async fn complete_record(
         endpoint: format!("the {stream} search"),
         message,
     })?;
-    for relation in incomplete(&record, relations) {
-        let path = relation.path.replace("{id}", &segment);
-        let ids = match read_list(run, relation, &path).await {
-            Ok(ids) => ids,
-            Err(e) if e.is_not_found() => {
-                // Intercom answers 404 now and then for objects that exist: ask once more.
-                tokio::time::sleep(run.ctx.settings.child_404_pause.min(Duration::from_secs(5)))
-                    .await;
-                match read_list(run, relation, &path).await {
-                    Ok(ids) => ids,
-                    Err(e) if e.is_not_found() => {
-                        tracing::warn!(
-                            "{stream}: record {id} was deleted after the search returned it (GET {path} answered 404, twice); emitting it with the first {} of its {} as the search sent them",
-                            record[relation.field]["data"].as_array().map_or(0, Vec::len),
-                            relation.field,
-                        );
-                        return Ok(None);
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(e) => return Err(e),
+    // The record's lists at once.
+    let wanted = incomplete(&record, relations);
+    let lists = futures::future::join_all(
+        wanted
+            .iter()
+            .map(|relation| whole_list(run, relation, &id, &segment, &record)),
+    )
+    .await;
+    for (relation, ids) in wanted.into_iter().zip(lists) {
+        let Some(ids) = ids? else {
+            return Ok(None);
         };
         let entries: Vec<Value> = ids
             .iter()
@@ -158,6 +152,37 @@ async fn complete_record(
             endpoint: format!("the {stream} search"),
             message: format!("record {id} could not be written again: {e}"),
         })
+}
+
+/// The ids of one of `record`'s whole lists; `None` when the record is gone (404 twice).
+async fn whole_list(
+    run: &GroupRun,
+    relation: &Relation,
+    id: &str,
+    segment: &str,
+    record: &Value,
+) -> Result<Option<Vec<String>>> {
+    let stream = run.request_stream();
+    let path = relation.path.replace("{id}", segment);
+    match read_list(run, relation, &path).await {
+        Ok(ids) => return Ok(Some(ids)),
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e),
+    }
+    // Intercom answers 404 now and then for objects that exist: ask once more.
+    tokio::time::sleep(run.ctx.settings.child_404_pause.min(Duration::from_secs(5))).await;
+    match read_list(run, relation, &path).await {
+        Ok(ids) => Ok(Some(ids)),
+        Err(e) if e.is_not_found() => {
+            tracing::warn!(
+                "{stream}: record {id} was deleted after the search returned it (GET {path} answered 404, twice); emitting it with the first {} of its {} as the search sent them",
+                record[relation.field]["data"].as_array().map_or(0, Vec::len),
+                relation.field,
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The ids of a whole list, walked page by page (checked like any walk).

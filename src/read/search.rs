@@ -626,17 +626,31 @@ async fn walk(
                 }
             }
         }
-        // Lists the records embed only part of, read whole (most pages have none).
-        let whole = super::relations::complete(run, search.relations, &page).await?;
+        let reached = limit.is_some_and(|l| {
+            page.records()
+                .any(|(_, k)| k.cursor.is_some_and(|v| v >= l))
+        });
+        // Lists the records embed only part of, read whole (most pages have none); the
+        // next page is asked for meanwhile, so a page with such records costs its chain
+        // no answer time (two pages of this range are in memory then).
+        let todo = super::relations::needed(search.relations, &page);
+        let (whole, ahead) = if todo.is_empty() || reached {
+            (
+                super::relations::complete(run, search.relations, todo).await?,
+                None,
+            )
+        } else {
+            let (whole, ahead) = tokio::join!(
+                super::relations::complete(run, search.relations, todo),
+                pages.next_raw()
+            );
+            (whole?, Some(ahead))
+        };
         let records = page
             .records()
             .enumerate()
             .map(|(i, (r, k))| (whole.get(&i).map_or(r, String::as_str), k));
         let taken = run.take(records, Some(range))?;
-        let reached = limit.is_some_and(|l| {
-            page.records()
-                .any(|(_, k)| k.cursor.is_some_and(|v| v >= l))
-        });
         // Only one page per range in memory: this one goes before the next is asked for.
         drop(page);
         super::children::fetch(run, taken.parents).await?;
@@ -649,7 +663,10 @@ async fn walk(
         if reached {
             return cut_end(run, &live, read.len() as u64 + anonymous);
         }
-        next = pages.next_raw().await?;
+        next = match ahead {
+            Some(page) => page?,
+            None => pages.next_raw().await?,
+        };
     }
     live.end();
     run.unit_done(unit);

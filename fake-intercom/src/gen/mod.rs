@@ -130,6 +130,7 @@ impl Workspace {
             tickets,
             activity_logs,
             deleted_conversations,
+            contact_positions: Default::default(),
             id_seed: mix64(seed ^ 0xADD_0B1EC7),
             serial: 0,
             next_part_id,

@@ -91,7 +91,18 @@ fn sorted_times(rng: &mut Rng, n: usize, lo: i64, hi: i64) -> Vec<i64> {
 
 impl Workspace {
     fn contact(&self, contact_id: &str) -> Option<&Value> {
-        self.contacts.iter().find(|c| has_id(c, contact_id))
+        let positions = self.contact_positions.get_or_init(|| {
+            self.contacts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (str_of(c, "id").to_string(), i))
+                .collect()
+        });
+        positions
+            .get(contact_id)
+            .and_then(|&i| self.contacts.get(i))
+            .filter(|c| has_id(c, contact_id))
+            .or_else(|| self.contacts.iter().find(|c| has_id(c, contact_id)))
     }
 
     /// The complete tag, company, note and subscription lists of a contact

@@ -73,6 +73,9 @@ pub struct Workspace {
     /// Deleted conversations as `GET /conversations/deleted` lists them:
     /// `{"type":"conversation","id":..,"deleted_at":..,"metrics_retained":..}`.
     pub deleted_conversations: Vec<Value>,
+    /// Where each contact id was in `contacts` when first looked up (a hint: checked
+    /// on use, the list is searched when a test has moved or added contacts since).
+    pub(crate) contact_positions: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
     /// Seed of ids made by `add_*` methods.
     pub(crate) id_seed: u64,
     /// How many objects the `add_*` methods made so far.
