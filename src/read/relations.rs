@@ -31,17 +31,14 @@ const AT_ONCE: usize = 8;
 /// Whether a record's text holds `"has_more"` with the value `true` (cheap: most
 /// records have none, or `false`).
 fn may_have_more(raw: &str) -> bool {
-    let mut rest = raw;
-    while let Some(i) = rest.find("\"has_more\"") {
-        rest = &rest[i + "\"has_more\"".len()..];
-        let after = rest.trim_start();
-        if let Some(v) = after.strip_prefix(':') {
-            if v.trim_start().starts_with("true") {
-                return true;
-            }
-        }
-    }
-    false
+    const KEY: &[u8] = b"\"has_more\"";
+    let bytes = raw.as_bytes();
+    memchr::memmem::find_iter(bytes, KEY).any(|i| {
+        let after = bytes[i + KEY.len()..].trim_ascii_start();
+        after
+            .strip_prefix(b":")
+            .is_some_and(|v| v.trim_ascii_start().starts_with(b"true"))
+    })
 }
 
 /// The relations of `record` that have more than it embeds.

@@ -58,6 +58,8 @@ fn api_rate_limit_is_never_passed_in_a_window() {
     let env = Env::rate_limited(FakeConfig {
         contacts: 32_000,
         requests_per_minute: 600_000,
+        // One search, not 640 contacts' whole lists: the windows are the subject.
+        contacts_with_long_lists: 0.0,
         ..FakeConfig::default()
     });
     let run = env.read_full_refresh(&["contacts"], json!({"api_rate_limit": 1200}), &[]);
