@@ -34,7 +34,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::http::client::Expect;
 use crate::http::{ApiRequest, Client};
-use crate::read::page::{Page, Want};
+use crate::read::page::{Keys, Page, Want};
 
 /// Upper bound on pages for one endpoint walk: far above any real workspace
 /// (15 million records at 150 per page), low enough to stop a runaway loop.
@@ -91,12 +91,35 @@ impl Reported {
 }
 
 /// What a walk has read so far.
+/// The distinct records read, by `id` (records without one each count).
 #[derive(Debug, Default)]
-struct Seen {
+pub struct Distinct {
     /// Hashes of the distinct ids read.
     ids: HashSet<u64>,
     /// Records without an id.
     anonymous: u64,
+}
+
+impl Distinct {
+    pub fn add(&mut self, keys: &Keys) {
+        match &keys.id {
+            Some(id) => {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                id.hash(&mut h);
+                self.ids.insert(h.finish());
+            }
+            None => self.anonymous += 1,
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.ids.len() as u64 + self.anonymous
+    }
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    records: Distinct,
     pages: u64,
 }
 
@@ -105,27 +128,22 @@ impl Seen {
     fn from_skipped((pages, records): (u64, u64)) -> Seen {
         Seen {
             pages,
-            anonymous: records,
-            ..Seen::default()
+            records: Distinct {
+                anonymous: records,
+                ..Distinct::default()
+            },
         }
     }
 
     fn add(&mut self, page: &Page) {
         self.pages += 1;
         for (_, k) in page.records() {
-            match &k.id {
-                Some(id) => {
-                    let mut h = std::collections::hash_map::DefaultHasher::new();
-                    id.hash(&mut h);
-                    self.ids.insert(h.finish());
-                }
-                None => self.anonymous += 1,
-            }
+            self.records.add(k);
         }
     }
 
     fn records(&self) -> u64 {
-        self.ids.len() as u64 + self.anonymous
+        self.records.count()
     }
 
     /// How this walk falls short of `reported`, in words, if it does.

@@ -23,6 +23,24 @@ use crate::http::client::path_segment;
 use crate::http::ApiRequest;
 use crate::streams::Child;
 
+/// `get`, asked once more after `pause` if it answers 404: Intercom answers 404 now and
+/// then for an object that exists. A second 404 is returned.
+pub(crate) async fn again_after_404<T, F>(
+    pause: std::time::Duration,
+    get: impl Fn() -> F,
+) -> Result<T>
+where
+    F: std::future::Future<Output = Result<T>>,
+{
+    match get().await {
+        Err(e) if e.is_not_found() => {
+            tokio::time::sleep(pause).await;
+            get().await
+        }
+        other => other,
+    }
+}
+
 /// How many children of one page may answer 404 and still count as deleted between
 /// the list and the fetch: a few, or a small share of the page. More means the
 /// requests go somewhere wrong (region, proxy), not that objects were deleted.
@@ -143,15 +161,7 @@ async fn fetch_for(run: &GroupRun, index: usize, parents: Vec<Parent>) -> Result
         let client = client.clone();
         async move {
             let get = || client.fetch(&req, |body| Answer::parse(body, child, &rows_want, cursor));
-            let res = match get().await {
-                // Intercom answers 404 now and then for an object that exists: ask once more.
-                Err(e) if e.is_not_found() => {
-                    tokio::time::sleep(pause).await;
-                    get().await
-                }
-                other => other,
-            };
-            (parent, res)
+            (parent, again_after_404(pause, get).await)
         }
     }))
     .buffered(run.ctx.settings.concurrency.max(1));

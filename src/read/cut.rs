@@ -90,6 +90,14 @@ impl State {
     fn kept(&self, whole: Part) -> Part {
         self.cuts.last().map_or(whole, |c| c.left)
     }
+
+    /// The records the cuts' right parts hold (`None` if one of them has not said, or
+    /// did not count).
+    fn rest(&self) -> Option<u64> {
+        self.cuts
+            .iter()
+            .try_fold(0u64, |sum, c| Some(sum.saturating_add(c.heard()?.count?)))
+    }
 }
 
 impl Live {
@@ -139,11 +147,7 @@ impl Live {
     /// hold (`None` if one of them has not said, or did not count).
     pub fn kept(&self) -> (Part, Option<u64>) {
         let s = self.lock();
-        let rest = s
-            .cuts
-            .iter()
-            .try_fold(0u64, |sum, c| Some(sum.saturating_add(c.heard()?.count?)));
-        (s.kept(self.part), rest)
+        (s.kept(self.part), s.rest())
     }
 
     /// The `updated_at` before which a page whose highest is `max` may be handed on in
@@ -193,10 +197,7 @@ impl Live {
         if !self.cuttable || s.ended {
             return None;
         }
-        let rest = s
-            .cuts
-            .iter()
-            .try_fold(0u64, |sum, c| Some(sum.saturating_add(c.heard()?.count?)))?;
+        let rest = s.rest()?;
         let mine = s.count?.saturating_sub(rest);
         let left = mine
             .div_ceil(u64::from(PER_PAGE))

@@ -452,7 +452,7 @@ fn moved_past_start(watermark: i64, s: &Sink) -> bool {
 
 /// Whether a record with this cursor belongs to the unit's `range` (no range, or no
 /// cursor to judge by: it does).
-fn in_range(cursor: Option<i64>, range: Option<(i64, Option<i64>)>) -> bool {
+pub(super) fn in_range(cursor: Option<i64>, range: Option<(i64, Option<i64>)>) -> bool {
     match (range, cursor) {
         (Some((a, b)), Some(v)) => v >= a && b.map_or(true, |b| v < b),
         _ => true,

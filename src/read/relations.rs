@@ -17,6 +17,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
+use super::children::again_after_404;
 use super::group::GroupRun;
 use super::page::{Page, Want};
 use crate::error::{Error, Result};
@@ -161,18 +162,14 @@ async fn whole_list(
 ) -> Result<Option<Vec<String>>> {
     let stream = run.request_stream();
     let path = relation.path.replace("{id}", segment);
-    match read_list(run, relation, &path).await {
-        Ok(ids) => return Ok(Some(ids)),
-        Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(e),
-    }
-    // Intercom answers 404 now and then for objects that exist: ask once more.
-    tokio::time::sleep(run.ctx.settings.child_404_pause.min(Duration::from_secs(5))).await;
-    match read_list(run, relation, &path).await {
+    let pause = run.ctx.settings.child_404_pause.min(Duration::from_secs(5));
+    match again_after_404(pause, || read_list(run, relation, &path)).await {
         Ok(ids) => Ok(Some(ids)),
         Err(e) if e.is_not_found() => {
             tracing::warn!(
-                "{stream}: record {id} was deleted after the search returned it (GET {path} answered 404, twice); emitting it with the first {} of its {} as the search sent them",
+                "{stream}: record {} was deleted after the search returned it (GET {} answered 404, twice); emitting it with the first {} of its {} as the search sent them",
+                crate::redact::server_text(id, 80),
+                crate::redact::server_text(&path, 200),
                 record[relation.field]["data"].as_array().map_or(0, Vec::len),
                 relation.field,
             );
@@ -226,27 +223,14 @@ mod tests {
 
     #[test]
     fn lists_with_more_are_found_by_field() {
-        static RELATIONS: &[Relation] = &[
-            Relation {
-                field: "tags",
-                path: "/contacts/{id}/tags",
-                per_page: None,
-                kind: "tag",
-                url_prefix: "/tags",
-            },
-            Relation {
-                field: "notes",
-                path: "/contacts/{id}/notes",
-                per_page: Some(50),
-                kind: "note",
-                url_prefix: "/notes",
-            },
-        ];
         let v = json!({"tags": {"has_more": true}, "notes": {"has_more": false}});
-        let found: Vec<&str> = incomplete(&v, RELATIONS).iter().map(|r| r.field).collect();
+        let found: Vec<&str> = incomplete(&v, crate::streams::CONTACT_RELATIONS)
+            .iter()
+            .map(|r| r.field)
+            .collect();
         assert_eq!(found, ["tags"]);
         // A string "true" is not a list with more.
         let v = json!({"tags": {"has_more": "true"}});
-        assert!(incomplete(&v, RELATIONS).is_empty());
+        assert!(incomplete(&v, crate::streams::CONTACT_RELATIONS).is_empty());
     }
 }

@@ -33,8 +33,7 @@
 //! The position (see [`super::progress`]) is the end of the finished ranges from the
 //! start: a range counts once its walk has ended and added up.
 
-use std::collections::{HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -42,11 +41,11 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use super::cut::{self, Heard, Live, Shape, Teller};
-use super::group::GroupRun;
+use super::group::{in_range, GroupRun};
 use super::page::Page;
 use crate::error::Result;
 use crate::http::ApiRequest;
-use crate::paginate::{Pages, Paging};
+use crate::paginate::{Distinct, Pages, Paging};
 use crate::streams::Search;
 
 pub(super) const DAY: i64 = 86_400;
@@ -602,8 +601,7 @@ async fn walk(
     }
     live.started(count);
     // The distinct records read in the range, for a cut's sum.
-    let mut read: HashSet<u64> = HashSet::new();
-    let mut anonymous = 0u64;
+    let mut read = Distinct::default();
     let mut next = Some(page);
     while let Some(page) = next.take() {
         let range = part.range();
@@ -615,15 +613,8 @@ async fn walk(
             limit.map_or(range.1, |l| Some(range.1.map_or(l, |e| e.min(l)))),
         );
         for (_, k) in page.records() {
-            if k.cursor
-                .is_some_and(|v| v >= range.0 && range.1.map_or(true, |e| v < e))
-            {
-                match k.id.as_deref() {
-                    Some(id) => {
-                        read.insert(id_hash(id));
-                    }
-                    None => anonymous += 1,
-                }
+            if in_range(k.cursor, Some(range)) {
+                read.add(k);
             }
         }
         let reached = limit.is_some_and(|l| {
@@ -661,7 +652,7 @@ async fn walk(
             break;
         }
         if reached {
-            return cut_end(run, &live, read.len() as u64 + anonymous);
+            return cut_end(run, &live, read.count());
         }
         next = match ahead {
             Some(page) => page?,
@@ -695,12 +686,6 @@ fn cut_end(run: &GroupRun, live: &Live, read: u64) -> Result<(i64, Walked)> {
             Ok((live.unit, Walked::Again(kept)))
         }
     }
-}
-
-fn id_hash(id: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ pub struct Relation {
 /// The lists a contact embeds 10 of. Its subscription types are not among them:
 /// `GET /contacts/{id}/subscriptions` lists opted-in and opted-out types in one list,
 /// and a workspace has few subscription types (a contact's lists of them are whole).
-const CONTACT_RELATIONS: &[Relation] = &[
+pub const CONTACT_RELATIONS: &[Relation] = &[
     Relation {
         field: "tags",
         path: "/contacts/{id}/tags",
