@@ -186,6 +186,15 @@ pub enum Error {
     #[error("{endpoint}: scroll_exists: another client holds this workspace's one companies scroll, and it was still open after {waited_secs:.1} s of waiting. Stop other tools that export companies from this workspace (or wait a few minutes), then retry")]
     ScrollBusy { endpoint: String, waited_secs: f64 },
 
+    /// A reporting export that could not be had: a job that failed twice, a job or the
+    /// pending-jobs limit that outlasted the wait, a file that can't be read, a dataset
+    /// gone. The message names the stream, the job and the window.
+    #[error("{message}")]
+    Report {
+        message: String,
+        failure_type: FailureType,
+    },
+
     /// Another stream's error, reported again for a stream that shared its read.
     #[error("{message}")]
     Relayed {
@@ -271,7 +280,9 @@ impl Error {
             | Error::ScrollBusy { .. }
             | Error::OverBudget { .. } => FailureType::TransientError,
             Error::GaveUp { source, .. } => source.failure_type(),
-            Error::Relayed { failure_type, .. } => *failure_type,
+            Error::Relayed { failure_type, .. } | Error::Report { failure_type, .. } => {
+                *failure_type
+            }
             Error::Decode { .. }
             | Error::BodyTooLarge { .. }
             | Error::Pagination { .. }

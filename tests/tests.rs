@@ -29,6 +29,8 @@ mod permissions;
 mod pipeline;
 #[path = "suite/relations.rs"]
 mod relations;
+#[path = "suite/reports.rs"]
+mod reports;
 #[path = "suite/resumable.rs"]
 mod resumable;
 mod support;

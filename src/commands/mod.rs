@@ -23,7 +23,7 @@ pub async fn run(command: Command, output: &Output) -> Result<Ended> {
     match command {
         Command::Spec => spec::run(output).map(|_| Ended::Ok),
         Command::Check { config } => check::run(&config, output).await.map(|_| Ended::Ok),
-        Command::Discover { config } => discover::run(&config, output).map(|_| Ended::Ok),
+        Command::Discover { config } => discover::run(&config, output).await.map(|_| Ended::Ok),
         Command::Read {
             config,
             catalog,

@@ -12,6 +12,7 @@ use crate::http::{Client, HttpSettings};
 use crate::output::Output;
 use crate::protocol::{ConfiguredCatalog, Message};
 use crate::read::plan::{configured_streams, groups, Group, PlanInputs};
+use crate::read::reports::is_report;
 use crate::read::{Ctx, ReadSettings};
 use crate::state::InputState;
 
@@ -29,11 +30,19 @@ pub async fn run(
     if std::env::var_os("SOURCE_INTERCOM_DEBUG_PANIC").is_some() {
         panic!("deliberate panic (SOURCE_INTERCOM_DEBUG_PANIC) with Authorization: Bearer leaked-in-panic");
     }
-    let selected = configured_streams(&read_catalog(catalog)?)?;
+    let mut catalog = read_catalog(catalog)?;
+    // Report streams are Intercom's datasets, known only at read time.
+    let (reports, streams): (Vec<_>, Vec<_>) = catalog
+        .streams
+        .into_iter()
+        .partition(|s| is_report(&s.stream.name));
+    catalog.streams = streams;
+    let selected = configured_streams(&catalog)?;
     let state = match state {
         Some(p) => InputState::from_file(p)?,
         None => InputState::default(),
     };
+    let reports = crate::read::reports::plan(&reports.iter().collect::<Vec<_>>(), &state)?;
     let settings = ReadSettings::for_config(&config);
     let now = chrono::Utc::now().timestamp();
     let plan: Vec<Group> = groups(
@@ -58,7 +67,7 @@ pub async fn run(
         })),
     )?;
     let ctx = Arc::new(Ctx::new(client, config, settings, now, output.clone()));
-    let failed = crate::read::run(ctx, plan).await?;
+    let failed = crate::read::run(ctx, plan, reports).await?;
     Ok(if failed == 0 {
         Ended::Ok
     } else {

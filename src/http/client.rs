@@ -596,6 +596,9 @@ impl Client {
             .request(req.method.clone(), url.clone())
             .header(AUTHORIZATION, self.inner.authorization.clone())
             .header("Intercom-Version", req.version);
+        if let Some(accept) = req.accept {
+            builder = builder.header(ACCEPT, accept);
+        }
         if let Some(body) = &req.body {
             builder = builder.json(body);
         }

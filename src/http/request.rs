@@ -72,6 +72,8 @@ pub struct ApiRequest {
     pub expect: Expect,
     /// The stream this request reads for (named when it waits on the rate limit).
     pub stream: Option<&'static str>,
+    /// `Accept` instead of the client's `application/json` (a file download).
+    pub accept: Option<&'static str>,
 }
 
 impl ApiRequest {
@@ -85,6 +87,7 @@ impl ApiRequest {
             retry_errors: true,
             expect: Expect::Object,
             stream: None,
+            accept: None,
         }
     }
 
@@ -113,6 +116,11 @@ impl ApiRequest {
 
     pub fn expect(mut self, expect: Expect) -> ApiRequest {
         self.expect = expect;
+        self
+    }
+
+    pub fn accept(mut self, media_type: &'static str) -> ApiRequest {
+        self.accept = Some(media_type);
         self
     }
 

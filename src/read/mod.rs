@@ -29,6 +29,7 @@ pub mod pages;
 pub mod plan;
 pub mod progress;
 pub mod relations;
+pub mod reports;
 pub mod scroll;
 pub mod search;
 pub mod select;
@@ -76,6 +77,14 @@ pub struct ReadSettings {
     pub pages_per_partition: u64,
     /// How often each running stream logs its progress.
     pub progress_every: Duration,
+    /// Days of one reporting export window (`SOURCE_INTERCOM_REPORT_WINDOW_DAYS`).
+    pub report_window_days: u32,
+    /// The first pause before an export job's status is asked; it doubles up to
+    /// `report_poll_max` (`SOURCE_INTERCOM_REPORT_POLL_MS`, `SOURCE_INTERCOM_REPORT_POLL_MAX_MS`).
+    pub report_poll_first: Duration,
+    pub report_poll_max: Duration,
+    /// The longest an export job is waited for (`SOURCE_INTERCOM_REPORT_JOB_MAX_SECS`).
+    pub report_job_max_wait: Duration,
 }
 
 impl ReadSettings {
@@ -83,7 +92,8 @@ impl ReadSettings {
     /// overrides: `SOURCE_INTERCOM_SEARCH_INDEX_LAG_SECS`, `SOURCE_INTERCOM_CHILD_404_PAUSE_MS`,
     /// `SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS`,
     /// `SOURCE_INTERCOM_SCROLL_BUSY_MAX_MS`, `SOURCE_INTERCOM_SERIAL_PAGES`,
-    /// `SOURCE_INTERCOM_PAGES_PER_PARTITION`, `SOURCE_INTERCOM_PROGRESS_SECS`.
+    /// `SOURCE_INTERCOM_PAGES_PER_PARTITION`, `SOURCE_INTERCOM_PROGRESS_SECS`, and the
+    /// reporting exports' `SOURCE_INTERCOM_REPORT_*`.
     pub fn for_config(config: &Config) -> ReadSettings {
         let concurrency = config.concurrency_cap();
         let mut s = ReadSettings {
@@ -97,6 +107,10 @@ impl ReadSettings {
             serial_pages: 4,
             pages_per_partition: 8,
             progress_every: Duration::from_secs(60),
+            report_window_days: 30,
+            report_poll_first: Duration::from_secs(1),
+            report_poll_max: Duration::from_secs(30),
+            report_job_max_wait: Duration::from_secs(3600),
         };
         if let Some(v) = env_number("SOURCE_INTERCOM_SEARCH_INDEX_LAG_SECS") {
             s.search_index_lag_secs = v.min(86_400 * 7) as i64;
@@ -118,6 +132,18 @@ impl ReadSettings {
         }
         if let Some(v) = env_number("SOURCE_INTERCOM_PROGRESS_SECS") {
             s.progress_every = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_WINDOW_DAYS") {
+            s.report_window_days = v.clamp(1, 366) as u32;
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_POLL_MS") {
+            s.report_poll_first = Duration::from_millis(v.clamp(1, 600_000));
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_POLL_MAX_MS") {
+            s.report_poll_max = Duration::from_millis(v.clamp(1, 3_600_000));
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_JOB_MAX_SECS") {
+            s.report_job_max_wait = Duration::from_secs(v.clamp(1, 86_400));
         }
         s
     }
@@ -215,7 +241,11 @@ const CLOCK_NOTE_SECS: i64 = 5;
 /// Read every group; return how many streams failed (each already reported). An error
 /// that dooms the sync is returned after every group has stopped and every stream it
 /// cut short is marked INCOMPLETE.
-pub async fn run(ctx: Arc<Ctx>, groups: Vec<Group>) -> Result<usize> {
+pub async fn run(
+    ctx: Arc<Ctx>,
+    groups: Vec<Group>,
+    reports: Vec<reports::ReportStream>,
+) -> Result<usize> {
     let permits = Arc::new(tokio::sync::Semaphore::new(ctx.settings.max_groups.max(1)));
     let mut tasks = JoinSet::new();
     for g in groups {
@@ -224,7 +254,19 @@ pub async fn run(ctx: Arc<Ctx>, groups: Vec<Group>) -> Result<usize> {
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let stream = g.consumers[0].def.name;
-            run_group(ctx, g).await.map_err(|e| (stream, e))
+            run_group(ctx, g)
+                .await
+                .map(|f| f.failed.len())
+                .map_err(|e| (stream, e))
+        });
+    }
+    for r in reports {
+        let ctx = ctx.clone();
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let stream = r.name;
+            reports::run(ctx, r).await.map_err(|e| (stream, e))
         });
     }
     let ticker = tokio::spawn(log_progress(ctx.clone()));
@@ -232,7 +274,7 @@ pub async fn run(ctx: Arc<Ctx>, groups: Vec<Group>) -> Result<usize> {
     let mut fatal: Option<(&'static str, Error)> = None;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(Ok(finished)) => failed += finished.failed.len(),
+            Ok(Ok(n)) => failed += n,
             Ok(Err(e)) => {
                 if fatal.is_none() {
                     tasks.abort_all();

@@ -1,0 +1,777 @@
+//! Intercom's reporting datasets as streams (`report_<dataset id>`), read through the
+//! Reporting Data Export endpoints (Intercom-Version 2.14, the version that has them).
+//!
+//! - `discover` lists one stream per dataset of `GET /export/reporting_data/get_datasets`
+//!   ([`catalog_entries`]): one column per attribute, strings but for the dataset's
+//!   time attribute (epoch seconds), which is the cursor. Exports have no unique key
+//!   in general, so the streams have no primary key.
+//! - `read` asks for the datasets again, then reads each window of
+//!   `SOURCE_INTERCOM_REPORT_WINDOW_DAYS` from the saved position (else `start_date`)
+//!   to the sync's start, one after the other: `POST /export/reporting_data/enqueue`
+//!   (a 429, Intercom's limit of pending export jobs, is waited out by the client's
+//!   rate-limit retries), `GET /export/reporting_data/{job}` with a doubling pause
+//!   until the job is `complete` (a `failed` job is enqueued again once), then
+//!   `GET /download/reporting_data/{job}`: a CSV, gzip-compressed or not, whose
+//!   header row names the attributes. Rows are emitted as they are parsed, empty
+//!   cells as null.
+//! - An incremental stream saves `{<time attribute>: <end of the last window read>}`
+//!   after each window; windows are `[start, end)`, so the next sync starts where the
+//!   last window ended and reads no row twice.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{json, Map, Value};
+
+use super::emit::Emitter;
+use super::{report_stream_failure, Ctx, Running};
+use crate::error::{Error, Result};
+use crate::http::client::{path_segment, Expect};
+use crate::http::{ApiRequest, Client};
+use crate::protocol::{
+    AirbyteStream, ConfiguredStream, FailureType, Message, StreamStatus, SyncMode,
+};
+use crate::state::InputState;
+
+/// The API version the reporting endpoints were released in.
+pub const VERSION: &str = "2.14";
+
+/// Report streams are named `report_<dataset id>`.
+pub const PREFIX: &str = "report_";
+
+/// The permissions a report stream needs, as the Developer Hub names them.
+pub const PERMISSION: &str = "Read reporting datasets\" and \"Export reporting data";
+
+const DATASETS: &str = "/export/reporting_data/get_datasets";
+const ENQUEUE: &str = "/export/reporting_data/enqueue";
+const OCTET_STREAM: &str = "application/octet-stream";
+
+/// Whether a stream name is a report stream's.
+pub fn is_report(name: &str) -> bool {
+    name.starts_with(PREFIX)
+}
+
+/// One dataset of `get_datasets`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    pub id: String,
+    /// `default_time_attribute_id`: the attribute windows select rows by.
+    pub time: String,
+    pub attributes: Vec<Attribute>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    pub id: String,
+    /// `prefix.id`, which `enqueue` wants when the simple id is ambiguous.
+    pub qualified_id: Option<String>,
+}
+
+impl Attribute {
+    /// The id sent in `attribute_ids`.
+    fn asked(&self) -> &str {
+        self.qualified_id.as_deref().unwrap_or(&self.id)
+    }
+}
+
+impl Dataset {
+    /// The stream's JSON schema: a column per attribute.
+    fn schema(&self) -> Value {
+        let mut props = Map::new();
+        for a in &self.attributes {
+            let kind = if a.id == self.time {
+                "integer"
+            } else {
+                "string"
+            };
+            props.insert(a.id.clone(), json!({"type": ["null", kind]}));
+        }
+        json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "object",
+            "additionalProperties": true,
+            "properties": props,
+        })
+    }
+
+    /// The attributes an export asks for: those of `columns` the dataset has (the time
+    /// attribute always), or all of them when `columns` names none of them.
+    fn selected(&self, stream: &str, columns: Option<&[String]>) -> Vec<&Attribute> {
+        let Some(columns) = columns.filter(|c| !c.is_empty()) else {
+            return self.attributes.iter().collect();
+        };
+        let unknown: Vec<&str> = columns
+            .iter()
+            .filter(|c| !self.attributes.iter().any(|a| &a.id == *c))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            tracing::warn!(
+                "stream {stream}: the catalog selects columns the dataset `{}` does not have, which are left out: {}",
+                self.id,
+                crate::redact::server_text(&unknown.join(", "), 300)
+            );
+        }
+        let picked: Vec<&Attribute> = self
+            .attributes
+            .iter()
+            .filter(|a| a.id == self.time || columns.contains(&a.id))
+            .collect();
+        if picked.iter().all(|a| a.id == self.time) && unknown.len() == columns.len() {
+            return self.attributes.iter().collect();
+        }
+        picked
+    }
+}
+
+/// Parse a `get_datasets` answer. A dataset without an id, a time attribute or
+/// attributes is left out with a warning.
+pub fn parse_datasets(v: &Value) -> Vec<Dataset> {
+    let mut out = Vec::new();
+    for d in v
+        .get("data")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let id = d.get("id").and_then(Value::as_str).unwrap_or_default();
+        let time = d
+            .get("default_time_attribute_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let valid_id = !id.is_empty()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !valid_id || time.is_empty() {
+            tracing::warn!(
+                "{DATASETS}: a dataset without a usable id or default_time_attribute_id is left out (id {:?})",
+                crate::redact::server_text(id, 60)
+            );
+            continue;
+        }
+        let mut attributes: Vec<Attribute> = Vec::new();
+        for a in d
+            .get("attributes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(aid) = a
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            else {
+                continue;
+            };
+            if attributes.iter().any(|x| x.id == aid) {
+                continue;
+            }
+            attributes.push(Attribute {
+                id: aid.to_string(),
+                qualified_id: a
+                    .get("qualified_id")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            });
+        }
+        if !attributes.iter().any(|a| a.id == time) {
+            attributes.push(Attribute {
+                id: time.to_string(),
+                qualified_id: None,
+            });
+        }
+        out.push(Dataset {
+            id: id.to_string(),
+            time: time.to_string(),
+            attributes,
+        });
+    }
+    out
+}
+
+/// `GET /export/reporting_data/get_datasets`.
+pub async fn datasets(client: &Client, stream: Option<&'static str>) -> Result<Vec<Dataset>> {
+    let mut req = ApiRequest::get(DATASETS)
+        .version(VERSION)
+        .expect(Expect::List(&["data"]));
+    if let Some(s) = stream {
+        req = req.for_stream(s);
+    }
+    Ok(parse_datasets(&client.json(&req).await?))
+}
+
+/// The catalog entries of the datasets.
+pub fn catalog_entries(datasets: &[Dataset]) -> Vec<AirbyteStream> {
+    datasets
+        .iter()
+        .map(|d| AirbyteStream {
+            name: format!("{PREFIX}{}", d.id),
+            json_schema: d.schema(),
+            supported_sync_modes: vec![SyncMode::FullRefresh, SyncMode::Incremental],
+            source_defined_cursor: Some(true),
+            default_cursor_field: Some(vec![d.time.clone()]),
+            source_defined_primary_key: Some(Vec::new()),
+            is_resumable: false,
+        })
+        .collect()
+}
+
+/// The report streams `discover` lists: none, with a warning saying why, when the
+/// datasets can't be had.
+pub async fn discover(client: &Client) -> Vec<AirbyteStream> {
+    match datasets(client, None).await {
+        Ok(d) => catalog_entries(&d),
+        Err(e) => {
+            let why = match e.root() {
+                Error::NotPermitted { .. } | Error::Unauthorized { .. } => format!(
+                    "the access token's app lacks the permissions \"{PERMISSION}\" (Developer Hub > your app > Configure > Authentication) or the workspace's plan lacks reporting exports"
+                ),
+                _ => "the request failed".to_string(),
+            };
+            tracing::warn!(
+                "no report_* streams are listed: {why} ({e}); the other streams are listed as usual"
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// A report stream the configured catalog selects.
+#[derive(Debug, Clone)]
+pub struct ReportStream {
+    pub name: &'static str,
+    pub dataset: String,
+    pub mode: SyncMode,
+    /// The columns the catalog's `json_schema.properties` lists, if any.
+    pub columns: Option<Vec<String>>,
+    /// The stream's saved state, read once the time attribute is known.
+    pub state: Option<Value>,
+}
+
+/// Check the report streams of a configured catalog.
+pub fn plan(streams: &[&ConfiguredStream], state: &InputState) -> Result<Vec<ReportStream>> {
+    let mut out: Vec<ReportStream> = Vec::new();
+    for cs in streams {
+        let name = cs.stream.name.as_str();
+        if out.iter().any(|r| r.name == name) {
+            return Err(Error::Catalog(format!(
+                "stream `{}` appears twice in the catalog",
+                crate::redact::server_text(name, 80)
+            )));
+        }
+        let dataset = &name[PREFIX.len()..];
+        let mode = match cs.sync_mode.as_str() {
+            "full_refresh" => SyncMode::FullRefresh,
+            "incremental" => SyncMode::Incremental,
+            other => {
+                return Err(Error::Catalog(format!(
+                    "stream `{}` has sync_mode {:?}; use \"full_refresh\" or \"incremental\"",
+                    crate::redact::server_text(name, 80),
+                    crate::redact::server_text(other, 40)
+                )))
+            }
+        };
+        let columns = cs
+            .stream
+            .json_schema
+            .as_ref()
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect::<Vec<_>>());
+        out.push(ReportStream {
+            // A handful per sync, named for its whole length.
+            name: Box::leak(name.to_string().into_boxed_str()),
+            dataset: dataset.to_string(),
+            mode,
+            columns,
+            state: state.get(name).cloned(),
+        });
+    }
+    Ok(out)
+}
+
+/// Read one report stream to its end: STARTED, RUNNING, records and states, then
+/// COMPLETE, or INCOMPLETE and its ERROR trace. Returns how many streams failed (0 or
+/// 1); an error that dooms the sync is returned.
+pub async fn run(ctx: Arc<Ctx>, r: ReportStream) -> Result<usize> {
+    ctx.output
+        .emit(&Message::stream_status(r.name, StreamStatus::Started))?;
+    ctx.output
+        .emit(&Message::stream_status(r.name, StreamStatus::Running))?;
+    let mut emitter = Emitter::new(ctx.output.clone(), r.name);
+    ctx.running().push(Running {
+        stream: r.name,
+        started: Instant::now(),
+        records: emitter.counter(),
+    });
+    let result = read(&ctx, &r, &mut emitter).await;
+    ctx.running().retain(|x| x.stream != r.name);
+    match result {
+        Ok(()) => {
+            ctx.output
+                .emit(&Message::stream_status(r.name, StreamStatus::Complete))?;
+            Ok(0)
+        }
+        Err(e) if e.is_fatal_for_sync() => Err(e),
+        Err(e) => {
+            emitter.flush()?;
+            let e = e.needing(r.name, PERMISSION);
+            tracing::warn!("stream {} failed: {e}", r.name);
+            report_stream_failure(&ctx.output, r.name, &e)?;
+            Ok(1)
+        }
+    }
+}
+
+/// The windows `[from, to)` covering `[lower, end)`, `days` long.
+pub fn windows(lower: i64, end: i64, days: u32) -> Vec<(i64, i64)> {
+    let step = i64::from(days.max(1)).saturating_mul(86_400);
+    let mut out = Vec::new();
+    let mut from = lower;
+    while from < end {
+        let to = from.saturating_add(step).min(end);
+        out.push((from, to));
+        from = to;
+    }
+    out
+}
+
+async fn read(ctx: &Ctx, r: &ReportStream, em: &mut Emitter) -> Result<()> {
+    let all = datasets(&ctx.client, Some(r.name)).await?;
+    let Some(d) = all.iter().find(|d| d.id == r.dataset) else {
+        let known: Vec<&str> = all.iter().map(|d| d.id.as_str()).collect();
+        return Err(Error::Config(format!(
+            "stream `{}`: Intercom no longer lists the reporting dataset `{}` ({DATASETS} lists: {}); refresh the source schema and deselect the stream",
+            r.name,
+            crate::redact::server_text(&r.dataset, 80),
+            known.join(", ")
+        )));
+    };
+    let attrs = d.selected(r.name, r.columns.as_deref());
+    let saved = match r.mode {
+        SyncMode::Incremental => {
+            crate::cursor::saved_position(r.name, r.state.as_ref(), &d.time, None)?
+        }
+        SyncMode::FullRefresh => None,
+    };
+    let app_id = app_id(ctx, r.name).await;
+    let cfg = &ctx.config;
+    let lower = match saved {
+        Some(s) => s
+            .saturating_sub(i64::from(cfg.lookback_window_days).saturating_mul(86_400))
+            .max(cfg.start_date),
+        None => cfg.start_date,
+    };
+    if let Some(s) = saved {
+        tracing::info!("stream {}: resuming from {} = {s}", r.name, d.time);
+    }
+    // Nothing Intercom writes after the sync's start (on its clock) is claimed.
+    let end = ctx.start_on_intercom_clock();
+    let all_windows = windows(lower, end, ctx.settings.report_window_days);
+    tracing::info!(
+        "stream {}: {} export window(s) of up to {} days, {} attributes",
+        r.name,
+        all_windows.len(),
+        ctx.settings.report_window_days,
+        attrs.len()
+    );
+    let mut position = saved;
+    for (from, to) in all_windows {
+        let job = Job {
+            ctx,
+            stream: r.name,
+            dataset: d,
+            attrs: &attrs,
+            from,
+            to,
+            app_id: app_id.as_deref(),
+        };
+        job.read(em).await?;
+        if r.mode == SyncMode::Incremental {
+            position = Some(position.map_or(to, |p| p.max(to)));
+            em.checkpoint_if_moved(json!({ d.time.as_str(): position }))?;
+        }
+    }
+    match (r.mode, position) {
+        (SyncMode::Incremental, Some(p)) => em.checkpoint(json!({ d.time.as_str(): p })),
+        (SyncMode::Incremental, None) => em.flush(),
+        (SyncMode::FullRefresh, _) => em.checkpoint(json!({"__ab_no_cursor_state_message": true})),
+    }
+}
+
+/// The workspace's `app_id` (`/me`'s `app.id_code`), which Intercom's reference asks
+/// for on status polls and downloads; `None` when `/me` doesn't say.
+async fn app_id(ctx: &Ctx, stream: &'static str) -> Option<String> {
+    match ctx
+        .client
+        .json(&ApiRequest::get("/me").for_stream(stream))
+        .await
+    {
+        Ok(me) => me
+            .pointer("/app/id_code")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        Err(e) => {
+            tracing::debug!(
+                "stream {stream}: /me did not give the app id ({e}); polls are sent without app_id"
+            );
+            None
+        }
+    }
+}
+
+/// One export window.
+struct Job<'a> {
+    ctx: &'a Ctx,
+    stream: &'static str,
+    dataset: &'a Dataset,
+    attrs: &'a [&'a Attribute],
+    from: i64,
+    to: i64,
+    app_id: Option<&'a str>,
+}
+
+/// A status poll's answer must say the status.
+fn has_status(v: &Value) -> std::result::Result<Vec<Value>, String> {
+    match v.get("status") {
+        Some(Value::String(_)) => Ok(Vec::new()),
+        _ => Err("the answer has no `status` string".into()),
+    }
+}
+
+impl Job<'_> {
+    fn window(&self) -> String {
+        format!("the window [{}, {})", self.from, self.to)
+    }
+
+    fn fail(&self, message: String, failure_type: FailureType) -> Error {
+        Error::Report {
+            message: format!("stream `{}`: {message}", self.stream),
+            failure_type,
+        }
+    }
+
+    /// Enqueue, wait, download and emit; a failed job is enqueued again once.
+    async fn read(&self, em: &mut Emitter) -> Result<()> {
+        let first = self.enqueue().await?;
+        if self.wait(&first).await? {
+            return self.download(&first, em).await;
+        }
+        tracing::warn!(
+            "stream {}: the export job {first} for {} failed at Intercom; enqueueing it again",
+            self.stream,
+            self.window()
+        );
+        let second = self.enqueue().await?;
+        if self.wait(&second).await? {
+            return self.download(&second, em).await;
+        }
+        Err(self.fail(
+            format!(
+                "the export jobs {first} and {second} for {} of dataset `{}` both failed at Intercom; the next sync tries the window again",
+                self.window(),
+                self.dataset.id
+            ),
+            FailureType::TransientError,
+        ))
+    }
+
+    /// `POST /export/reporting_data/enqueue`: the job's id.
+    async fn enqueue(&self) -> Result<String> {
+        let ids: Vec<&str> = self.attrs.iter().map(|a| a.asked()).collect();
+        let req = ApiRequest::post(
+            ENQUEUE,
+            json!({
+                "dataset_id": self.dataset.id,
+                "attribute_ids": ids,
+                "start_time": self.from,
+                "end_time": self.to,
+            }),
+        )
+        .version(VERSION)
+        .for_stream(self.stream);
+        let answer = self.ctx.client.json(&req).await.map_err(|e| {
+            if matches!(e.root(), Error::Api { status: 429, .. }) {
+                self.fail(
+                    format!(
+                        "Intercom's limit of pending reporting export jobs per workspace (5) stayed reached while {} waited to enqueue {}; other exports of this workspace may be running ({e})",
+                        ENQUEUE,
+                        self.window()
+                    ),
+                    FailureType::TransientError,
+                )
+            } else {
+                e
+            }
+        })?;
+        match answer.get("job_identifier").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => Ok(id.to_string()),
+            _ => Err(Error::Decode {
+                endpoint: req.describe(),
+                message: "the answer has no `job_identifier`".into(),
+            }),
+        }
+    }
+
+    fn job_request(&self, prefix: &str, job: &str) -> Result<ApiRequest> {
+        let seg = path_segment(job).map_err(|message| Error::Decode {
+            endpoint: ENQUEUE.into(),
+            message,
+        })?;
+        let mut req = ApiRequest::get(format!("{prefix}{seg}"))
+            .version(VERSION)
+            .for_stream(self.stream);
+        if let Some(app) = self.app_id {
+            req = req.query("app_id", app);
+        }
+        Ok(req.query("job_identifier", job))
+    }
+
+    /// Poll the job until it is `complete` (true) or `failed` (false), pausing
+    /// `report_poll_first`, doubling up to `report_poll_max`, for at most
+    /// `report_job_max_wait` in all.
+    async fn wait(&self, job: &str) -> Result<bool> {
+        let s = &self.ctx.settings;
+        let req = self
+            .job_request("/export/reporting_data/", job)?
+            .expect(Expect::Rows(has_status));
+        let started = Instant::now();
+        let mut pause = s.report_poll_first;
+        loop {
+            tokio::time::sleep(pause).await;
+            let v = self.ctx.client.json(&req).await?;
+            let status = v.get("status").and_then(Value::as_str).unwrap_or_default();
+            match status {
+                "complete" => return Ok(true),
+                "failed" => return Ok(false),
+                _ => {}
+            }
+            pause = (pause * 2).min(s.report_poll_max);
+            if started.elapsed() + pause > s.report_job_max_wait {
+                return Err(self.fail(
+                    format!(
+                        "the export job {job} for {} was still `{}` after {:.0} s (SOURCE_INTERCOM_REPORT_JOB_MAX_SECS); the next sync tries the window again",
+                        self.window(),
+                        crate::redact::server_text(status, 40),
+                        started.elapsed().as_secs_f64()
+                    ),
+                    FailureType::TransientError,
+                ));
+            }
+        }
+    }
+
+    /// `GET /download/reporting_data/{job}`, its rows emitted as they are parsed.
+    async fn download(&self, job: &str, em: &mut Emitter) -> Result<()> {
+        let req = self
+            .job_request("/download/reporting_data/", job)?
+            .accept(OCTET_STREAM);
+        let body = self.ctx.client.fetch(&req, Ok).await?;
+        let rows = emit_rows(&body, self.dataset, self.attrs, em).map_err(|e| match e {
+            RowError::Read(message) => Error::Decode {
+                endpoint: req.describe(),
+                message: format!("the export file of job {job} for {}: {message}", self.window()),
+            },
+            RowError::Cell { row, column, value } => self.fail(
+                format!(
+                    "row {row} of the export file of job {job} ({}) has {value:?} in column `{column}`, which should be an integer (epoch seconds)",
+                    self.window()
+                ),
+                FailureType::SystemError,
+            ),
+            RowError::Emit(e) => e,
+        })?;
+        tracing::debug!("stream {}: {rows} rows in {}", self.stream, self.window());
+        Ok(())
+    }
+}
+
+/// Why an export file could not be emitted.
+#[derive(Debug)]
+enum RowError {
+    /// Not gzip or CSV as it should be (cut off, not UTF-8, rows of the wrong width).
+    Read(String),
+    /// A cell of an integer column that is not an integer.
+    Cell {
+        row: u64,
+        column: String,
+        value: String,
+    },
+    Emit(Error),
+}
+
+/// Parse an export file (gzip-compressed when it starts with gzip's magic bytes)
+/// as CSV, a row at a time, and emit each row: columns named by the header row (mapped
+/// back from qualified ids), the time attribute as an integer, empty cells as null.
+fn emit_rows(
+    body: &[u8],
+    d: &Dataset,
+    attrs: &[&Attribute],
+    em: &mut Emitter,
+) -> std::result::Result<u64, RowError> {
+    let reader: Box<dyn std::io::Read + '_> = if body.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(body))
+    } else {
+        Box::new(body)
+    };
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(reader);
+    let header = csv
+        .headers()
+        .map_err(|e| RowError::Read(format!("its header row can't be read ({e})")))?
+        .clone();
+    let columns: Vec<(String, bool)> = header
+        .iter()
+        .map(|h| {
+            let id = attrs
+                .iter()
+                .find(|a| a.id == h || a.qualified_id.as_deref() == Some(h))
+                .map_or(h, |a| a.id.as_str());
+            (id.to_string(), id == d.time)
+        })
+        .collect();
+    let mut record = csv::StringRecord::new();
+    let mut row = 0u64;
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(row),
+            Err(e) => {
+                return Err(RowError::Read(format!(
+                    "row {} can't be read ({e})",
+                    row + 1
+                )))
+            }
+        }
+        row += 1;
+        let mut obj = Map::with_capacity(columns.len());
+        for (cell, (name, integer)) in record.iter().zip(&columns) {
+            let v = if cell.is_empty() {
+                Value::Null
+            } else if *integer {
+                match cell.trim().parse::<i64>() {
+                    Ok(n) => Value::from(n),
+                    Err(_) => {
+                        return Err(RowError::Cell {
+                            row,
+                            column: name.clone(),
+                            value: crate::redact::server_text(cell, 40),
+                        })
+                    }
+                }
+            } else {
+                Value::String(cell.to_string())
+            };
+            obj.insert(name.clone(), v);
+        }
+        em.value(&Value::Object(obj)).map_err(RowError::Emit)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Captured, Output};
+    use std::io::Write as _;
+
+    fn dataset() -> Dataset {
+        parse_datasets(&json!({"type": "list", "data": [
+            {"id": "ticket", "default_time_attribute_id": "ticket_created_at", "attributes": [
+                {"id": "ticket_id", "qualified_id": "standard.ticket_id"},
+                {"id": "ticket_created_at", "qualified_id": "standard.ticket_created_at"},
+                {"id": "title"}
+            ]},
+            {"id": "../x", "default_time_attribute_id": "t", "attributes": []},
+            {"id": "no_time", "attributes": []}
+        ]}))
+        .remove(0)
+    }
+
+    #[test]
+    fn datasets_become_streams_with_the_time_attribute_as_cursor() {
+        let d = dataset();
+        let e = &catalog_entries(std::slice::from_ref(&d))[0];
+        assert_eq!(e.name, "report_ticket");
+        assert_eq!(
+            e.default_cursor_field,
+            Some(vec!["ticket_created_at".into()])
+        );
+        assert_eq!(
+            e.json_schema["properties"]["ticket_created_at"]["type"],
+            json!(["null", "integer"])
+        );
+        assert_eq!(
+            e.json_schema["properties"]["title"]["type"],
+            json!(["null", "string"])
+        );
+        assert_eq!(e.source_defined_primary_key, Some(vec![]));
+        let picked: Vec<&str> = d
+            .selected("s", Some(&["title".to_string()]))
+            .iter()
+            .map(|a| a.asked())
+            .collect();
+        assert_eq!(picked, ["standard.ticket_created_at", "title"]);
+        assert_eq!(d.selected("s", Some(&["nope".to_string()])).len(), 3);
+        assert_eq!(d.selected("s", None).len(), 3);
+    }
+
+    #[test]
+    fn windows_are_half_open_and_cover_the_range() {
+        assert_eq!(
+            windows(0, 200_000, 1),
+            vec![(0, 86_400), (86_400, 172_800), (172_800, 200_000)]
+        );
+        assert_eq!(windows(10, 10, 30), vec![]);
+    }
+
+    fn emit(body: &[u8]) -> (std::result::Result<u64, RowError>, Vec<Value>) {
+        let d = dataset();
+        let attrs: Vec<&Attribute> = d.attributes.iter().collect();
+        let cap = Captured::default();
+        let mut em = Emitter::new(Output::to_writer(cap.clone()), "report_ticket");
+        let r = emit_rows(body, &d, &attrs, &mut em);
+        em.flush().unwrap();
+        let data = cap
+            .messages()
+            .iter()
+            .map(|m| m["record"]["data"].clone())
+            .collect();
+        (r, data)
+    }
+
+    #[test]
+    fn csv_rows_are_typed_gzip_or_not() {
+        let csv = "standard.ticket_id,ticket_created_at,title\n1,100,\"a, \"\"b\"\"\"\n2,,\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(csv.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        for body in [csv.as_bytes(), &gz[..]] {
+            let (r, data) = emit(body);
+            assert_eq!(r.unwrap(), 2);
+            assert_eq!(
+                data,
+                [
+                    json!({"ticket_id": "1", "ticket_created_at": 100, "title": "a, \"b\""}),
+                    json!({"ticket_id": "2", "ticket_created_at": null, "title": null}),
+                ]
+            );
+        }
+        let (r, _) = emit(b"ticket_id,ticket_created_at\n1,yesterday\n");
+        match r {
+            Err(RowError::Cell { row, column, value }) => {
+                assert_eq!(
+                    (row, column.as_str(), value.as_str()),
+                    (1, "ticket_created_at", "yesterday")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let (r, _) = emit(b"ticket_id,ticket_created_at\n1,2,3\n");
+        assert!(matches!(r, Err(RowError::Read(m)) if m.contains("row 1")));
+        let (r, _) = emit(&gz[..gz.len() / 2]);
+        assert!(matches!(r, Err(RowError::Read(_))));
+    }
+}
