@@ -928,6 +928,19 @@ fn readme_stream_table_matches_discover() {
             (cells[2].to_string(), plain(cells[3]), plain(cells[4])),
         );
     }
+    // One row stands for every reporting dataset, whose streams discover lists only
+    // from a workspace (`discovered()` reaches none): their own test checks them.
+    let reports = rows
+        .remove("report_<dataset>")
+        .expect("README has the report_<dataset> row");
+    assert_eq!(
+        reports,
+        (
+            "full refresh, incremental".to_string(),
+            "(the dataset's time attribute)".to_string(),
+            String::new()
+        )
+    );
     let streams = discovered()["streams"].as_array().unwrap();
     assert_eq!(rows.len(), streams.len(), "README rows: {:?}", rows.keys());
     for s in streams {

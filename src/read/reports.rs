@@ -39,8 +39,12 @@ pub const VERSION: &str = "2.14";
 /// Report streams are named `report_<dataset id>`.
 pub const PREFIX: &str = "report_";
 
-/// The permissions a report stream needs, as the Developer Hub names them.
-pub const PERMISSION: &str = "Read reporting datasets\" and \"Export reporting data";
+/// The permissions a report stream needs, as the Developer Hub names them: the first
+/// for `get_datasets`, the second for the export jobs.
+pub const PERMISSIONS: [&str; 2] = ["Read reporting datasets", "Export reporting data"];
+
+/// [`PERMISSIONS`] as error messages quote a permission (`needs the "…" permission`).
+const PERMISSION: &str = "Read reporting datasets\" and \"Export reporting data";
 
 const DATASETS: &str = "/export/reporting_data/get_datasets";
 const ENQUEUE: &str = "/export/reporting_data/enqueue";
@@ -716,6 +720,11 @@ mod tests {
         assert_eq!(picked, ["standard.ticket_created_at", "title"]);
         assert_eq!(d.selected("s", Some(&["nope".to_string()])).len(), 3);
         assert_eq!(d.selected("s", None).len(), 3);
+    }
+
+    #[test]
+    fn no_stream_of_the_table_is_named_like_a_report() {
+        assert!(crate::streams::STREAMS.iter().all(|s| !is_report(s.name)));
     }
 
     #[test]

@@ -312,6 +312,9 @@ fn structure_errors(md: &str) -> Vec<String> {
     errors
 }
 
+/// The row of the stream and permission tables that stands for every reporting dataset.
+const REPORTS_ROW: &str = "report_<dataset>";
+
 /// Where the stream table differs from the catalog `discover` gives: every stream once,
 /// its sync modes, cursor field and primary key.
 fn stream_table_errors(md: &str, catalog: &Value) -> Vec<String> {
@@ -341,6 +344,30 @@ fn stream_table_errors(md: &str, catalog: &Value) -> Vec<String> {
     for s in &streams {
         let name = s["name"].as_str().unwrap_or_default().to_string();
         discovered.insert(name.clone());
+        // One row stands for every reporting dataset's stream: the datasets are the
+        // workspace's, and their cursor is each one's own time attribute.
+        if name.starts_with("report_") {
+            let Some(row) = rows.get(REPORTS_ROW) else {
+                errors.push(format!("stream table: `{REPORTS_ROW}` is missing"));
+                continue;
+            };
+            discovered.insert(REPORTS_ROW.to_string());
+            let cursor = s["default_cursor_field"].as_array().map_or(0, Vec::len);
+            let keyless = s["source_defined_primary_key"]
+                .as_array()
+                .map_or(true, Vec::is_empty);
+            if plain(&row[1]) != "Full Refresh, Incremental"
+                || plain(&row[2]) != "the dataset's time attribute"
+                || !list(&row[3]).is_empty()
+                || cursor != 1
+                || !keyless
+            {
+                errors.push(format!(
+                    "stream table: `{REPORTS_ROW}` says {row:?}, discover says {s} for `{name}`"
+                ));
+            }
+            continue;
+        }
         let Some(row) = rows.get(&name) else {
             errors.push(format!("stream table: `{name}` is missing"));
             continue;
@@ -398,7 +425,11 @@ fn stream_table_errors(md: &str, catalog: &Value) -> Vec<String> {
             errors.push(format!("stream table: `{name}` has no endpoint"));
         }
     }
-    for name in rows.keys().filter(|n| !discovered.contains(*n)) {
+    // A workspace may list no reporting datasets (or refuse them): the row stays.
+    for name in rows
+        .keys()
+        .filter(|n| !discovered.contains(*n) && *n != REPORTS_ROW)
+    {
         errors.push(format!(
             "stream table: `{name}` is not a stream of discover"
         ));
@@ -722,6 +753,29 @@ fn the_stream_table_is_discover_s() {
     let catalog = discovered();
     let errors = stream_table_errors(&md, catalog);
     assert!(errors.is_empty(), "{PAGE}: {errors:#?}");
+    // With a workspace's reporting datasets: the one row stands for them all.
+    let env = Env::start();
+    let cfg = env.config();
+    let run = run_connector(&["discover", "--config", cfg.to_str().unwrap()], &[]);
+    let with_reports = run.of_type("CATALOG")[0]["catalog"].clone();
+    let reports = with_reports["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with("report_")))
+        .count();
+    assert_eq!(reports, 3);
+    let errors = stream_table_errors(&md, &with_reports);
+    assert!(errors.is_empty(), "{PAGE}: {errors:#?}");
+    let mut keyed = with_reports.clone();
+    for s in keyed["streams"].as_array_mut().expect("streams") {
+        if s["name"] == "report_ticket" {
+            s["source_defined_primary_key"] = json!([["ticket_id"]]);
+        }
+    }
+    let errors = stream_table_errors(&md, &keyed);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].contains("report_ticket"), "{errors:#?}");
 
     // The check fails when discover says something else.
     let mut changed = catalog.clone();
@@ -764,18 +818,26 @@ fn the_stream_table_is_discover_s() {
 fn the_permission_table_is_the_stream_declarations() {
     use source_intercom::streams::{permission, STREAMS};
     let md = page();
-    let declared: Vec<(&str, &str)> = STREAMS.iter().map(|s| (s.name, s.permission)).collect();
+    let mut declared: Vec<(&str, &str)> = STREAMS.iter().map(|s| (s.name, s.permission)).collect();
+    let reports = source_intercom::read::reports::PERMISSIONS.join(" and ");
+    let errors = permission_table_errors(&md, &[(REPORTS_ROW, reports.as_str())]);
+    assert_eq!(
+        errors.len(),
+        declared.len(),
+        "only the reports row is right: {errors:#?}"
+    );
+    assert_eq!(declared.len(), all_stream_names().len());
+    declared.push((REPORTS_ROW, reports.as_str()));
     let errors = permission_table_errors(&md, &declared);
     assert!(errors.is_empty(), "{PAGE}: {errors:#?}");
-    assert_eq!(declared.len(), all_stream_names().len());
-    for (_, p) in &declared {
+    for (_, p) in &declared[..declared.len() - 1] {
         assert!(permission::ALL.contains(p), "{p}");
     }
 
     // The check fails when the code says something else.
     let mut changed = declared.clone();
     changed[0].1 = permission::TICKETS;
-    changed.pop();
+    changed.remove(changed.len() - 2);
     changed.push(("notes", permission::USERS_AND_COMPANIES));
     let errors = permission_table_errors(&md, &changed);
     assert_eq!(errors.len(), 3, "{errors:#?}");
