@@ -21,6 +21,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use super::emit::Emitter;
@@ -382,8 +383,11 @@ async fn read(ctx: &Ctx, r: &ReportStream, em: &mut Emitter) -> Result<()> {
         attrs.len()
     );
     let mut position = saved;
-    for (from, to) in all_windows {
-        let job = Job {
+    // Up to Intercom's limit of pending jobs are exported at once (shared by every
+    // report stream of the sync); their files are emitted in the windows' order.
+    let jobs: Vec<Job<'_>> = all_windows
+        .into_iter()
+        .map(|(from, to)| Job {
             ctx,
             stream: r.name,
             dataset: d,
@@ -391,10 +395,22 @@ async fn read(ctx: &Ctx, r: &ReportStream, em: &mut Emitter) -> Result<()> {
             from,
             to,
             app_id: app_id.as_deref(),
-        };
-        job.read(em).await?;
+        })
+        .collect();
+    // Boxed and collected first: no closure over the jobs lives across an await (which
+    // keeps the read task `Send`).
+    type Ready<'j> =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<String>> + Send + 'j>>;
+    let mut futures: Vec<Ready<'_>> = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        futures.push(Box::pin(job.ready()));
+    }
+    let mut ready = futures::stream::iter(futures).buffered(PENDING_JOBS);
+    let mut order = jobs.iter();
+    while let (Some(id), Some(job)) = (ready.next().await, order.next()) {
+        job.download(&id?, em).await?;
         if r.mode == SyncMode::Incremental {
-            position = Some(position.map_or(to, |p| p.max(to)));
+            position = Some(position.map_or(job.to, |p| p.max(job.to)));
             em.checkpoint_if_moved(json!({ d.time.as_str(): position }))?;
         }
     }
@@ -427,6 +443,16 @@ async fn app_id(ctx: &Ctx, stream: &'static str) -> Option<String> {
 }
 
 /// One export window.
+/// Intercom's limit on a workspace's pending reporting export jobs.
+const PENDING_JOBS: usize = 5;
+
+/// The pending jobs of this sync, across its report streams: a job holds one from its
+/// enqueueing until it is complete (or has failed twice).
+fn pending_jobs() -> &'static tokio::sync::Semaphore {
+    static PENDING: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PENDING.get_or_init(|| tokio::sync::Semaphore::new(PENDING_JOBS))
+}
+
 struct Job<'a> {
     ctx: &'a Ctx,
     stream: &'static str,
@@ -457,11 +483,18 @@ impl Job<'_> {
         }
     }
 
-    /// Enqueue, wait, download and emit; a failed job is enqueued again once.
-    async fn read(&self, em: &mut Emitter) -> Result<()> {
+    /// Enqueue and wait until the job is complete: its id. A failed job is enqueued
+    /// again once. Holds one of the workspace's pending jobs meanwhile.
+    async fn ready(&self) -> Result<String> {
+        let _pending = pending_jobs().acquire().await.map_err(|_| {
+            self.fail(
+                "the limit on pending export jobs was closed".into(),
+                FailureType::SystemError,
+            )
+        })?;
         let first = self.enqueue().await?;
         if self.wait(&first).await? {
-            return self.download(&first, em).await;
+            return Ok(first);
         }
         tracing::warn!(
             "stream {}: the export job {first} for {} failed at Intercom; enqueueing it again",
@@ -470,7 +503,7 @@ impl Job<'_> {
         );
         let second = self.enqueue().await?;
         if self.wait(&second).await? {
-            return self.download(&second, em).await;
+            return Ok(second);
         }
         Err(self.fail(
             format!(
