@@ -169,6 +169,11 @@ pub struct FakeConfig {
     /// gzip-compressed (default true, as Intercom does; the body is a
     /// `.csv.gz` file, not `Content-Encoding: gzip`); false sends plain CSV.
     pub report_download_gzip: bool,
+    /// Days of reporting data the workspace keeps (default 730, Intercom's
+    /// two years; 1,095 with extended retention): `enqueue` answers 400
+    /// `parameter_invalid` for a `start_time` older than that on the
+    /// fake's clock.
+    pub report_retention_days: u32,
 }
 
 impl Default for FakeConfig {
@@ -211,6 +216,7 @@ impl Default for FakeConfig {
             report_job_polls: 2,
             report_job_failure_rate: 0.0,
             report_download_gzip: true,
+            report_retention_days: 730,
         }
     }
 }

@@ -145,6 +145,10 @@ struct Args {
     /// in_progress before it is complete (default 2).
     #[arg(long, value_name = "N")]
     report_job_polls: Option<u32>,
+    /// Days of reporting data the workspace keeps: an export that starts
+    /// earlier is refused (default 730).
+    #[arg(long, value_name = "DAYS")]
+    report_retention_days: Option<u32>,
     /// Share of reporting export jobs (0 to 1) that end failed (default 0).
     #[arg(long, value_name = "F", value_parser = parse_rate)]
     report_job_failure_rate: Option<f64>,
@@ -211,6 +215,9 @@ impl Args {
                 .report_job_failure_rate
                 .unwrap_or(d.report_job_failure_rate),
             report_download_gzip: d.report_download_gzip && !self.report_download_plain,
+            report_retention_days: self
+                .report_retention_days
+                .unwrap_or(d.report_retention_days),
             ..d
         }
     }
@@ -388,12 +395,15 @@ mod tests {
             "--report-download-plain",
             "--contacts-with-long-lists",
             "0.1",
+            "--report-retention-days",
+            "1095",
         ])
         .config();
         assert_eq!(c.report_job_polls, 0);
         assert_eq!(c.report_job_failure_rate, 0.5);
         assert!(!c.report_download_gzip);
         assert_eq!(c.contacts_with_long_lists, 0.1);
+        assert_eq!(c.report_retention_days, 1095);
         let d = Args::parse_from(["fake-intercom"]).config();
         assert_eq!(
             (
@@ -404,6 +414,7 @@ mod tests {
             (2, 0.0, true)
         );
         assert_eq!(d.contacts_with_long_lists, 0.02);
+        assert_eq!(d.report_retention_days, 730);
         for bad in [
             ["fake-intercom", "--report-job-failure-rate", "1.5"],
             ["fake-intercom", "--contacts-with-long-lists", "-1"],

@@ -11,6 +11,15 @@ use serde_json::{json, Value};
 
 const VERSION: &str = "2.16";
 
+/// The fake's defaults, but a retention long enough that the tests' exports
+/// from 1970 are allowed (one test checks the default retention).
+fn config() -> FakeConfig {
+    FakeConfig {
+        report_retention_days: 100_000,
+        ..FakeConfig::default()
+    }
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
@@ -108,7 +117,7 @@ async fn poll_to_end(fake: &FakeIntercom, job: &str) -> (Vec<String>, Value) {
 
 #[tokio::test]
 async fn datasets_list_their_attributes() {
-    let fake = FakeIntercom::start(FakeConfig::default()).await.unwrap();
+    let fake = FakeIntercom::start(config()).await.unwrap();
     let url = format!("{}/export/reporting_data/get_datasets", fake.base_url());
     let (status, body) = get_json(&fake, &url).await;
     assert_eq!(status, 200);
@@ -127,7 +136,7 @@ async fn datasets_list_their_attributes() {
 
 #[tokio::test]
 async fn a_job_is_pending_then_in_progress_then_complete_and_its_rows_match() {
-    let fake = FakeIntercom::start(FakeConfig::default()).await.unwrap();
+    let fake = FakeIntercom::start(config()).await.unwrap();
     let (start, end) = fake.with_workspace(|w| {
         let c = |i: usize| w.conversations[i]["created_at"].as_i64().unwrap();
         (c(5), c(40))
@@ -218,7 +227,7 @@ async fn a_job_is_pending_then_in_progress_then_complete_and_its_rows_match() {
 async fn the_download_needs_the_octet_stream_accept_header() {
     let fake = FakeIntercom::start(FakeConfig {
         report_job_polls: 0,
-        ..FakeConfig::default()
+        ..config()
     })
     .await
     .unwrap();
@@ -254,7 +263,7 @@ async fn plain_csv_when_gzip_is_off() {
     let fake = FakeIntercom::start(FakeConfig {
         report_download_gzip: false,
         report_job_polls: 1,
-        ..FakeConfig::default()
+        ..config()
     })
     .await
     .unwrap();
@@ -298,7 +307,7 @@ async fn conversation_rows_depend_on_the_enqueue_version() {
     let fake = FakeIntercom::start(FakeConfig {
         report_job_polls: 0,
         report_download_gzip: false,
-        ..FakeConfig::default()
+        ..config()
     })
     .await
     .unwrap();
@@ -330,7 +339,7 @@ async fn conversation_rows_depend_on_the_enqueue_version() {
 async fn actions_have_a_row_per_part_in_the_window() {
     let fake = FakeIntercom::start(FakeConfig {
         report_job_polls: 0,
-        ..FakeConfig::default()
+        ..config()
     })
     .await
     .unwrap();
@@ -371,7 +380,7 @@ async fn actions_have_a_row_per_part_in_the_window() {
 
 #[tokio::test]
 async fn at_most_five_jobs_pending() {
-    let fake = FakeIntercom::start(FakeConfig::default()).await.unwrap();
+    let fake = FakeIntercom::start(config()).await.unwrap();
     let mut jobs = Vec::new();
     for _ in 0..REPORT_PENDING_JOBS_LIMIT {
         let (status, job) = enqueue(&fake, &conversation_job(0, 10)).await;
@@ -403,7 +412,7 @@ async fn at_most_five_jobs_pending() {
 
 #[tokio::test]
 async fn failed_jobs_have_no_download_and_free_their_place() {
-    let fake = FakeIntercom::start(FakeConfig::default()).await.unwrap();
+    let fake = FakeIntercom::start(config()).await.unwrap();
     fake.fail_next_report_jobs(1);
     let (_, failing) = enqueue(&fake, &conversation_job(0, 10)).await;
     let (_, fine) = enqueue(&fake, &conversation_job(0, 10)).await;
@@ -431,7 +440,7 @@ async fn failed_jobs_have_no_download_and_free_their_place() {
     let always = FakeIntercom::start(FakeConfig {
         report_job_failure_rate: 1.0,
         report_job_polls: 0,
-        ..FakeConfig::default()
+        ..config()
     })
     .await
     .unwrap();
@@ -442,7 +451,7 @@ async fn failed_jobs_have_no_download_and_free_their_place() {
 
 #[tokio::test]
 async fn bad_requests_and_unknown_jobs() {
-    let fake = FakeIntercom::start(FakeConfig::default()).await.unwrap();
+    let fake = FakeIntercom::start(config()).await.unwrap();
     let cases = [
         (
             json!({"attribute_ids": ["conversation_id"], "start_time": 0, "end_time": 1}),
@@ -527,7 +536,7 @@ async fn the_download_url_carries_the_base_path() {
     let fake = FakeIntercom::start(FakeConfig {
         base_path: "/intercom".into(),
         report_job_polls: 0,
-        ..FakeConfig::default()
+        ..config()
     })
     .await
     .unwrap();
@@ -542,7 +551,7 @@ async fn the_download_url_carries_the_base_path() {
 
 #[tokio::test]
 async fn an_answer_cut_short_moves_no_job_on() {
-    let fake = FakeIntercom::start(FakeConfig::default()).await.unwrap();
+    let fake = FakeIntercom::start(config()).await.unwrap();
     let truncated = |method: &str, path: &str| Fault {
         method: method.into(),
         path: path.into(),
@@ -576,4 +585,26 @@ async fn an_answer_cut_short_moves_no_job_on() {
     let (seen, _) = poll_to_end(&fake, id).await;
     assert_eq!(seen, ["pending", "in_progress", "complete"]);
     assert_eq!(fake.stats().report_job_polls, 3);
+}
+
+#[tokio::test]
+async fn exports_older_than_the_retention_are_refused() {
+    let fake = FakeIntercom::start(FakeConfig {
+        report_retention_days: 730,
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let now = fake.now_secs();
+    let edge = now - 730 * 86_400;
+    let (status, body) = enqueue(&fake, &conversation_job(edge - 60, now)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["code"], "parameter_invalid");
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("retention period (730 days)"));
+    assert_eq!(fake.stats().report_jobs_enqueued, 0);
+    let (status, body) = enqueue(&fake, &conversation_job(edge + 60, now)).await;
+    assert_eq!(status, 200, "{body}");
 }

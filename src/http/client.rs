@@ -13,6 +13,9 @@
 //!    answer counts as a failed attempt, not as data;
 //! 5. ask [`classify`] what to do: done, wait and retry, or stop.
 //!
+//! [`Client::open`] runs the same steps but hands over the answer's body unread once
+//! its status and headers are good (a reporting export file, read as it arrives).
+//!
 //! # Memory
 //!
 //! Answers in flight are bounded by one byte budget, [`HttpSettings::memory_bytes`]:
@@ -214,10 +217,30 @@ pub struct RequestStats {
 /// if this attempt is the last.
 struct Attempted {
     outcome: Outcome,
-    result: Result<bytes::Bytes>,
+    result: Result<Answer>,
     /// The large-answer turn, if the answer took it: held until it is parsed.
     turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
+
+/// A successful answer as an attempt hands it over: read whole, or (for
+/// [`Client::open`]) with its body unread.
+enum Answer {
+    Read(bytes::Bytes),
+    Open(reqwest::Response),
+}
+
+impl Answer {
+    fn bytes(self) -> std::result::Result<bytes::Bytes, String> {
+        match self {
+            Answer::Read(b) => Ok(b),
+            Answer::Open(_) => Err("the answer was not read".into()),
+        }
+    }
+}
+
+/// How long a streamed answer ([`Client::open`]) may take in all: its body is read
+/// by the caller, which bounds each wait for a chunk.
+const OPEN_BODY_TIMEOUT: Duration = Duration::from_secs(3600);
 
 impl Client {
     pub fn new(config: &Config, settings: HttpSettings) -> Result<Client> {
@@ -391,7 +414,7 @@ impl Client {
     /// bytes: a JSON tree costs many times its text.
     pub async fn json(&self, req: &ApiRequest) -> Result<Value> {
         let expect = req.expect;
-        self.fetch_with(req, Body::Tree, |body| decode(&body, expect))
+        self.fetch_with(req, Body::Tree, |a| decode(&a.bytes()?, expect))
             .await
     }
 
@@ -409,14 +432,27 @@ impl Client {
         req: &ApiRequest,
         decode: impl Fn(bytes::Bytes) -> std::result::Result<T, String>,
     ) -> Result<T> {
-        self.fetch_with(req, Body::Text, decode).await
+        self.fetch_with(req, Body::Text, |a| decode(a.bytes()?))
+            .await
+    }
+
+    /// Send a request (with rate limiting and retries, as [`Client::fetch`]) and hand
+    /// over its successful answer with the body unread, for the caller to read as it
+    /// arrives (`chunk()`, each wait bounded by the caller). The whole answer may take
+    /// up to an hour; the request's slot is given back once the headers are in.
+    pub async fn open(&self, req: &ApiRequest) -> Result<reqwest::Response> {
+        self.fetch_with(req, Body::Stream, |a| match a {
+            Answer::Open(r) => Ok(r),
+            Answer::Read(_) => Err("the answer was read whole".into()),
+        })
+        .await
     }
 
     async fn fetch_with<T>(
         &self,
         req: &ApiRequest,
         kind: Body,
-        decode: impl Fn(bytes::Bytes) -> std::result::Result<T, String>,
+        decode: impl Fn(Answer) -> std::result::Result<T, String>,
     ) -> Result<T> {
         let url = self.url_for(req);
         let policy = if req.retry_errors {
@@ -478,7 +514,7 @@ impl Client {
                         let _turn = match (turn, kind) {
                             (Some(t), _) => Some(t),
                             (None, Body::Tree) => Some(self.inner.large.clone().lock_owned().await),
-                            (None, Body::Text) => None,
+                            (None, Body::Text | Body::Stream) => None,
                         };
                         decode(body).map_err(|message| {
                             outcome = Outcome::BadBody;
@@ -602,6 +638,9 @@ impl Client {
         if let Some(body) = &req.body {
             builder = builder.json(body);
         }
+        if kind == Body::Stream {
+            builder = builder.timeout(OPEN_BODY_TIMEOUT);
+        }
         let resp = match builder.send().await {
             Ok(r) => r,
             Err(e) => {
@@ -687,9 +726,27 @@ impl Client {
                 turn: None,
             };
         }
+        if kind == Body::Stream {
+            return if status == StatusCode::NO_CONTENT {
+                Attempted {
+                    outcome: Outcome::BadBody,
+                    result: Err(Error::Decode {
+                        endpoint: endpoint(),
+                        message: "the answer had no body".into(),
+                    }),
+                    turn: None,
+                }
+            } else {
+                Attempted {
+                    outcome,
+                    result: Ok(Answer::Open(resp)),
+                    turn: None,
+                }
+            };
+        }
         let cap = match kind {
             Body::Tree => self.inner.max_body_bytes.min(VALUE_BODY_CAP),
-            Body::Text => self.inner.max_body_bytes,
+            Body::Text | Body::Stream => self.inner.max_body_bytes,
         };
         let body = match read_capped(resp, cap, self.inner.share, Some(&self.inner.large)).await {
             Ok(b) => b,
@@ -722,7 +779,7 @@ impl Client {
         let (body, turn) = body;
         Attempted {
             outcome,
-            result: Ok(bytes::Bytes::from(body)),
+            result: Ok(Answer::Read(bytes::Bytes::from(body))),
             turn,
         }
     }
@@ -742,6 +799,8 @@ enum Body {
     Text,
     /// Decoded into a JSON tree ([`Value`]).
     Tree,
+    /// Handed over unread ([`Client::open`]).
+    Stream,
 }
 
 /// What a wait that would pass the budget was for, in words.

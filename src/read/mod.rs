@@ -79,8 +79,12 @@ pub struct ReadSettings {
     pub progress_every: Duration,
     /// Days of one reporting export window (`SOURCE_INTERCOM_REPORT_WINDOW_DAYS`).
     pub report_window_days: u32,
-    /// The first pause before an export job's status is asked; it doubles up to
-    /// `report_poll_max` (`SOURCE_INTERCOM_REPORT_POLL_MS`, `SOURCE_INTERCOM_REPORT_POLL_MAX_MS`).
+    /// Days of reporting data the workspace keeps (`SOURCE_INTERCOM_REPORT_RETENTION_DAYS`,
+    /// Intercom's 2 years by default): exports start no earlier.
+    pub report_retention_days: u32,
+    /// The pause after an export job's first status poll (sent right after it is
+    /// enqueued); it doubles up to `report_poll_max` (`SOURCE_INTERCOM_REPORT_POLL_MS`,
+    /// `SOURCE_INTERCOM_REPORT_POLL_MAX_MS`).
     pub report_poll_first: Duration,
     pub report_poll_max: Duration,
     /// The longest an export job is waited for (`SOURCE_INTERCOM_REPORT_JOB_MAX_SECS`).
@@ -108,6 +112,7 @@ impl ReadSettings {
             pages_per_partition: 8,
             progress_every: Duration::from_secs(60),
             report_window_days: 30,
+            report_retention_days: 730,
             report_poll_first: Duration::from_secs(1),
             report_poll_max: Duration::from_secs(30),
             report_job_max_wait: Duration::from_secs(3600),
@@ -135,6 +140,9 @@ impl ReadSettings {
         }
         if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_WINDOW_DAYS") {
             s.report_window_days = v.clamp(1, 366) as u32;
+        }
+        if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_RETENTION_DAYS") {
+            s.report_retention_days = v.clamp(2, 3660) as u32;
         }
         if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_POLL_MS") {
             s.report_poll_first = Duration::from_millis(v.clamp(1, 600_000));

@@ -19,7 +19,7 @@
 //!   last window ended and reads no row twice.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
@@ -330,6 +330,42 @@ pub async fn run(ctx: Arc<Ctx>, r: ReportStream) -> Result<usize> {
     }
 }
 
+/// The oldest start Intercom accepts for an export: `retention_days` before `end` on
+/// its clock, less a day's margin for the time until the last job is enqueued.
+/// `lower` when it is later; else that start, with an INFO when `start_date` is older
+/// (Intercom keeps no older reporting data), a WARN when a saved position is (the
+/// rows between it and that start are gone from Intercom).
+pub fn within_retention(
+    stream: &str,
+    lower: i64,
+    saved: Option<i64>,
+    end: i64,
+    retention_days: u32,
+) -> i64 {
+    let oldest = end.saturating_sub(i64::from(retention_days.saturating_sub(1)) * 86_400);
+    if lower >= oldest {
+        return lower;
+    }
+    let date = rfc3339(oldest);
+    match saved {
+        Some(s) if s < oldest => tracing::warn!(
+            "stream {stream}: the saved position ({}) is older than Intercom keeps reporting data ({retention_days} days, SOURCE_INTERCOM_REPORT_RETENTION_DAYS): exporting from {date}; rows between the two can no longer be exported",
+            rfc3339(s)
+        ),
+        _ => tracing::info!(
+            "stream {stream}: start_date is older than Intercom keeps reporting data ({retention_days} days, SOURCE_INTERCOM_REPORT_RETENTION_DAYS): exporting from {date}"
+        ),
+    }
+    oldest
+}
+
+/// Epoch seconds as `2024-01-01T00:00:00Z`, for logs.
+fn rfc3339(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| t.to_string())
+}
+
 /// The windows `[from, to)` covering `[lower, end)`, `days` long.
 pub fn windows(lower: i64, end: i64, days: u32) -> Vec<(i64, i64)> {
     let step = i64::from(days.max(1)).saturating_mul(86_400);
@@ -374,6 +410,13 @@ async fn read(ctx: &Ctx, r: &ReportStream, em: &mut Emitter) -> Result<()> {
     }
     // Nothing Intercom writes after the sync's start (on its clock) is claimed.
     let end = ctx.start_on_intercom_clock();
+    let lower = within_retention(
+        r.name,
+        lower,
+        saved,
+        end,
+        ctx.settings.report_retention_days,
+    );
     let all_windows = windows(lower, end, ctx.settings.report_window_days);
     tracing::info!(
         "stream {}: {} export window(s) of up to {} days, {} attributes",
@@ -539,6 +582,21 @@ impl Job<'_> {
                     ),
                     FailureType::TransientError,
                 )
+            } else if let Error::Api {
+                status: 400,
+                detail,
+                ..
+            } = e.root()
+            {
+                self.fail(
+                    format!(
+                        "Intercom refused to export {} of dataset `{}`: {detail}. If it speaks of the retention period: the workspace keeps less reporting data than SOURCE_INTERCOM_REPORT_RETENTION_DAYS ({} days) says; set it to the workspace's retention (730 days by default, 1,095 with extended retention), or set start_date later",
+                        self.window(),
+                        self.dataset.id,
+                        self.ctx.settings.report_retention_days
+                    ),
+                    FailureType::ConfigError,
+                )
             } else {
                 e
             }
@@ -566,16 +624,16 @@ impl Job<'_> {
         Ok(req.query("job_identifier", job))
     }
 
-    /// Poll the job until it is `complete` (true) or `failed` (false), pausing
-    /// `report_poll_first`, doubling up to `report_poll_max`, for at most
-    /// `report_job_max_wait` in all.
+    /// Poll the job until it is `complete` (true) or `failed` (false): at once (a small
+    /// export is often ready by then), then after `report_poll_first`, doubling up to
+    /// `report_poll_max`, for at most `report_job_max_wait` in all.
     async fn wait(&self, job: &str) -> Result<bool> {
         let s = &self.ctx.settings;
         let req = self
             .job_request("/export/reporting_data/", job)?
             .expect(Expect::Rows(has_status));
         let started = Instant::now();
-        let mut pause = s.report_poll_first;
+        let mut pause = Duration::ZERO;
         loop {
             tokio::time::sleep(pause).await;
             let v = self.ctx.client.json(&req).await?;
@@ -585,7 +643,7 @@ impl Job<'_> {
                 "failed" => return Ok(false),
                 _ => {}
             }
-            pause = (pause * 2).min(s.report_poll_max);
+            pause = (pause * 2).clamp(s.report_poll_first, s.report_poll_max);
             if started.elapsed() + pause > s.report_job_max_wait {
                 return Err(self.fail(
                     format!(
@@ -600,34 +658,78 @@ impl Job<'_> {
         }
     }
 
-    /// `GET /download/reporting_data/{job}`, its rows emitted as they are parsed.
+    /// `GET /download/reporting_data/{job}`, its rows emitted as they arrive. A file
+    /// that breaks off or can't be read is downloaded again (up to
+    /// [`DOWNLOAD_RESTARTS`] times) and its rows emitted already are skipped: a
+    /// complete job's file is the same each time.
     async fn download(&self, job: &str, em: &mut Emitter) -> Result<()> {
         let req = self
             .job_request("/download/reporting_data/", job)?
             .accept(OCTET_STREAM);
-        let body = self.ctx.client.fetch(&req, Ok).await?;
-        let rows = emit_rows(&body, self.dataset, self.attrs, em).map_err(|e| match e {
-            RowError::Read(message) => Error::Decode {
-                endpoint: req.describe(),
-                message: format!("the export file of job {job} for {}: {message}", self.window()),
-            },
-            RowError::Cell { row, column, value } => self.fail(
-                format!(
-                    "row {row} of the export file of job {job} ({}) has {value:?} in column `{column}`, which should be an integer (epoch seconds)",
-                    self.window()
+        let mut emitted = 0u64;
+        let mut restarts = 0u32;
+        loop {
+            let resp = self.ctx.client.open(&req).await?;
+            let e = match read_file(resp, self.dataset, self.attrs, emitted, em).await {
+                Ok(rows) => {
+                    tracing::debug!("stream {}: {rows} rows in {}", self.stream, self.window());
+                    return Ok(());
+                }
+                Err((FileError::Emit(e), _)) => return Err(e),
+                Err((e, rows)) => {
+                    emitted = emitted.max(rows);
+                    e
+                }
+            };
+            if restarts < DOWNLOAD_RESTARTS {
+                restarts += 1;
+                tracing::warn!(
+                    "stream {}: the export file of job {job} for {}: {}; downloading it again ({restarts} of {DOWNLOAD_RESTARTS}), skipping its {emitted} rows emitted already",
+                    self.stream,
+                    self.window(),
+                    e.describe()
+                );
+                continue;
+            }
+            return Err(match e {
+                FileError::Cell { row, column, value } => self.fail(
+                    format!(
+                        "row {row} of the export file of job {job} ({}) has {value:?} in column `{column}`, which should be an integer (epoch seconds), in each of {} downloads",
+                        self.window(),
+                        DOWNLOAD_RESTARTS + 1
+                    ),
+                    FailureType::SystemError,
                 ),
-                FailureType::SystemError,
-            ),
-            RowError::Emit(e) => e,
-        })?;
-        tracing::debug!("stream {}: {rows} rows in {}", self.stream, self.window());
-        Ok(())
+                other => Error::Decode {
+                    endpoint: req.describe(),
+                    message: format!(
+                        "the export file of job {job} for {}: {} (downloaded {} times)",
+                        self.window(),
+                        other.describe(),
+                        DOWNLOAD_RESTARTS + 1
+                    ),
+                },
+            });
+        }
     }
 }
 
+/// Times an export file that broke off or could not be read is downloaded again.
+const DOWNLOAD_RESTARTS: u32 = 3;
+
+/// The longest a download waits for its next bytes.
+const CHUNK_WAIT: Duration = Duration::from_secs(120);
+
+/// Chunks of the body on their way to the parser, and rows on their way back: what
+/// a download holds in memory, with the parser's buffers.
+const CHUNKS_QUEUED: usize = 8;
+const ROWS_QUEUED: usize = 256;
+
 /// Why an export file could not be emitted.
 #[derive(Debug)]
-enum RowError {
+enum FileError {
+    /// The body broke off or stalled.
+    Broken(String),
     /// Not gzip or CSV as it should be (cut off, not UTF-8, rows of the wrong width).
     Read(String),
     /// A cell of an integer column that is not an integer.
@@ -639,26 +741,156 @@ enum RowError {
     Emit(Error),
 }
 
-/// Parse an export file (gzip-compressed when it starts with gzip's magic bytes)
-/// as CSV, a row at a time, and emit each row: columns named by the header row (mapped
-/// back from qualified ids), the time attribute as an integer, empty cells as null.
-fn emit_rows(
-    body: &[u8],
+impl FileError {
+    fn describe(&self) -> String {
+        match self {
+            FileError::Broken(m) => format!("the download broke off ({m})"),
+            FileError::Read(m) => m.clone(),
+            FileError::Cell { row, column, value } => {
+                format!("row {row} has {value:?} in the integer column `{column}`")
+            }
+            FileError::Emit(e) => e.to_string(),
+        }
+    }
+}
+
+/// Read a download as it arrives: the body's chunks go to a parser on a blocking
+/// thread ([`parse_rows`]), whose rows come back to be emitted here, both through
+/// short queues, so no more than a few chunks and rows are held at once. The file's
+/// first `skip` rows are parsed but not emitted. Returns the file's rows; on failure,
+/// the error and how many of the file's rows are emitted by now (`skip` included).
+async fn read_file(
+    mut resp: reqwest::Response,
     d: &Dataset,
     attrs: &[&Attribute],
+    skip: u64,
     em: &mut Emitter,
-) -> std::result::Result<u64, RowError> {
-    let reader: Box<dyn std::io::Read + '_> = if body.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::MultiGzDecoder::new(body))
+) -> std::result::Result<u64, (FileError, u64)> {
+    let (chunk_tx, chunk_rx) =
+        tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(CHUNKS_QUEUED);
+    let (row_tx, mut row_rx) = tokio::sync::mpsc::channel::<Value>(ROWS_QUEUED);
+    let dataset = d.clone();
+    let attributes: Vec<Attribute> = attrs.iter().map(|a| (*a).clone()).collect();
+    let parser = tokio::task::spawn_blocking(move || {
+        let picked: Vec<&Attribute> = attributes.iter().collect();
+        let input = ChunkReader {
+            rx: chunk_rx,
+            at: bytes::Bytes::new(),
+        };
+        parse_rows(input, &dataset, &picked, |row, v| {
+            if row > skip && row_tx.blocking_send(v).is_err() {
+                // The reader stopped (it failed to emit): stop too.
+                return Err(FileError::Read("the rows were not taken".into()));
+            }
+            Ok(())
+        })
+    });
+    let feed = async move {
+        loop {
+            let broken = match tokio::time::timeout(CHUNK_WAIT, resp.chunk()).await {
+                Ok(Ok(Some(chunk))) => {
+                    if chunk_tx.send(Ok(chunk)).await.is_err() {
+                        return Ok(()); // the parser ended early; it says why
+                    }
+                    continue;
+                }
+                Ok(Ok(None)) => return Ok(()),
+                Ok(Err(e)) => crate::redact::server_text(&e.to_string(), 200),
+                Err(_) => format!("no bytes came for {} s", CHUNK_WAIT.as_secs()),
+            };
+            let _ = chunk_tx
+                .send(Err(std::io::Error::other(broken.clone())))
+                .await;
+            return Err(broken);
+        }
+    };
+    let mut emitted = 0u64;
+    let take = async {
+        while let Some(v) = row_rx.recv().await {
+            em.value(&v)?;
+            emitted += 1;
+        }
+        Ok::<(), Error>(())
+    };
+    let (fed, taken) = tokio::join!(feed, take);
+    let parsed = parser.await;
+    let done = skip + emitted;
+    if let Err(e) = taken {
+        return Err((FileError::Emit(e), done));
+    }
+    if let Err(m) = fed {
+        return Err((FileError::Broken(m), done));
+    }
+    match parsed {
+        Ok(Ok(rows)) => Ok(rows),
+        Ok(Err(e)) => Err((e, done)),
+        Err(e) => Err((
+            FileError::Emit(Error::Internal(format!(
+                "the export file's parser stopped: {e}"
+            ))),
+            done,
+        )),
+    }
+}
+
+/// The body's chunks as a blocking [`std::io::Read`] (for the parser's thread).
+struct ChunkReader {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<bytes::Bytes>>,
+    at: bytes::Bytes,
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => self.at = chunk,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.at.len());
+        buf[..n].copy_from_slice(&self.at[..n]);
+        bytes::Buf::advance(&mut self.at, n);
+        Ok(n)
+    }
+}
+
+/// Parse an export file (gzip-compressed when it starts with gzip's magic bytes, else
+/// plain) as CSV, a row at a time, and hand each row to `sink` with its number (from
+/// 1): columns named by the header row (mapped back from qualified ids), the time
+/// attribute as an integer, empty cells as null. Returns the number of rows.
+fn parse_rows(
+    mut input: impl std::io::Read,
+    d: &Dataset,
+    attrs: &[&Attribute],
+    mut sink: impl FnMut(u64, Value) -> std::result::Result<(), FileError>,
+) -> std::result::Result<u64, FileError> {
+    use std::io::Read as _;
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < magic.len() {
+        match input.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FileError::Read(format!("it can't be read ({e})"))),
+        }
+    }
+    let head = std::io::Cursor::new(magic[..got].to_vec());
+    let whole = head.chain(input);
+    let reader: Box<dyn std::io::Read> = if magic[..got] == [0x1f, 0x8b] {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            whole,
+        )))
     } else {
-        Box::new(body)
+        Box::new(whole)
     };
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(reader);
     let header = csv
         .headers()
-        .map_err(|e| RowError::Read(format!("its header row can't be read ({e})")))?
+        .map_err(|e| FileError::Read(format!("its header row can't be read ({e})")))?
         .clone();
     let columns: Vec<(String, bool)> = header
         .iter()
@@ -677,7 +909,7 @@ fn emit_rows(
             Ok(true) => {}
             Ok(false) => return Ok(row),
             Err(e) => {
-                return Err(RowError::Read(format!(
+                return Err(FileError::Read(format!(
                     "row {} can't be read ({e})",
                     row + 1
                 )))
@@ -692,7 +924,7 @@ fn emit_rows(
                 match cell.trim().parse::<i64>() {
                     Ok(n) => Value::from(n),
                     Err(_) => {
-                        return Err(RowError::Cell {
+                        return Err(FileError::Cell {
                             row,
                             column: name.clone(),
                             value: crate::redact::server_text(cell, 40),
@@ -704,14 +936,13 @@ fn emit_rows(
             };
             obj.insert(name.clone(), v);
         }
-        em.value(&Value::Object(obj)).map_err(RowError::Emit)?;
+        sink(row, Value::Object(obj))?;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::{Captured, Output};
     use std::io::Write as _;
 
     fn dataset() -> Dataset {
@@ -769,19 +1000,90 @@ mod tests {
         assert_eq!(windows(10, 10, 30), vec![]);
     }
 
-    fn emit(body: &[u8]) -> (std::result::Result<u64, RowError>, Vec<Value>) {
+    fn emit(body: &[u8]) -> (std::result::Result<u64, FileError>, Vec<Value>) {
         let d = dataset();
         let attrs: Vec<&Attribute> = d.attributes.iter().collect();
-        let cap = Captured::default();
-        let mut em = Emitter::new(Output::to_writer(cap.clone()), "report_ticket");
-        let r = emit_rows(body, &d, &attrs, &mut em);
-        em.flush().unwrap();
-        let data = cap
-            .messages()
-            .iter()
-            .map(|m| m["record"]["data"].clone())
-            .collect();
+        let mut data = Vec::new();
+        let r = parse_rows(body, &d, &attrs, |_, v| {
+            data.push(v);
+            Ok(())
+        });
         (r, data)
+    }
+
+    #[test]
+    fn a_file_in_chunks_of_any_size_is_parsed_as_it_arrives() {
+        let mut csv = String::from("standard.ticket_id,ticket_created_at,title\n");
+        for i in 0..300 {
+            csv.push_str(&format!("{i},{},\"t {i}\"\n", 1000 + i));
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(csv.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        let d = dataset();
+        let attrs: Vec<&Attribute> = d.attributes.iter().collect();
+        for body in [csv.as_bytes(), &gz[..]] {
+            for size in [1, 7, 4096] {
+                let chunks: Vec<&[u8]> = body.chunks(size).collect();
+                let (tx, rx) = tokio::sync::mpsc::channel(chunks.len());
+                for c in chunks {
+                    tx.try_send(Ok(bytes::Bytes::copy_from_slice(c))).unwrap();
+                }
+                drop(tx);
+                let input = ChunkReader {
+                    rx,
+                    at: bytes::Bytes::new(),
+                };
+                let mut seen = Vec::new();
+                let rows = parse_rows(input, &d, &attrs, |n, v| {
+                    seen.push((n, v));
+                    Ok(())
+                })
+                .unwrap();
+                assert_eq!(rows, 300);
+                assert_eq!(seen[299].0, 300);
+                assert_eq!(
+                    seen[299].1,
+                    json!({"ticket_id": "299", "ticket_created_at": 1299, "title": "t 299"})
+                );
+            }
+        }
+        // A chunk that says the body broke is a read error, with the rows before it.
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        tx.try_send(Ok(bytes::Bytes::copy_from_slice(&csv.as_bytes()[..200])))
+            .unwrap();
+        tx.try_send(Err(std::io::Error::other("reset"))).unwrap();
+        let mut n = 0;
+        let r = parse_rows(
+            ChunkReader {
+                rx,
+                at: bytes::Bytes::new(),
+            },
+            &d,
+            &attrs,
+            |_, _| {
+                n += 1;
+                Ok(())
+            },
+        );
+        assert!(matches!(r, Err(FileError::Read(m)) if m.contains("reset")));
+        assert!(n > 0);
+    }
+
+    #[test]
+    fn exports_start_within_the_retention() {
+        let end = 1_800_000_000;
+        let oldest = end - 729 * 86_400;
+        assert_eq!(within_retention("s", 0, None, end, 730), oldest);
+        assert_eq!(within_retention("s", 0, Some(5), end, 730), oldest);
+        assert_eq!(
+            within_retention("s", oldest + 1, None, end, 730),
+            oldest + 1
+        );
+        assert_eq!(
+            within_retention("s", 0, None, end, 1095),
+            end - 1094 * 86_400
+        );
     }
 
     #[test]
@@ -803,7 +1105,7 @@ mod tests {
         }
         let (r, _) = emit(b"ticket_id,ticket_created_at\n1,yesterday\n");
         match r {
-            Err(RowError::Cell { row, column, value }) => {
+            Err(FileError::Cell { row, column, value }) => {
                 assert_eq!(
                     (row, column.as_str(), value.as_str()),
                     (1, "ticket_created_at", "yesterday")
@@ -812,8 +1114,8 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let (r, _) = emit(b"ticket_id,ticket_created_at\n1,2,3\n");
-        assert!(matches!(r, Err(RowError::Read(m)) if m.contains("row 1")));
+        assert!(matches!(r, Err(FileError::Read(m)) if m.contains("row 1")));
         let (r, _) = emit(&gz[..gz.len() / 2]);
-        assert!(matches!(r, Err(RowError::Read(_))));
+        assert!(matches!(r, Err(FileError::Read(_))));
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use fake_intercom::{Denial, FakeConfig, Fault};
+use fake_intercom::{Denial, FakeConfig, Fault, FaultKind};
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -65,15 +65,19 @@ fn read(
     env.read(&env.config(), &cat, state.as_deref(), &all)
 }
 
-/// The enqueue bodies the fake answered 200 for `dataset`, in order.
+/// The enqueue bodies the fake answered 200 for `dataset`, by window (jobs are
+/// enqueued concurrently, so in any order).
 fn windows(env: &Env, dataset: &str) -> Vec<Value> {
-    env.fake
+    let mut bodies: Vec<Value> = env
+        .fake
         .requests()
         .into_iter()
         .filter(|r| r.path == ENQUEUE && r.status == 200)
         .filter_map(|r| r.body)
         .filter(|b| b["dataset_id"] == dataset)
-        .collect()
+        .collect();
+    bodies.sort_by_key(|b| b["start_time"].as_i64());
+    bodies
 }
 
 /// The rows the fake's exports of these windows hold, as records (sorted JSON texts).
@@ -153,7 +157,16 @@ fn assert_contiguous(bodies: &[Value], from: i64, to: i64) {
     assert_eq!(at, to, "{bodies:?}");
 }
 
-const START: i64 = 1_577_836_800; // 2020-01-01
+/// The oldest start the connector asks an export for: Intercom keeps 2 years of
+/// reporting data (the fake too); the connector leaves a day's margin. Within a
+/// couple of minutes of the sync's start.
+fn assert_retention_start(env: &Env, from: i64) {
+    let want = env.fake.now_secs() - 729 * 86_400;
+    assert!(
+        (want - 120..=want).contains(&from),
+        "the first window starts at {from}, not within 2 minutes before {want}"
+    );
+}
 
 #[test]
 fn discover_lists_a_stream_per_dataset() {
@@ -238,11 +251,9 @@ fn full_and_incremental_reads_give_exactly_the_exports_rows() {
     for d in DATASETS {
         let stream = format!("report_{d}");
         let bodies = windows(&env, d);
-        assert!(
-            bodies.len() >= 6,
-            "a year a window since 2020: {}",
-            bodies.len()
-        );
+        // start_date is 2020-01-01, but Intercom keeps two years: two windows of a year.
+        assert_eq!(bodies.len(), 2, "{bodies:?}");
+        assert_retention_start(&env, bodies[0]["start_time"].as_i64().unwrap());
         let want = expected_rows(&env, d, time_attr(d), &bodies);
         assert!(!want.is_empty(), "{d}");
         assert_eq!(got_rows(&run, &stream), want, "{d}");
@@ -275,7 +286,13 @@ fn full_and_incremental_reads_give_exactly_the_exports_rows() {
     let states = run.states("report_ticket");
     assert_eq!(states.len(), bodies.len(), "a state per window");
     let end = last_state(&run, "report_ticket", "ticket_created_at");
-    assert_contiguous(&bodies, START, end);
+    let from = bodies[0]["start_time"].as_i64().unwrap();
+    assert_retention_start(&env, from);
+    assert_contiguous(&bodies, from, end);
+    assert!(run
+        .logs()
+        .iter()
+        .any(|l| l.contains("start_date is older than Intercom keeps reporting data (730 days")));
     assert_eq!(
         got_rows(&run, "report_ticket"),
         expected_rows(&env, "ticket", "ticket_created_at", &bodies)
@@ -311,7 +328,7 @@ fn windows_follow_the_setting_and_columns_the_catalog() {
         "cols.json",
         &json!({"streams": [{"stream": ticket, "sync_mode": "incremental", "destination_sync_mode": "append"}]}),
     );
-    let cfg = env.config_with(json!({"start_date": "2024-01-01T00:00:00Z"}));
+    let cfg = env.config_with(json!({"start_date": "2025-06-01T00:00:00Z"}));
     let mut vars = FAST.to_vec();
     vars.push(("SOURCE_INTERCOM_REPORT_WINDOW_DAYS", "30"));
     let run = env.read(&cfg, &cat, None, &vars);
@@ -326,7 +343,7 @@ fn windows_follow_the_setting_and_columns_the_catalog() {
         assert!(span <= 30 * 86_400, "{span}");
     }
     let end = last_state(&run, "report_ticket", "ticket_created_at");
-    assert_contiguous(&bodies, 1_704_067_200, end);
+    assert_contiguous(&bodies, 1_748_736_000, end);
     let rows = got_rows(&run, "report_ticket");
     assert_eq!(
         rows,
@@ -366,14 +383,16 @@ fn a_failed_job_is_enqueued_again_and_nothing_is_lost() {
 fn a_job_that_fails_twice_fails_the_stream_naming_the_job() {
     let env = Env::start();
     env.fake.fail_next_report_jobs(2);
-    // One window, so that both failures are its jobs.
-    let run = read(
-        &env,
-        &["report_ticket", "admins"],
-        "incremental",
-        None,
-        &[("SOURCE_INTERCOM_REPORT_WINDOW_DAYS", "36500")],
-    );
+    // One window (from 200 days ago, in windows of a year), so that both failures are
+    // its jobs.
+    let from = (chrono::Utc::now() - chrono::Duration::days(200)).timestamp();
+    let cfg = env.config_with(json!({
+        "start_date": chrono::DateTime::from_timestamp(from, 0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }));
+    let cat = catalog(&env, &["report_ticket", "admins"], "incremental");
+    let mut vars = FAST.to_vec();
+    vars.push(("SOURCE_INTERCOM_REPORT_WINDOW_DAYS", "366"));
+    let run = env.read(&cfg, &cat, None, &vars);
     assert_eq!(run.code, 1);
     let errs = run.error_traces();
     assert_eq!(errs.len(), 1, "{errs:?}");
@@ -395,7 +414,7 @@ fn a_job_that_fails_twice_fails_the_stream_naming_the_job() {
     for job in &polled {
         assert!(msg.contains(job.as_str()), "{msg} lacks {job}");
     }
-    assert!(msg.contains(&format!("[{START}, ")), "{msg}");
+    assert!(msg.contains(&format!("[{from}, ")), "{msg}");
     assert_eq!(
         run.statuses("report_ticket"),
         ["STARTED", "RUNNING", "INCOMPLETE"]
@@ -503,4 +522,73 @@ fn a_dataset_that_is_gone_is_a_config_error() {
         msg.contains("report_imaginary") && msg.contains("`imaginary`"),
         "{msg}"
     );
+}
+
+#[test]
+fn a_start_the_workspace_no_longer_keeps_is_a_config_error_naming_the_setting() {
+    let env = Env::start();
+    // The connector is told of three years; the workspace keeps two.
+    let run = read(
+        &env,
+        &["report_ticket"],
+        "full_refresh",
+        None,
+        &[("SOURCE_INTERCOM_REPORT_RETENTION_DAYS", "1095")],
+    );
+    assert_eq!(run.code, 1);
+    let errs = run.error_traces();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0]["failure_type"], "config_error");
+    let msg = errs[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("report_ticket")
+            && msg.contains("retention period (730 days)")
+            && msg.contains("SOURCE_INTERCOM_REPORT_RETENTION_DAYS (1095 days)"),
+        "{msg}"
+    );
+    assert!(!msg.contains(&env.fake.token()), "{msg}");
+}
+
+#[test]
+fn a_download_that_breaks_off_is_read_again_without_a_row_twice() {
+    for (what, kind) in [
+        ("reset", FaultKind::Reset { after_bytes: 0 }),
+        ("cut short", FaultKind::Truncated { keep: 0 }),
+    ] {
+        let env = Env::with(FakeConfig {
+            conversations: 400,
+            ..FakeConfig::default()
+        });
+        env.fake.inject_fault(Fault {
+            method: "GET".into(),
+            path: "/download/reporting_data/*".into(),
+            kind,
+            times: 1,
+            ..Default::default()
+        });
+        let run = read(
+            &env,
+            &["report_conversation_actions"],
+            "full_refresh",
+            None,
+            &[("SOURCE_INTERCOM_REPORT_WINDOW_DAYS", "366")],
+        );
+        assert_eq!(run.code, 0, "{what}: {:?}", run.error_traces());
+        let bodies = windows(&env, "conversation_actions");
+        let got = got_rows(&run, "report_conversation_actions");
+        let want = expected_rows(&env, "conversation_actions", "action_time", &bodies);
+        assert!(want.len() > 100, "{what}: {}", want.len());
+        assert_eq!(got.len(), want.len(), "{what}: no row twice, none lost");
+        assert_eq!(got, want, "{what}");
+        let again: Vec<String> = run
+            .logs()
+            .into_iter()
+            .filter(|l| l.contains("downloading it again (1 of 3)"))
+            .collect();
+        assert_eq!(again.len(), 1, "{what}: {again:?}");
+        if what == "reset" {
+            // Half the file arrived first: its rows were emitted once, then skipped.
+            assert!(!again[0].contains("skipping its 0 rows"), "{}", again[0]);
+        }
+    }
 }

@@ -74,13 +74,23 @@ pub(crate) async fn enqueue(
                 .map_err(|e| bad_request(format!("Request body is not valid JSON: {e}")))?
         };
         let request = ReportRequest::from_body(&v).map_err(bad_request)?;
-        match s.reports.enqueue(request, ctx.version.clone(), ctx.peek) {
+        match s
+            .reports
+            .enqueue(request, ctx.version.clone(), s.now_secs(), ctx.peek)
+        {
             Ok(view) => Ok(job_answer(&view, "")),
             Err(EnqueueRefused::TooManyPending) => Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limit_exceeded",
                 format!(
                     "Exceeded rate limit of {REPORT_PENDING_JOBS_LIMIT} pending reporting dataset export jobs"
+                ),
+            )),
+            Err(EnqueueRefused::BeforeRetention(days)) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "parameter_invalid",
+                format!(
+                    "start_time must be within your workspace's reporting data retention period ({days} days)"
                 ),
             )),
         }

@@ -81,6 +81,9 @@ pub(crate) struct JobView {
 pub(crate) enum EnqueueRefused {
     /// [`REPORT_PENDING_JOBS_LIMIT`] jobs are pending already.
     TooManyPending,
+    /// `start_time` is older than the workspace keeps reporting data (its
+    /// retention, in days).
+    BeforeRetention(i64),
 }
 
 /// Why a download was refused.
@@ -98,6 +101,8 @@ pub(crate) struct ReportJobs {
     polls_to_complete: u32,
     failure_rate: f64,
     gzip: bool,
+    /// [`FakeConfig::report_retention_days`], in seconds.
+    retention_secs: i64,
     /// Jobs still to fail, set by the test handle.
     fail_next: AtomicU64,
     /// Jobs enqueued so far (numbers the job ids).
@@ -115,6 +120,7 @@ impl ReportJobs {
             polls_to_complete: config.report_job_polls,
             failure_rate: config.report_job_failure_rate,
             gzip: config.report_download_gzip,
+            retention_secs: i64::from(config.report_retention_days) * 86_400,
             fail_next: AtomicU64::new(0),
             serial: AtomicU64::new(0),
             polls: AtomicU64::new(0),
@@ -145,13 +151,20 @@ impl ReportJobs {
         Rng::new(mix64(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))).alnum(16)
     }
 
-    /// Enqueue a job (`peek`: answer as if, changing nothing).
+    /// Enqueue a job at `now` (the fake's clock; `peek`: answer as if,
+    /// changing nothing).
     pub(crate) fn enqueue(
         &self,
         request: ReportRequest,
         version: Option<String>,
+        now: i64,
         peek: bool,
     ) -> Result<JobView, EnqueueRefused> {
+        if request.start_time < now.saturating_sub(self.retention_secs) {
+            return Err(EnqueueRefused::BeforeRetention(
+                self.retention_secs / 86_400,
+            ));
+        }
         let mut jobs = self.lock();
         let open = jobs.iter().filter(|j| j.status.is_open()).count();
         if open >= REPORT_PENDING_JOBS_LIMIT {
