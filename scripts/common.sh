@@ -25,13 +25,15 @@ stop_fakes() {
 }
 
 # start_fake DIR TOKEN [fake-intercom flags...]: serve a fake workspace; sets FAKE_URL.
+# Its reporting export jobs are complete at the first status poll: the suites read every
+# report stream several times, and `cargo test` covers jobs that take polls.
 start_fake() {
   local dir=$1 token=$2
   shift 2
   mkdir -p "$dir"
   rm -f "$dir/fake.out"
   mkfifo "$dir/fake.out"
-  "$FAKE" --port 0 --token "$token" "$@" >"$dir/fake.out" 2>"$dir/fake.err" &
+  "$FAKE" --port 0 --token "$token" --report-job-polls 0 "$@" >"$dir/fake.out" 2>"$dir/fake.err" &
   FAKE_PIDS+=($!)
   read -r FAKE_URL <"$dir/fake.out"
 }

@@ -938,7 +938,7 @@ fn readme_stream_table_matches_discover() {
         (
             "full refresh, incremental".to_string(),
             "(the dataset's time attribute)".to_string(),
-            String::new()
+            "(the dataset's id attribute, if any)".to_string()
         )
     );
     let streams = discovered()["streams"].as_array().unwrap();

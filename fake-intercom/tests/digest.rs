@@ -271,7 +271,12 @@ fn served_requests(
 /// The answers of a default workspace to [`served_requests`], as text with
 /// the server's own address and the error request ids blanked.
 async fn served_answers() -> String {
-    let fake = FakeIntercom::start(FakeConfig::default())
+    // The export asked for is in 2023: a retention long enough that the answer does
+    // not depend on today's date.
+    let fake = FakeIntercom::start(FakeConfig {
+        report_retention_days: 100_000,
+        ..FakeConfig::default()
+    })
         .await
         .expect("fake starts");
     let (conversation, company, long_contact) = fake.with_workspace(|w| {

@@ -51,8 +51,9 @@ def expect(ok, what):
 
 
 def start_fake(fake, token, *flags):
+    # Reporting export jobs are complete at the first poll (`cargo test` covers slow ones).
     proc = subprocess.Popen(
-        [fake, "--port", "0", "--token", token, *flags],
+        [fake, "--port", "0", "--token", token, "--report-job-polls", "0", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -97,9 +98,10 @@ def extracted_at(table):
 def expected_rows(records, stream, incremental):
     """Rows PyAirbyte's cache holds after these records: incremental streams are merged on their
     primary key, full-refresh streams replaced by what was read."""
-    if not incremental:
-        return len(records)
     pk = [p[0] for p in stream["source_defined_primary_key"]]
+    if not incremental or not pk:
+        # Without a primary key (some report streams), PyAirbyte appends.
+        return len(records)
     return len({tuple(json.dumps(r.get(f)) for f in pk) for r in records})
 
 
@@ -172,6 +174,8 @@ def main():
             want = n - len(newer) if name == "contacts" else n
             expect(len(rows(name)) == want, f"first read: {name} has the workspace's {want} rows")
 
+        first_rows = {name: len(rows(name)) for name in streams}
+
         # The state PyAirbyte saved, as it passes it to the connector's --state.
         saved_state = json.loads(cache.get_state_provider("source-intercom").to_state_input_file_text())
         state = {m["stream"]["stream_descriptor"]["name"]: m["stream"]["stream_state"] for m in saved_state}
@@ -183,16 +187,30 @@ def main():
         print(f"second read: {result.processed_records} records")
         for name, stream in sorted(streams.items()):
             table = rows(name)
-            want = expected_rows(expected.get(name, []), stream, name in incremental)
-            expect(len(table) == want, f"after the second read: {name} has {len(table)} rows, the binary reads {want}")
             brought = table[extracted_at(table) >= start]
+            if name.startswith("report_"):
+                # Intercom keeps two years of reporting data, counted from each workspace's clock:
+                # the first read (the lagging workspace's clock, months behind) reaches rows the
+                # binary's read of today's workspace no longer exports. The table keeps them and
+                # adds the rows since the saved position.
+                want = first_rows[name] + len(brought)
+                expect(
+                    len(table) == want,
+                    f"after the second read: {name} has {len(table)} rows, the first read's {first_rows[name]} and the {len(brought)} brought",
+                )
+            else:
+                want = expected_rows(expected.get(name, []), stream, name in incremental)
+                expect(len(table) == want, f"after the second read: {name} has {len(table)} rows, the binary reads {want}")
             if name not in incremental:
                 expect(len(brought) == len(table), f"second read: {name} (full refresh) read again in full")
                 continue
             cursor_field = stream["default_cursor_field"][0]
             saved = state[name][CHILD_CURSOR.get(name, cursor_field)]
             due = table[table[cursor_field] >= saved]
-            pk = [p[0] for p in stream["source_defined_primary_key"]]
+            # Rows are told apart by their primary key, or by all their columns without one.
+            pk = [p[0] for p in stream["source_defined_primary_key"]] or [
+                c for c in table.columns if not c.startswith("_airbyte_")
+            ]
             key = lambda df: set(map(tuple, df[pk].astype(str).values.tolist()))
             expect(
                 key(brought) == key(due),

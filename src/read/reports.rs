@@ -3,8 +3,10 @@
 //!
 //! - `discover` lists one stream per dataset of `GET /export/reporting_data/get_datasets`
 //!   ([`catalog_entries`]): one column per attribute, strings but for the dataset's
-//!   time attribute (epoch seconds), which is the cursor. Exports have no unique key
-//!   in general, so the streams have no primary key.
+//!   time attribute (epoch seconds), which is the cursor. A dataset with one row per
+//!   object has that object's id as primary key ([`KEYS`]: `conversation_id`,
+//!   `ticket_id`); the others (`conversation_actions`: several rows per conversation,
+//!   and any dataset Intercom adds) have none.
 //! - `read` asks for the datasets again, then reads each window of
 //!   `SOURCE_INTERCOM_REPORT_WINDOW_DAYS` from the saved position (else `start_date`)
 //!   to the sync's start, one after the other: `POST /export/reporting_data/enqueue`
@@ -51,6 +53,10 @@ const DATASETS: &str = "/export/reporting_data/get_datasets";
 const ENQUEUE: &str = "/export/reporting_data/enqueue";
 const OCTET_STREAM: &str = "application/octet-stream";
 
+/// The datasets with one row per object, and the attribute that is that object's id:
+/// their primary key, when the dataset lists the attribute.
+pub const KEYS: [(&str, &str); 2] = [("conversation", "conversation_id"), ("ticket", "ticket_id")];
+
 /// Whether a stream name is a report stream's.
 pub fn is_report(name: &str) -> bool {
     name.starts_with(PREFIX)
@@ -63,6 +69,8 @@ pub struct Dataset {
     /// `default_time_attribute_id`: the attribute windows select rows by.
     pub time: String,
     pub attributes: Vec<Attribute>,
+    /// The attribute unique per row ([`KEYS`]), if the dataset has it.
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,8 +107,13 @@ impl Dataset {
         })
     }
 
+    /// Whether an attribute is always exported: the time attribute and the key.
+    fn always(&self, id: &str) -> bool {
+        id == self.time || self.key.as_deref() == Some(id)
+    }
+
     /// The attributes an export asks for: those of `columns` the dataset has (the time
-    /// attribute always), or all of them when `columns` names none of them.
+    /// attribute and the key always), or all of them when `columns` names none of them.
     fn selected(&self, stream: &str, columns: Option<&[String]>) -> Vec<&Attribute> {
         let Some(columns) = columns.filter(|c| !c.is_empty()) else {
             return self.attributes.iter().collect();
@@ -120,9 +133,9 @@ impl Dataset {
         let picked: Vec<&Attribute> = self
             .attributes
             .iter()
-            .filter(|a| a.id == self.time || columns.contains(&a.id))
+            .filter(|a| self.always(&a.id) || columns.contains(&a.id))
             .collect();
-        if picked.iter().all(|a| a.id == self.time) && unknown.len() == columns.len() {
+        if picked.iter().all(|a| self.always(&a.id)) && unknown.len() == columns.len() {
             return self.attributes.iter().collect();
         }
         picked
@@ -187,10 +200,15 @@ pub fn parse_datasets(v: &Value) -> Vec<Dataset> {
                 qualified_id: None,
             });
         }
+        let key = KEYS
+            .iter()
+            .find(|(d, k)| *d == id && attributes.iter().any(|a| a.id == *k))
+            .map(|(_, k)| k.to_string());
         out.push(Dataset {
             id: id.to_string(),
             time: time.to_string(),
             attributes,
+            key,
         });
     }
     out
@@ -217,7 +235,7 @@ pub fn catalog_entries(datasets: &[Dataset]) -> Vec<AirbyteStream> {
             supported_sync_modes: vec![SyncMode::FullRefresh, SyncMode::Incremental],
             source_defined_cursor: Some(true),
             default_cursor_field: Some(vec![d.time.clone()]),
-            source_defined_primary_key: Some(Vec::new()),
+            source_defined_primary_key: Some(d.key.iter().map(|k| vec![k.clone()]).collect()),
             is_resumable: false,
         })
         .collect()
@@ -975,13 +993,29 @@ mod tests {
             e.json_schema["properties"]["title"]["type"],
             json!(["null", "string"])
         );
-        assert_eq!(e.source_defined_primary_key, Some(vec![]));
+        assert_eq!(
+            e.source_defined_primary_key,
+            Some(vec![vec!["ticket_id".to_string()]])
+        );
         let picked: Vec<&str> = d
             .selected("s", Some(&["title".to_string()]))
             .iter()
             .map(|a| a.asked())
             .collect();
-        assert_eq!(picked, ["standard.ticket_created_at", "title"]);
+        assert_eq!(
+            picked,
+            ["standard.ticket_id", "standard.ticket_created_at", "title"]
+        );
+        // Without its id attribute, a dataset has no key.
+        let keyless = parse_datasets(&json!({"data": [
+            {"id": "ticket", "default_time_attribute_id": "t", "attributes": [{"id": "title"}]},
+            {"id": "conversation_actions", "default_time_attribute_id": "t", "attributes": [{"id": "action_id"}]}
+        ]}));
+        assert!(keyless.iter().all(|d| d.key.is_none()));
+        assert_eq!(
+            catalog_entries(&keyless)[0].source_defined_primary_key,
+            Some(vec![])
+        );
         assert_eq!(d.selected("s", Some(&["nope".to_string()])).len(), 3);
         assert_eq!(d.selected("s", None).len(), 3);
     }

@@ -194,7 +194,13 @@ fn discover_lists_a_stream_per_dataset() {
             s["supported_sync_modes"],
             json!(["full_refresh", "incremental"])
         );
-        assert_eq!(s["source_defined_primary_key"], json!([]));
+        // One row per conversation or ticket: keyed by its id; actions have no key.
+        let key = match d["id"].as_str().unwrap() {
+            "conversation" => json!([["conversation_id"]]),
+            "ticket" => json!([["ticket_id"]]),
+            _ => json!([]),
+        };
+        assert_eq!(s["source_defined_primary_key"], key, "{}", d["id"]);
         let props = s["json_schema"]["properties"].as_object().unwrap();
         let attrs = d["attributes"].as_array().unwrap();
         assert_eq!(props.len(), attrs.len());
@@ -258,6 +264,19 @@ fn full_and_incremental_reads_give_exactly_the_exports_rows() {
         assert!(!want.is_empty(), "{d}");
         assert_eq!(got_rows(&run, &stream), want, "{d}");
         assert_eq!(run.statuses(&stream), ["STARTED", "RUNNING", "COMPLETE"]);
+        // A keyed dataset's key is unique (one row per conversation or ticket).
+        let key = match d {
+            "conversation" => Some("conversation_id"),
+            "ticket" => Some("ticket_id"),
+            _ => None,
+        };
+        if let Some(key) = key {
+            let records = run.records(&stream);
+            let keys: std::collections::BTreeSet<String> =
+                records.iter().map(|r| r[key].to_string()).collect();
+            assert_eq!(keys.len(), records.len(), "{stream}: {key} is unique");
+            assert!(records.iter().all(|r| r[key].is_string()), "{stream}");
+        }
     }
     // Every reporting request asked for the version that has the endpoints; downloads for a file.
     let reqs = env.fake.requests();
