@@ -277,8 +277,8 @@ async fn served_answers() -> String {
         report_retention_days: 100_000,
         ..FakeConfig::default()
     })
-        .await
-        .expect("fake starts");
+    .await
+    .expect("fake starts");
     let (conversation, company, long_contact) = fake.with_workspace(|w| {
         let id = |v: &Value| v["id"].as_str().unwrap_or_default().to_string();
         let long = w.long_contact_lists.keys().next().cloned();
