@@ -420,6 +420,85 @@ impl Env {
     }
 }
 
+/// Records per stream that the fake workspace holds.
+pub fn expected_counts(env: &Env) -> BTreeMap<String, usize> {
+    env.fake.with_workspace(|w| {
+        let attrs = w.company_attributes.len()
+            + w.contact_attributes.len()
+            + w.conversation_attributes.len();
+        let app_totals = w
+            .counts()
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "type")
+            .count();
+        BTreeMap::from([
+            ("admins".to_string(), w.admins.len()),
+            ("teams".to_string(), w.teams.len()),
+            ("tags".to_string(), w.tags.len()),
+            ("segments".to_string(), w.segments.len()),
+            ("company_attributes".to_string(), w.company_attributes.len()),
+            ("contact_attributes".to_string(), w.contact_attributes.len()),
+            (
+                "conversation_attributes".to_string(),
+                w.conversation_attributes.len(),
+            ),
+            ("data_attributes".to_string(), attrs),
+            ("subscription_types".to_string(), w.subscription_types.len()),
+            ("help_centers".to_string(), w.help_centers.len()),
+            ("help_center_collections".to_string(), w.collections.len()),
+            ("articles".to_string(), w.articles.len()),
+            ("counts".to_string(), app_totals),
+            ("conversation_counts".to_string(), 4),
+            ("admin_conversation_counts".to_string(), w.admins.len()),
+            (
+                "user_segment_tag_counts".to_string(),
+                w.segments.len() + w.tags.len(),
+            ),
+            (
+                "company_user_segment_tag_counts".to_string(),
+                w.companies.len() + w.company_segments.len() + w.tags.len(),
+            ),
+            ("contacts".to_string(), w.contacts.len()),
+            (
+                "leads".to_string(),
+                w.contacts.iter().filter(|c| c["role"] == "lead").count(),
+            ),
+            (
+                "users".to_string(),
+                w.contacts.iter().filter(|c| c["role"] == "user").count(),
+            ),
+            ("companies".to_string(), w.companies.len()),
+            (
+                "company_segments".to_string(),
+                w.companies
+                    .iter()
+                    .map(|c| c["segments"]["segments"].as_array().map_or(0, Vec::len))
+                    .sum(),
+            ),
+            ("conversations".to_string(), w.conversations.len()),
+            (
+                "conversation_parts".to_string(),
+                w.conversations
+                    .iter()
+                    .map(|c| {
+                        c["conversation_parts"]["conversation_parts"]
+                            .as_array()
+                            .map_or(0, |p| p.len().min(500))
+                    })
+                    .sum(),
+            ),
+            ("tickets".to_string(), w.tickets.len()),
+            ("activity_logs".to_string(), w.activity_logs.len()),
+            (
+                "deleted_conversations".to_string(),
+                w.deleted_conversations.len(),
+            ),
+        ])
+    })
+}
+
 /// The discovered catalog (runs `discover` once per test binary).
 pub fn discovered() -> &'static Value {
     static CAT: OnceLock<Value> = OnceLock::new();
