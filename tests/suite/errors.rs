@@ -88,14 +88,7 @@ fn server_errors_are_retried() {
         run.records("admins").len(),
         env.fake.with_workspace(|w| w.admins.len())
     );
-    assert_eq!(
-        env.fake
-            .requests()
-            .iter()
-            .filter(|r| r.path == "/admins")
-            .count(),
-        3
-    );
+    assert_eq!(env.fake.count("GET", "/admins"), 3);
 }
 
 #[test]
@@ -113,14 +106,7 @@ fn persistent_server_errors_fail_the_stream_as_transient() {
     let errs = run.error_traces();
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0]["failure_type"], "transient_error");
-    assert_eq!(
-        env.fake
-            .requests()
-            .iter()
-            .filter(|r| r.path == "/admins")
-            .count(),
-        3
-    );
+    assert_eq!(env.fake.count("GET", "/admins"), 3);
 }
 
 #[test]

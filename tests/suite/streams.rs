@@ -185,12 +185,7 @@ fn articles_follow_every_page() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 401, "no article twice");
-    let pages = env
-        .fake
-        .requests()
-        .iter()
-        .filter(|r| r.path == "/articles")
-        .count();
+    let pages = env.fake.count("GET", "/articles");
     assert_eq!(pages, 3, "401 articles at 150 per page");
 }
 

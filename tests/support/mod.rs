@@ -92,6 +92,21 @@ pub fn rate_limit_fault(path: &str, headers: &[(&str, &str)], times: usize) -> F
     }
 }
 
+/// The fake's request log, counted: `env.fake.count("GET", "/admins")`.
+pub trait RequestCount {
+    /// The requests received so far with this method and exactly this path (no query).
+    fn count(&self, method: &str, path: &str) -> usize;
+}
+
+impl RequestCount for FakeIntercom {
+    fn count(&self, method: &str, path: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .count()
+    }
+}
+
 /// One finished run of the connector.
 #[derive(Debug)]
 pub struct Run {
