@@ -2,8 +2,6 @@
 //! run against it as a subprocess. Every run checks that stdout holds only valid
 //! Airbyte messages and that the access token appears nowhere in stdout or stderr.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
