@@ -1,5 +1,6 @@
 //! The benchmark's runner. `scripts/bench.sh` builds the workspace in release mode,
-//! compiles this file with plain `rustc` (no crates) and runs it:
+//! compiles this file with plain `rustc` (no crates) and runs it (Cargo.toml also
+//! declares it as the example `bench`, so that clippy and the test build check it):
 //!
 //!     bench BIN_DIR OUT_DIR [SCENARIO ...]       scenarios: a b c d e f g h i (default: all)
 //!
