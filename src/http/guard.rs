@@ -82,7 +82,7 @@ pub fn forbidden_ip(ip: &std::net::IpAddr) -> Option<&'static str> {
 
 /// Name resolution that refuses link-local and metadata addresses, so that a host name
 /// pointed at them (or rebound to them) never receives the token.
-pub(crate) struct GuardedResolver;
+pub struct GuardedResolver;
 
 /// A host that resolves only to addresses the connector refuses to send the token to.
 #[derive(Debug)]
@@ -139,7 +139,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
 
 /// The config error of a request that failed because [`GuardedResolver`] refused its
 /// host, if that is why it failed.
-pub(crate) fn refusal(e: &reqwest::Error) -> Option<Error> {
+pub fn refusal(e: &reqwest::Error) -> Option<Error> {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         if let Some(refused) = s.downcast_ref::<RefusedHost>() {
