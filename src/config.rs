@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::http::guard;
 
 /// A string that must never appear in output: `Debug` and `Display` print `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -322,8 +323,8 @@ fn check_token(t: &str) -> Result<&str> {
 }
 
 /// Validate `base_url`: http(s) without user info; https unless the host is loopback
-/// (a local proxy or test server); never a link-local or cloud metadata address. The
-/// messages never print the URL's user info.
+/// (a local proxy or test server); never a link-local or cloud metadata address (the
+/// network policy, [`crate::http::guard`]). The messages never print the URL's user info.
 pub fn check_base_url(u: &str) -> Result<Url> {
     let url = Url::parse(u).map_err(|e| {
         Error::Config(format!(
@@ -349,80 +350,17 @@ pub fn check_base_url(u: &str) -> Result<Url> {
             "`base_url` must not have a query or fragment: {shown}"
         )));
     }
-    if let Some(why) = forbidden_host(&host) {
+    if let Some(why) = guard::forbidden_host(&host) {
         return Err(Error::Config(format!(
             "`base_url` points at {shown}, {why}; the access token must only go to Intercom (or your own proxy)"
         )));
     }
-    if url.scheme() == "http" && !is_loopback(&host) {
+    if url.scheme() == "http" && !guard::is_loopback(&host) {
         return Err(Error::Config(format!(
             "`base_url` must use https:// ({shown} would send the access token unencrypted); plain http is allowed only for loopback hosts"
         )));
     }
     Ok(url)
-}
-
-fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    }
-}
-
-/// Why a host is refused, if it is: link-local and cloud metadata addresses, where a
-/// token would be handed to the machine's own infrastructure.
-pub fn forbidden_host(host: &url::Host<&str>) -> Option<&'static str> {
-    const METADATA_NAMES: &[&str] = &[
-        "metadata",
-        "metadata.google.internal",
-        "metadata.goog",
-        "instance-data",
-        "instance-data.ec2.internal",
-    ];
-    match host {
-        url::Host::Domain(d) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            METADATA_NAMES
-                .contains(&d.as_str())
-                .then_some("a cloud metadata service")
-        }
-        url::Host::Ipv4(ip) => forbidden_ip(&std::net::IpAddr::V4(*ip)),
-        url::Host::Ipv6(ip) => forbidden_ip(&std::net::IpAddr::V6(*ip)),
-    }
-}
-
-/// Why an address is refused, if it is (also applied to every address DNS returns).
-pub fn forbidden_ip(ip: &std::net::IpAddr) -> Option<&'static str> {
-    match ip {
-        std::net::IpAddr::V4(v4) => {
-            let o = v4.octets();
-            if v4.is_link_local() {
-                Some("a link-local address (cloud metadata services live there)")
-            } else if o == [100, 100, 100, 200] || o == [192, 0, 0, 192] {
-                Some("a cloud metadata service")
-            } else if v4.is_unspecified() || v4.is_broadcast() {
-                Some("not a host")
-            } else {
-                None
-            }
-        }
-        std::net::IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden_ip(&std::net::IpAddr::V4(v4));
-            }
-            let seg = v6.segments();
-            if seg[0] & 0xffc0 == 0xfe80 {
-                Some("a link-local address (cloud metadata services live there)")
-            } else if seg == [0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254] {
-                Some("a cloud metadata service")
-            } else if v6.is_unspecified() {
-                Some("not a host")
-            } else {
-                None
-            }
-        }
-    }
 }
 
 /// Parse `YYYY-MM-DDTHH:MM:SSZ` into epoch seconds.

@@ -10,7 +10,8 @@
 //! - [`logging`]: a tracing layer that renders events as Airbyte LOG messages.
 //! - [`config`]: raw config JSON to a validated [`config::Config`]; the token is a [`config::Secret`].
 //! - [`error`]: the one error enum with `failure_type()` and `is_retriable()`.
-//! - [`http`]: the Intercom client (auth, version header, region), rate budget, retry decision.
+//! - [`http`]: the Intercom client (auth, version header, region), rate budget, retry decision,
+//!   network policy.
 //! - [`paginate`]: pagination kinds and the page walker.
 //! - [`cursor`]: incremental positions: saved-state shapes, inclusive lower bounds, checkpoint values.
 //! - [`state`]: input state in all the forms orchestrators send.

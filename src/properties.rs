@@ -8,18 +8,19 @@ use serde_json::{json, Map, Value};
 
 use crate::config::Config;
 use crate::cursor::{epoch_seconds, saved_position, Cursor, MAX_EPOCH_SECONDS};
+use crate::error::Error;
 use crate::http::client::{decode, status_error, Expect};
 use crate::http::retry::{classify, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
 use crate::http::ApiRequest;
 use crate::paginate::{next_page_number, next_search_page, page_limit, Paging};
-use crate::protocol::ConfiguredCatalog;
+use crate::protocol::{ConfiguredCatalog, SyncMode};
 use crate::read::children::Answer;
 use crate::read::page::{Page, Want};
-use crate::read::plan::configured_streams;
+use crate::read::plan::{configured_streams, groups, PlanInputs};
 use crate::read::select::{write_fields, Names, Selection};
 use crate::redact;
 use crate::state::InputState;
-use crate::streams::{find, Read};
+use crate::streams::{find, Read, STREAMS};
 
 const TOKEN: &str = "tok_property_secret_9f8e7d";
 
@@ -147,6 +148,145 @@ fn malformed(body: Vec<u8>, how: u8, at: usize, byte: u8, depth: usize) -> Vec<u
         }
     }
     b
+}
+
+/// One configured stream of a generated catalog: a stream of the table, in full refresh
+/// or incremental mode (incremental on a stream without a cursor too: it is read in
+/// full), with a `cursor_field` and a `json_schema` that the planner accepts.
+#[derive(Debug, Clone)]
+struct CatalogEntry {
+    /// The stream: an index into [`STREAMS`].
+    stream: usize,
+    incremental: bool,
+    /// `cursor_field`: 0 absent, 1 `[]`, 2 the stream's cursor, 3 another of its fields.
+    cursor: u8,
+    /// `json_schema`: 0 absent, 1 `{}`, 2 some of its fields, 3 the catalog's `anything`.
+    schema: u8,
+    /// Which of the stream's fields choices 2 and 3 take.
+    pick: u64,
+}
+
+/// Up to 6 distinct streams, in any order, as a catalog the planner accepts.
+fn catalog_entries() -> impl Strategy<Value = Vec<CatalogEntry>> {
+    let streams =
+        prop::sample::subsequence((0..STREAMS.len()).collect::<Vec<_>>(), 0..=6).prop_shuffle();
+    let entry = (any::<bool>(), 0u8..4, 0u8..4, any::<u64>());
+    (streams, prop::collection::vec(entry, 6)).prop_map(|(streams, choices)| {
+        streams
+            .into_iter()
+            .zip(choices)
+            .map(
+                |(stream, (incremental, cursor, schema, pick))| CatalogEntry {
+                    stream,
+                    incremental,
+                    cursor,
+                    schema,
+                    pick,
+                },
+            )
+            .collect()
+    })
+}
+
+/// The top-level fields of a stream's schema.
+fn schema_fields(def: &crate::streams::StreamDef) -> Vec<String> {
+    let schema = def.json_schema().unwrap_or_default();
+    schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+impl CatalogEntry {
+    /// The entry as a configured catalog holds it; `anything` is the `json_schema` of
+    /// choice 3.
+    fn to_json(&self, anything: &Value) -> Value {
+        let def = &STREAMS[self.stream];
+        let fields = schema_fields(def);
+        let picked = |i: usize| fields[(self.pick as usize).wrapping_add(i) % fields.len()].clone();
+        let mut stream = json!({"name": def.name, "supported_sync_modes": ["full_refresh"]});
+        match self.schema {
+            1 => stream["json_schema"] = json!({}),
+            2 => {
+                let props: Map<String, Value> = (0..(self.pick % 5) as usize)
+                    .map(|i| (picked(i), json!({})))
+                    .chain([("not_a_field".to_string(), json!({}))])
+                    .collect();
+                stream["json_schema"] = json!({"type": "object", "properties": props});
+            }
+            3 => stream["json_schema"] = anything.clone(),
+            _ => {}
+        }
+        let mode = if self.incremental {
+            "incremental"
+        } else {
+            "full_refresh"
+        };
+        let mut entry =
+            json!({"stream": stream, "sync_mode": mode, "destination_sync_mode": "append"});
+        match (self.cursor, def.cursor) {
+            (1, _) => entry["cursor_field"] = json!([]),
+            (2, Some(ours)) => entry["cursor_field"] = json!([ours]),
+            (3, _) => entry["cursor_field"] = json!([picked(0)]),
+            _ => {}
+        }
+        entry
+    }
+
+    /// The mode the planner reads the stream in.
+    fn mode(&self) -> SyncMode {
+        if self.incremental && STREAMS[self.stream].supports(SyncMode::Incremental) {
+            SyncMode::Incremental
+        } else {
+            SyncMode::FullRefresh
+        }
+    }
+}
+
+/// Make one entry of a catalog (the `at`-th, or a new one) wrong in one of four ways: a
+/// stream the connector lacks, a stream given twice, a sync mode that is none, a
+/// `cursor_field` naming no field. Returns the stream the planner must name, and what
+/// else its message must hold.
+fn break_catalog(streams: &mut Vec<Value>, how: u8, at: prop::sample::Index) -> (String, String) {
+    if streams.is_empty() {
+        streams.push(json!({"stream": {"name": "no_such_stream"}, "sync_mode": "full_refresh"}));
+        return ("no_such_stream".into(), "its streams are".into());
+    }
+    let i = at.index(streams.len());
+    let name = streams[i]["stream"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let with_cursor = streams.iter().position(|s| {
+        s["stream"]["name"]
+            .as_str()
+            .and_then(find)
+            .is_some_and(|d| d.cursor.is_some())
+    });
+    match (how % 4, with_cursor) {
+        (0, _) => {
+            streams[i]["stream"]["name"] = json!("no_such_stream");
+            ("no_such_stream".into(), "its streams are".into())
+        }
+        (1, _) => {
+            let again = streams[i].clone();
+            streams.push(again);
+            (name, "appears twice".into())
+        }
+        (3, Some(c)) => {
+            streams[c]["sync_mode"] = json!("incremental");
+            streams[c]["cursor_field"] = json!(["no_such_field"]);
+            let name = streams[c]["stream"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (name, "`no_such_field`".into())
+        }
+        _ => {
+            streams[i]["sync_mode"] = json!("append_dedup");
+            (name, "\"append_dedup\"".into())
+        }
+    }
 }
 
 proptest! {
@@ -283,10 +423,60 @@ proptest! {
         prop_assert!(c.position() >= start);
     }
 
+    /// Catalogs of the connector's streams, half of them with one entry made wrong, are
+    /// planned (every stream in its mode, in the group of its root) or refused with a
+    /// message naming the stream at fault; any other JSON is refused or planned, and
+    /// never panics.
     #[test]
-    fn any_catalog_plans_or_says_why(v in json_value()) {
-        if let Ok(cat) = serde_json::from_value::<ConfiguredCatalog>(v) {
-            let _ = configured_streams(&cat);
+    fn any_catalog_plans_or_says_why(entries in catalog_entries(), anything in json_value(),
+                                     fault in prop::option::of((0u8..4, any::<prop::sample::Index>())),
+                                     junk in json_value()) {
+        let mut streams: Vec<Value> = entries.iter().map(|e| e.to_json(&anything)).collect();
+        let culprit = fault.map(|(how, at)| break_catalog(&mut streams, how, at));
+        let cat: ConfiguredCatalog = serde_json::from_value(json!({"streams": streams}))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        match (configured_streams(&cat), culprit) {
+            (Ok(configured), None) => {
+                prop_assert_eq!(configured.len(), entries.len());
+                for (c, e) in configured.iter().zip(&entries) {
+                    prop_assert_eq!(c.def.name, STREAMS[e.stream].name);
+                    prop_assert_eq!(c.mode, e.mode());
+                }
+                let config = Config::from_value(&json!({"access_token": TOKEN, "start_date": "2020-01-01T00:00:00Z"}))
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let state = InputState::from_value(&json!([])).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let inputs = PlanInputs { config: &config, state: &state, now: 1_800_000_000, index_lag_secs: 1800 };
+                let planned = groups(&configured, &inputs).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                // Every stream is read once, in the group of its root, with a cursor when
+                // incremental; the groups come in stream-table order.
+                let mut consumers = 0;
+                for g in &planned {
+                    for c in &g.consumers {
+                        prop_assert!(std::ptr::eq(c.def.root(), g.root), "{} under {}", c.def.name, g.root.name);
+                        prop_assert_eq!(c.cursor.is_some(), c.mode == SyncMode::Incremental);
+                        if let Some(cursor) = &c.cursor {
+                            prop_assert_eq!(c.lower, Some(cursor.lower()));
+                            prop_assert!(cursor.lower() >= config.start_date);
+                        }
+                    }
+                    consumers += g.consumers.len();
+                }
+                prop_assert_eq!(consumers, entries.len());
+                let order: Vec<usize> = planned.iter()
+                    .map(|g| STREAMS.iter().position(|s| std::ptr::eq(s, g.root)).unwrap_or(usize::MAX))
+                    .collect();
+                prop_assert!(order.windows(2).all(|w| w[0] < w[1]), "{:?}", order);
+            }
+            (Err(Error::Catalog(message)), Some((name, why))) => {
+                prop_assert!(message.contains(&format!("`{name}`")) && message.contains(&why), "{}", message);
+            }
+            (Ok(_), Some(culprit)) => return Err(TestCaseError::fail(format!("planned despite {culprit:?}"))),
+            (Err(e), culprit) => return Err(TestCaseError::fail(format!("{e:?} (made wrong: {culprit:?})"))),
+        }
+        // Anything else that reads as a catalog: planned, or refused as a catalog error.
+        if let Ok(cat) = serde_json::from_value::<ConfiguredCatalog>(junk) {
+            let r = configured_streams(&cat);
+            prop_assert!(matches!(r, Ok(_) | Err(Error::Catalog(_))), "{:?}", r.err());
         }
     }
 

@@ -3,15 +3,32 @@
 //! rate budget and retries. Answers are mapped to [`Error`] variants that say what
 //! to fix; the token never appears in an error.
 //!
-//! One request, as [`Client::json`] runs it (the order is deliberate):
-//! 1. wait for the shared rate budget (every attempt counts against Intercom's limit),
-//!    within the request's time budget;
-//! 2. send with the whole-request timeout; redirects are never followed;
-//! 3. record the `X-RateLimit-*` headers (on Intercom's clock, from its `Date`);
-//! 4. read the body up to the size cap, within the memory budget, parse it and check
-//!    it has what the endpoint always has ([`Expect`]), so a cut-off, HTML or empty
-//!    answer counts as a failed attempt, not as data;
-//! 5. ask [`classify`] what to do: done, wait and retry, or stop.
+//! # The layers of one request
+//!
+//! [`Client::json`], [`Client::page`] and [`Client::fetch`] run the same loop. Each
+//! **attempt** goes through these layers, in this order (the order is deliberate):
+//! 1. take a slot of the requests in flight ([`Slots`], shared by every stream), held
+//!    until the answer is parsed;
+//! 2. wait for the shared rate budget ([`RateBudget::acquire`]; every attempt counts
+//!    against Intercom's limit), within the request's time budget: a longer wait ends
+//!    the request ([`Error::OverBudget`]);
+//! 3. send with the whole-request and connect timeouts and the headers (`Authorization`,
+//!    `Intercom-Version`; the client's `Accept` and `User-Agent`); the host's addresses
+//!    come through the network policy's resolver ([`guard`]: a host with only refused
+//!    addresses is a config error, and nothing is sent), and redirects are never
+//!    followed;
+//! 4. record the answer's `Date` (Intercom's clock) and, on that clock, its
+//!    `X-RateLimit-*` headers ([`RateBudget::observe`]), and read its `Retry-After`;
+//! 5. read the body: an error answer's up to 64 KiB, for Intercom's message; a success
+//!    up to the size cap, within the memory budget (below), unless it is in an encoding
+//!    other than the gzip the client decodes, which is refused;
+//! 6. tell the slots how long the answer took, which sizes the requests in flight
+//!    ([`Slots::answered`]); an attempt that got no answer settles the budget instead
+//!    ([`RateBudget::settled`]);
+//! 7. parse the body and check it has what the endpoint always has ([`Expect`]), so a
+//!    cut-off, HTML or empty answer counts as a failed attempt, not as data;
+//! 8. give the slot back and ask [`classify`] what to do: done, wait and retry (a wait
+//!    holds no slot), or stop.
 //!
 //! [`Client::open`] runs the same steps but hands over the answer's body unread once
 //! its status and headers are good (a reporting export file, read as it arrives).
@@ -36,6 +53,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
 
+use super::guard;
 use super::ratelimit::{RateBudget, Snapshot};
 use super::retry::{classify, is_scheduled, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
 use super::slots::{self, Slots};
@@ -272,7 +290,7 @@ impl Client {
             .pool_idle_timeout(Duration::from_secs(50))
             // A redirect could carry the token to another host: never follow one.
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(GuardedResolver))
+            .dns_resolver(Arc::new(guard::GuardedResolver))
             .build()
             .map_err(|e| Error::Internal(format!("could not build the HTTP client: {e}")))?;
         Ok(Client {
@@ -644,13 +662,10 @@ impl Client {
         let resp = match builder.send().await {
             Ok(r) => r,
             Err(e) => {
-                if let Some(refused) = refused_host(&e) {
+                if let Some(refused) = guard::refusal(&e) {
                     return Attempted {
                         outcome: Outcome::Final,
-                        result: Err(Error::Config(format!(
-                            "the API host {} (from `base_url` or `region`) {}; no request was sent to it",
-                            refused.host, refused.why
-                        ))),
+                        result: Err(refused),
                         turn: None,
                     };
                 }
@@ -866,75 +881,6 @@ fn unsupported_encoding(headers: &HeaderMap) -> Option<String> {
         .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"))
         .collect();
     (!encodings.is_empty()).then(|| redact::server_text(&encodings.join(", "), 40))
-}
-
-/// Name resolution that refuses link-local and metadata addresses, so that a host name
-/// pointed at them (or rebound to them) never receives the token.
-struct GuardedResolver;
-
-/// A host that resolves only to addresses the connector refuses to send the token to.
-#[derive(Debug)]
-struct RefusedHost {
-    host: String,
-    why: String,
-}
-
-impl std::fmt::Display for RefusedHost {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.host, self.why)
-    }
-}
-
-impl std::error::Error for RefusedHost {}
-
-/// The addresses of `host` the token may go to; none when every one is refused.
-fn guard_addresses(
-    host: &str,
-    all: Vec<std::net::SocketAddr>,
-) -> std::result::Result<Vec<std::net::SocketAddr>, RefusedHost> {
-    let mut refused = Vec::new();
-    let mut allowed = Vec::new();
-    for a in all {
-        match crate::config::forbidden_ip(&a.ip()) {
-            Some(why) => refused.push(format!("{} ({why})", a.ip())),
-            None => allowed.push(a),
-        }
-    }
-    if allowed.is_empty() && !refused.is_empty() {
-        refused.truncate(4);
-        return Err(RefusedHost {
-            host: redact::server_text(host, 100),
-            why: format!(
-                "resolves only to addresses the connector refuses to send the token to: {}",
-                refused.join(", ")
-            ),
-        });
-    }
-    Ok(allowed)
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().to_string();
-        Box::pin(async move {
-            let all: Vec<std::net::SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let addrs: reqwest::dns::Addrs = Box::new(guard_addresses(&host, all)?.into_iter());
-            Ok(addrs)
-        })
-    }
-}
-
-/// The refused host behind a failed request, if that is why it failed.
-fn refused_host(e: &reqwest::Error) -> Option<&RefusedHost> {
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(r) = s.downcast_ref::<RefusedHost>() {
-            return Some(r);
-        }
-        source = s.source();
-    }
-    None
 }
 
 /// Parse and check a successful answer; say what is wrong with it otherwise.
@@ -1236,27 +1182,6 @@ mod tests {
             HeaderValue::from_static("Sun, 06 Dec 2026 15:32:58 GMT"),
         );
         assert_eq!(retry_after(&h, at), Some(Duration::from_secs(25)));
-    }
-
-    #[test]
-    fn a_host_resolving_only_to_refused_addresses_is_named_with_why() {
-        let addr = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
-        let e = guard_addresses("api.evil.example", vec![addr("169.254.169.254:0")]).unwrap_err();
-        let s = e.to_string();
-        assert!(
-            s.starts_with("api.evil.example resolves only to")
-                && s.contains("169.254.169.254 (a link-local address"),
-            "{s}"
-        );
-        let ok = guard_addresses(
-            "api.example",
-            vec![addr("169.254.169.254:0"), addr("10.0.0.5:0")],
-        )
-        .unwrap();
-        assert_eq!(ok, vec![addr("10.0.0.5:0")]);
-        assert!(guard_addresses("none.example", Vec::new())
-            .unwrap()
-            .is_empty());
     }
 
     #[test]

@@ -337,7 +337,7 @@ fn a_proxy_with_a_base_path_is_followed_through_its_own_links() {
         ..FakeConfig::default()
     });
     assert!(env.fake.base_url().ends_with("/intercom"));
-    let expected = crate::expected_counts(&env);
+    let expected = expected_counts(&env);
     let names: Vec<&str> = expected.keys().map(String::as_str).collect();
     let run = env.read_streams(&names, "full_refresh");
     assert_eq!(run.code, 0, "{:?}", run.error_traces());

@@ -88,15 +88,6 @@ fn assert_ids(run: &Run, stream: &str, want: &BTreeSet<String>) {
     );
 }
 
-/// Requests the fake has had for `path`.
-fn asked(env: &Env, path: &str) -> usize {
-    env.fake
-        .requests()
-        .iter()
-        .filter(|r| r.path == path)
-        .count()
-}
-
 fn last_position(run: &Run, stream: &str, key: &str) -> Option<i64> {
     run.states(stream)
         .last()
@@ -147,7 +138,7 @@ fn a_search_that_ends_early_is_read_again() {
         assert_eq!(run.code, 0, "{case}: {:?}", run.error_traces());
         assert_ids(&run, "conversations", &all);
         assert_eq!(
-            asked(&env, "/conversations/search"),
+            env.fake.count("POST", "/conversations/search"),
             want_searches,
             "{case}"
         );
@@ -284,7 +275,7 @@ fn activity_log_windows_and_articles_end_only_when_the_numbers_add_up() {
     assert_ids(&run, "activity_logs", &logs);
     assert_ids(&run, "articles", &articles);
     assert!(
-        asked(&env, "/articles") >= 4,
+        env.fake.count("GET", "/articles") >= 4,
         "the articles were walked again"
     );
 }
@@ -607,7 +598,7 @@ fn bytes_that_are_not_utf8_and_deep_nesting_fail_a_page_never_the_process() {
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
     assert!(got(&run, "conversations").contains(&latin));
     assert_eq!(
-        asked(&env, "/conversations/search"),
+        env.fake.count("POST", "/conversations/search"),
         2,
         "the page, and the page again"
     );

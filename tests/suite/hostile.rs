@@ -186,12 +186,7 @@ fn a_scroll_that_repeats_its_page_fails_instead_of_looping() {
         "system_error",
         &["companies scroll", "already returned"],
     );
-    let scroll_requests = env
-        .fake
-        .requests()
-        .iter()
-        .filter(|r| r.path == "/companies/scroll")
-        .count();
+    let scroll_requests = env.fake.count("GET", "/companies/scroll");
     assert_eq!(scroll_requests, 2);
 }
 

@@ -32,7 +32,7 @@ fn num_workers_caps_the_requests_in_flight() {
     let env = Env::with(cfg.clone());
     let run = env.read_full_refresh(&["conversation_parts"], json!({"num_workers": 3}), &[]);
     assert_eq!(run.code, 0, "{:?}", run.error_traces());
-    let want = crate::expected_counts(&env)["conversation_parts"];
+    let want = expected_counts(&env)["conversation_parts"];
     assert_eq!(run.records("conversation_parts").len(), want);
     let max = env.fake.stats().max_in_flight;
     assert!(max <= 3, "{max} requests in flight");

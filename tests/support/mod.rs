@@ -2,8 +2,6 @@
 //! run against it as a subprocess. Every run checks that stdout holds only valid
 //! Airbyte messages and that the access token appears nowhere in stdout or stderr.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -89,6 +87,21 @@ pub fn rate_limit_fault(path: &str, headers: &[(&str, &str)], times: usize) -> F
             "Exceeded rate limit of 167 in 10_seconds",
             times,
         )
+    }
+}
+
+/// The fake's request log, counted: `env.fake.count("GET", "/admins")`.
+pub trait RequestCount {
+    /// The requests received so far with this method and exactly this path (no query).
+    fn count(&self, method: &str, path: &str) -> usize;
+}
+
+impl RequestCount for FakeIntercom {
+    fn count(&self, method: &str, path: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .count()
     }
 }
 
@@ -418,6 +431,85 @@ impl Env {
         }
         cmd.spawn().expect("start the connector")
     }
+}
+
+/// Records per stream that the fake workspace holds.
+pub fn expected_counts(env: &Env) -> BTreeMap<String, usize> {
+    env.fake.with_workspace(|w| {
+        let attrs = w.company_attributes.len()
+            + w.contact_attributes.len()
+            + w.conversation_attributes.len();
+        let app_totals = w
+            .counts()
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "type")
+            .count();
+        BTreeMap::from([
+            ("admins".to_string(), w.admins.len()),
+            ("teams".to_string(), w.teams.len()),
+            ("tags".to_string(), w.tags.len()),
+            ("segments".to_string(), w.segments.len()),
+            ("company_attributes".to_string(), w.company_attributes.len()),
+            ("contact_attributes".to_string(), w.contact_attributes.len()),
+            (
+                "conversation_attributes".to_string(),
+                w.conversation_attributes.len(),
+            ),
+            ("data_attributes".to_string(), attrs),
+            ("subscription_types".to_string(), w.subscription_types.len()),
+            ("help_centers".to_string(), w.help_centers.len()),
+            ("help_center_collections".to_string(), w.collections.len()),
+            ("articles".to_string(), w.articles.len()),
+            ("counts".to_string(), app_totals),
+            ("conversation_counts".to_string(), 4),
+            ("admin_conversation_counts".to_string(), w.admins.len()),
+            (
+                "user_segment_tag_counts".to_string(),
+                w.segments.len() + w.tags.len(),
+            ),
+            (
+                "company_user_segment_tag_counts".to_string(),
+                w.companies.len() + w.company_segments.len() + w.tags.len(),
+            ),
+            ("contacts".to_string(), w.contacts.len()),
+            (
+                "leads".to_string(),
+                w.contacts.iter().filter(|c| c["role"] == "lead").count(),
+            ),
+            (
+                "users".to_string(),
+                w.contacts.iter().filter(|c| c["role"] == "user").count(),
+            ),
+            ("companies".to_string(), w.companies.len()),
+            (
+                "company_segments".to_string(),
+                w.companies
+                    .iter()
+                    .map(|c| c["segments"]["segments"].as_array().map_or(0, Vec::len))
+                    .sum(),
+            ),
+            ("conversations".to_string(), w.conversations.len()),
+            (
+                "conversation_parts".to_string(),
+                w.conversations
+                    .iter()
+                    .map(|c| {
+                        c["conversation_parts"]["conversation_parts"]
+                            .as_array()
+                            .map_or(0, |p| p.len().min(500))
+                    })
+                    .sum(),
+            ),
+            ("tickets".to_string(), w.tickets.len()),
+            ("activity_logs".to_string(), w.activity_logs.len()),
+            (
+                "deleted_conversations".to_string(),
+                w.deleted_conversations.len(),
+            ),
+        ])
+    })
 }
 
 /// The discovered catalog (runs `discover` once per test binary).
