@@ -360,7 +360,7 @@ fn stream_table_errors(md: &str, catalog: &Value) -> Vec<String> {
                 .unwrap_or_default();
             let key_named = match key.as_slice() {
                 [] => true,
-                [k] => k.as_array().map_or(false, |k| {
+                [k] => k.as_array().is_some_and(|k| {
                     k.len() == 1
                         && k[0]
                             .as_str()
