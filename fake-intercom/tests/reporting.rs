@@ -268,7 +268,7 @@ async fn plain_csv_when_gzip_is_off() {
     .await
     .unwrap();
     let body = json!({"dataset_id": "ticket", "attribute_ids": ["ticket_id", "ticket_title",
-                      "standard.ticket_created_at", "user_id"],
+                      "timestamp.ticket_created_at", "user_id"],
                       "start_time": 0, "end_time": 2_000_000_000});
     let (_, job) = enqueue(&fake, &body).await;
     let id = job["job_identifier"].as_str().unwrap();

@@ -85,18 +85,30 @@ impl Attribute {
     fn asked(&self) -> &str {
         self.qualified_id.as_deref().unwrap_or(&self.id)
     }
+
+    /// Whether the dataset says the attribute is a time (its qualified id is in the
+    /// `timestamp` namespace: `timestamp.conversation_started_at`), which the file holds
+    /// as epoch seconds.
+    fn is_time(&self) -> bool {
+        self.qualified_id
+            .as_deref()
+            .is_some_and(|q| q.starts_with("timestamp."))
+    }
 }
 
 impl Dataset {
-    /// The stream's JSON schema: a column per attribute.
+    /// Whether an attribute's cells are epoch seconds (integers): the time attribute,
+    /// and any attribute the dataset says is a time.
+    fn integer(&self, a: &Attribute) -> bool {
+        a.id == self.time || a.is_time()
+    }
+
+    /// The stream's JSON schema: a column per attribute, integers for times, strings
+    /// otherwise (the API says no other type).
     fn schema(&self) -> Value {
         let mut props = Map::new();
         for a in &self.attributes {
-            let kind = if a.id == self.time {
-                "integer"
-            } else {
-                "string"
-            };
+            let kind = if self.integer(a) { "integer" } else { "string" };
             props.insert(a.id.clone(), json!({"type": ["null", kind]}));
         }
         json!({
@@ -875,8 +887,9 @@ impl std::io::Read for ChunkReader {
 
 /// Parse an export file (gzip-compressed when it starts with gzip's magic bytes, else
 /// plain) as CSV, a row at a time, and hand each row to `sink` with its number (from
-/// 1): columns named by the header row (mapped back from qualified ids), the time
-/// attribute as an integer, empty cells as null. Returns the number of rows.
+/// 1): columns named by the header row (mapped back from qualified ids), times (the
+/// time attribute, `timestamp.*` attributes) as integers, empty cells as null. Returns
+/// the number of rows.
 fn parse_rows(
     mut input: impl std::io::Read,
     d: &Dataset,
@@ -913,11 +926,13 @@ fn parse_rows(
     let columns: Vec<(String, bool)> = header
         .iter()
         .map(|h| {
-            let id = attrs
+            match attrs
                 .iter()
                 .find(|a| a.id == h || a.qualified_id.as_deref() == Some(h))
-                .map_or(h, |a| a.id.as_str());
-            (id.to_string(), id == d.time)
+            {
+                Some(a) => (a.id.clone(), d.integer(a)),
+                None => (h.to_string(), h == d.time),
+            }
         })
         .collect();
     let mut record = csv::StringRecord::new();
@@ -967,8 +982,9 @@ mod tests {
         parse_datasets(&json!({"type": "list", "data": [
             {"id": "ticket", "default_time_attribute_id": "ticket_created_at", "attributes": [
                 {"id": "ticket_id", "qualified_id": "standard.ticket_id"},
-                {"id": "ticket_created_at", "qualified_id": "standard.ticket_created_at"},
-                {"id": "title"}
+                {"id": "ticket_created_at", "qualified_id": "timestamp.ticket_created_at"},
+                {"id": "title"},
+                {"id": "ticket_last_updated_at", "qualified_id": "timestamp.ticket_last_updated_at"}
             ]},
             {"id": "../x", "default_time_attribute_id": "t", "attributes": []},
             {"id": "no_time", "attributes": []}
@@ -1004,7 +1020,7 @@ mod tests {
             .collect();
         assert_eq!(
             picked,
-            ["standard.ticket_id", "standard.ticket_created_at", "title"]
+            ["standard.ticket_id", "timestamp.ticket_created_at", "title"]
         );
         // Without its id attribute, a dataset has no key.
         let keyless = parse_datasets(&json!({"data": [
@@ -1016,8 +1032,13 @@ mod tests {
             catalog_entries(&keyless)[0].source_defined_primary_key,
             Some(vec![])
         );
-        assert_eq!(d.selected("s", Some(&["nope".to_string()])).len(), 3);
-        assert_eq!(d.selected("s", None).len(), 3);
+        assert_eq!(d.selected("s", Some(&["nope".to_string()])).len(), 4);
+        assert_eq!(d.selected("s", None).len(), 4);
+        // A `timestamp.` attribute is an integer too.
+        assert_eq!(
+            e.json_schema["properties"]["ticket_last_updated_at"]["type"],
+            json!(["null", "integer"])
+        );
     }
 
     #[test]
@@ -1122,7 +1143,7 @@ mod tests {
 
     #[test]
     fn csv_rows_are_typed_gzip_or_not() {
-        let csv = "standard.ticket_id,ticket_created_at,title\n1,100,\"a, \"\"b\"\"\"\n2,,\n";
+        let csv = "standard.ticket_id,ticket_created_at,title,timestamp.ticket_last_updated_at\n1,100,\"a, \"\"b\"\"\",150\n2,,,\n";
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(csv.as_bytes()).unwrap();
         let gz = gz.finish().unwrap();
@@ -1132,8 +1153,8 @@ mod tests {
             assert_eq!(
                 data,
                 [
-                    json!({"ticket_id": "1", "ticket_created_at": 100, "title": "a, \"b\""}),
-                    json!({"ticket_id": "2", "ticket_created_at": null, "title": null}),
+                    json!({"ticket_id": "1", "ticket_created_at": 100, "title": "a, \"b\"", "ticket_last_updated_at": 150}),
+                    json!({"ticket_id": "2", "ticket_created_at": null, "title": null, "ticket_last_updated_at": null}),
                 ]
             );
         }

@@ -91,6 +91,11 @@ fn expected_rows(env: &Env, dataset: &str, time: &str, bodies: &[Value]) -> Vec<
                 .iter()
                 .map(|v| v.as_str().unwrap())
                 .collect();
+            // Times (the `timestamp.` attributes) are epoch seconds: integers.
+            let times: Vec<&str> = ids
+                .iter()
+                .filter_map(|i| i.strip_prefix("timestamp."))
+                .collect();
             let t = w
                 .report_rows(
                     dataset,
@@ -108,7 +113,7 @@ fn expected_rows(env: &Env, dataset: &str, time: &str, bodies: &[Value]) -> Vec<
                     .map(|(h, c)| {
                         let v = if c.is_empty() {
                             Value::Null
-                        } else if h == time {
+                        } else if h == time || times.contains(&h.as_str()) {
                             json!(c.parse::<i64>().unwrap())
                         } else {
                             json!(c)
@@ -206,7 +211,14 @@ fn discover_lists_a_stream_per_dataset() {
         assert_eq!(props.len(), attrs.len());
         for a in attrs {
             let id = a["id"].as_str().unwrap();
-            let want = if id == time { "integer" } else { "string" };
+            let stamp = a["qualified_id"]
+                .as_str()
+                .is_some_and(|q| q.starts_with("timestamp."));
+            let want = if id == time || stamp {
+                "integer"
+            } else {
+                "string"
+            };
             assert_eq!(props[id]["type"], json!(["null", want]), "{id}");
         }
     }
@@ -356,7 +368,7 @@ fn windows_follow_the_setting_and_columns_the_catalog() {
     for b in &bodies {
         assert_eq!(
             b["attribute_ids"],
-            json!(["standard.ticket_id", "standard.ticket_created_at"])
+            json!(["standard.ticket_id", "timestamp.ticket_created_at"])
         );
         let span = b["end_time"].as_i64().unwrap() - b["start_time"].as_i64().unwrap();
         assert!(span <= 30 * 86_400, "{span}");

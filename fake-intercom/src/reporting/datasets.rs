@@ -18,7 +18,10 @@ pub(super) enum Rows {
 pub(super) struct Attribute {
     /// The simple id (the CSV column).
     pub(super) id: &'static str,
-    /// The namespace of the qualified id (`prefix.id`).
+    /// The namespace of the qualified id (`prefix.id`): `timestamp` for the
+    /// times (epoch seconds in the file), as Intercom's reference shows
+    /// (`timestamp.conversation_started_at`), `standard`, `teammate`,
+    /// `team`, `people` or `conversation` otherwise.
     pub(super) prefix: &'static str,
     pub(super) name: &'static str,
     /// How the value is read from the row's object.
@@ -70,7 +73,7 @@ const CONVERSATION: &[Attribute] = &[
     attr("conversation_id", "standard", "Conversation ID", At("/id")),
     attr(
         "conversation_started_at",
-        "standard",
+        "timestamp",
         "Conversation started at",
         At("/created_at"),
     ),
@@ -83,19 +86,19 @@ const CONVERSATION: &[Attribute] = &[
     ),
     attr(
         "conversation_first_teammate_reply_at",
-        "standard",
+        "timestamp",
         "Conversation first replied at",
         At("/statistics/first_admin_reply_at"),
     ),
     attr(
         "conversation_first_closed_at",
-        "standard",
+        "timestamp",
         "Conversation first closed at",
         At("/statistics/first_close_at"),
     ),
     attr(
         "conversation_last_closed_at",
-        "standard",
+        "timestamp",
         "Conversation last closed at",
         At("/statistics/last_close_at"),
     ),
@@ -153,7 +156,7 @@ const CONVERSATION_ACTIONS: &[Attribute] = &[
         At("@/id"),
     ),
     attr("action_type", "standard", "Action type", At("/part_type")),
-    attr("action_time", "standard", "Action time", At("/created_at")),
+    attr("action_time", "timestamp", "Action time", At("/created_at")),
     attr(
         "action_author_type",
         "standard",
@@ -178,13 +181,13 @@ const TICKET: &[Attribute] = &[
     attr("ticket_id", "standard", "Ticket ID", At("/id")),
     attr(
         "ticket_created_at",
-        "standard",
+        "timestamp",
         "Ticket created at",
         At("/created_at"),
     ),
     attr(
         "ticket_last_updated_at",
-        "standard",
+        "timestamp",
         "Ticket last updated at",
         At("/updated_at"),
     ),

@@ -382,7 +382,7 @@ mod tests {
                 "conversation",
                 &[
                     "conversation_id",
-                    "standard.conversation_started_at",
+                    "timestamp.conversation_started_at",
                     "user_id",
                 ],
                 i64::MIN,
