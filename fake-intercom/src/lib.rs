@@ -63,7 +63,11 @@
 //! [`REPORT_PENDING_JOBS_LIMIT`](reporting::REPORT_PENDING_JOBS_LIMIT)
 //! jobs may be pending or in progress. The download is gzip-compressed CSV
 //! (plain with [`FakeConfig::report_download_gzip`] false); what it holds
-//! is in [`reporting`] and [`Workspace::report_rows`] computes it.
+//! is in [`reporting`] and [`Workspace::report_rows`] computes it. Times
+//! are in the `timestamp` namespace of qualified ids
+//! (`timestamp.conversation_started_at`), as in Intercom's reference. An
+//! export that starts before [`FakeConfig::report_retention_days`] (730, two
+//! years, on the fake's clock) is refused with 400 `parameter_invalid`.
 //! [`FakeStats`] counts jobs enqueued, polls, downloads and pending-limit
 //! 429s.
 //!
