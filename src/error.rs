@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::http::retry::retriable_status;
 use crate::protocol::FailureType;
+use crate::status::retriable_status;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -10,9 +10,12 @@
 //! - [`logging`]: a tracing layer that renders events as Airbyte LOG messages.
 //! - [`config`]: raw config JSON to a validated [`config::Config`]; the token is a [`config::Secret`].
 //! - [`error`]: the one error enum with `failure_type()` and `is_retriable()`.
-//! - [`http`]: the Intercom client (auth, version header, region), rate budget, retry decision,
-//!   network policy.
-//! - [`paginate`]: pagination kinds and the page walker.
+//! - [`status`]: which HTTP statuses are worth sending again (for the error enum and the
+//!   retry decision alike).
+//! - [`http`]: the Intercom client (auth, version header, region), one answer of a list
+//!   ([`http::page`]), rate budget, retry decision, network policy.
+//! - [`walk`]: pagination kinds, and a list endpoint walked page by page to its end,
+//!   checked to add up.
 //! - [`cursor`]: incremental positions: saved-state shapes, inclusive lower bounds, checkpoint values.
 //! - [`state`]: input state in all the forms orchestrators send.
 //! - [`streams`]: the stream table: one declaration per stream, parents named.
@@ -24,6 +27,28 @@
 //! thread of their own ([`watch_signals`]), so that a stop is seen and ends the process
 //! within seconds even when every other thread is blocked writing to a stdout nobody
 //! reads.
+//!
+//! # Layers
+//!
+//! Imports point one way, down this list: a module uses only modules of its own layer
+//! and of the layers before it, never one of a later layer. A unit test (`layers`) reads
+//! this list and every source file, and fails on an import that runs back up. Tests
+//! (`mod tests`, `properties`) may use any layer; this file, the crate's root, sits on
+//! top of them all. [`http`] spans two layers: its rules (4) come before the config,
+//! which checks `base_url` against the network policy; its transport (6) after it, as
+//! the client is built from the config.
+//!
+//! 1. `status`, `redact`: import nothing from the crate.
+//! 2. `protocol`, `error`: the Airbyte messages; the one error enum.
+//! 3. `output`, `logging`: stdout, and the LOG messages written to it.
+//! 4. `http::guard`, `http::slots`, `http::retry`, `http::ratelimit`: the network policy
+//!    and the pacing of requests, rules that need no config.
+//! 5. `config`, `cursor`, `state`: the inputs (config, positions, input state), checked.
+//! 6. `http`: the transport: requests, the client, one answer's records ([`http::page`]).
+//! 7. `walk`: a list endpoint walked to its end.
+//! 8. `streams`: the stream table.
+//! 9. `read`: the read pipeline.
+//! 10. `cli`, `commands`: the command line and the commands.
 
 pub mod cli;
 pub mod commands;
@@ -31,16 +56,19 @@ pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod http;
+#[cfg(test)]
+mod layers;
 pub mod logging;
 pub mod output;
-pub mod paginate;
 #[cfg(test)]
 mod properties;
 pub mod protocol;
 pub mod read;
 pub mod redact;
 pub mod state;
+pub mod status;
 pub mod streams;
+pub mod walk;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

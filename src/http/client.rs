@@ -54,12 +54,12 @@ use serde_json::Value;
 use url::Url;
 
 use super::guard;
+use super::page::{not_json, Page, Want};
 use super::ratelimit::{RateBudget, Snapshot};
 use super::retry::{classify, is_scheduled, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
 use super::slots::{self, Slots};
 use crate::config::Config;
 use crate::error::{ApiErrorBody, Error, Result};
-use crate::read::page::{not_json, Page, Want};
 use crate::redact;
 
 pub use super::request::{path_segment, ApiRequest, Expect, DEFAULT_VERSION};

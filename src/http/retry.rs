@@ -20,6 +20,8 @@
 
 use std::time::Duration;
 
+use crate::status::retriable_status;
+
 /// Intercom's rate-limit windows are 10 seconds long ([`crate::http::ratelimit`]).
 pub const WINDOW: Duration = Duration::from_secs(10);
 
@@ -103,11 +105,6 @@ impl Outcome {
             Outcome::Final => false,
         }
     }
-}
-
-/// The statuses worth sending again: 408, 429 and every 5xx.
-pub fn retriable_status(status: u16) -> bool {
-    status == 408 || status == 429 || (500..600).contains(&status)
 }
 
 /// The attempts made so far for one request, and the time it has taken.
@@ -475,15 +472,5 @@ mod tests {
         assert_eq!(backoff(&p, u32::MAX, 0.5), Duration::from_secs(30));
         assert_eq!(backoff(&p, 2, f64::NAN), Duration::from_secs(4));
         assert_eq!(backoff(&p, 2, -3.0), Duration::ZERO);
-    }
-
-    #[test]
-    fn retriable_statuses() {
-        for s in [408, 429, 500, 502, 503, 504, 599] {
-            assert!(retriable_status(s), "{s}");
-        }
-        for s in [200, 301, 302, 400, 401, 403, 404, 410, 422, 600] {
-            assert!(!retriable_status(s), "{s}");
-        }
     }
 }

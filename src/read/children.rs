@@ -17,9 +17,9 @@ use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 use super::group::{GroupRun, Parent};
-use super::page::{raw_fields, timestamp_field, whole_number, Page, Want};
 use crate::error::{Error, Result};
 use crate::http::client::path_segment;
+use crate::http::page::{raw_fields, timestamp_field, whole_number, Page, Want};
 use crate::http::ApiRequest;
 use crate::streams::Child;
 

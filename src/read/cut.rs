@@ -18,7 +18,7 @@
 //! page has come, the left walk holds any page that may reach the right part (a record
 //! at or after the earliest instant its first day can start).
 //!
-//! The left walk then adds up like any other ([`crate::paginate`]): the distinct
+//! The left walk then adds up like any other ([`crate::walk`]): the distinct
 //! records it read before `r0`, plus the records the right part's first page counts,
 //! must make the count its own first page reported. Records that left the range during
 //! the walk (an update moved them past the sync's start) can make it short: the left

@@ -22,12 +22,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 
 use super::emit::Emitter;
-use super::page::{Keys, Want};
 use super::plan::{Consumer, Group};
-use super::progress::Watermark;
+use super::watermark::Watermark;
 use super::Ctx;
 use crate::cursor::state_blob;
 use crate::error::{Error, Result};
+use crate::http::page::{Keys, Want};
 use crate::protocol::Message;
 use crate::streams::{Child, Read};
 
@@ -495,8 +495,8 @@ fn clone_error(e: &Error) -> Error {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::http::page::Page;
     use crate::protocol::ConfiguredCatalog;
-    use crate::read::page::Page;
     use crate::read::plan::{configured_streams, groups, PlanInputs};
     use crate::state::InputState;
     use crate::streams::STREAMS;
@@ -530,7 +530,7 @@ mod tests {
             let sorted = matches!(root.read, Read::Search(_) | Read::Windows(_));
             let want = want_for(g, sorted);
             assert!(
-                want.names().len() <= crate::read::page::MAX_WANTED,
+                want.names().len() <= crate::http::page::MAX_WANTED,
                 "{}",
                 root.name
             );

@@ -5,16 +5,17 @@
 //! - The groups run as concurrent tasks (at most [`ReadSettings::max_groups`] at once);
 //!   every request of every stream takes a slot of the client's one limit on requests
 //!   in flight and a turn of its one rate budget ([`crate::http`]).
-//! - Each root kind has its reader: [`pages`] (endpoints), [`search`] (partitioned
-//!   searches), [`scroll`] (the companies scroll, one at a time), [`windows`]
+//! - Each root kind has its reader: [`endpoints`] (GET endpoints), [`search`]
+//!   (partitioned searches), [`scroll`] (the companies scroll, one at a time), [`windows`]
 //!   (activity logs); [`children`] fetches child rows for the parents a page lists.
 //! - [`group`] routes a page's records to the group's streams and keeps their states;
-//!   [`progress`] computes the watermark a state may claim; [`emit`] writes records as
-//!   the bytes Intercom sent ([`page`], which checks each answer whole and reads what the
-//!   pipeline needs of each record), or, when the catalog selects some of a stream's
-//!   columns, only those fields, cut from those bytes as they are written ([`select`]).
+//!   [`watermark`] computes the position a state may claim; [`emit`] writes records as
+//!   the bytes Intercom sent ([`crate::http::page`], which checks each answer whole and
+//!   reads what the pipeline needs of each record), or, when the catalog selects some of
+//!   a stream's columns, only those fields, cut from those bytes as they are written
+//!   ([`select`]).
 //! - Completeness: a walk ends only when Intercom says so and the numbers add up
-//!   ([`crate::paginate`]); a searched stream's position stays the search index lag
+//!   ([`crate::walk`]); a searched stream's position stays the search index lag
 //!   behind the sync's start; no position passes the sync's start on Intercom's clock
 //!   ([`Ctx::start_on_intercom_clock`]); a child that answers 404 is asked again once.
 //! - A failure that dooms the sync (a rejected token, stdout gone) stops every group
@@ -23,16 +24,15 @@
 pub mod children;
 pub mod cut;
 pub mod emit;
+pub mod endpoints;
 pub mod group;
-pub mod page;
-pub mod pages;
 pub mod plan;
-pub mod progress;
 pub mod relations;
 pub mod reports;
 pub mod scroll;
 pub mod search;
 pub mod select;
+pub mod watermark;
 pub mod windows;
 
 use std::sync::atomic::Ordering;
@@ -340,7 +340,7 @@ async fn run_group(ctx: Arc<Ctx>, group: Group) -> Result<Finished> {
         }
     }
     let result = match &run.group.root.read {
-        Read::Pages(endpoints) => pages::read(&run, endpoints).await,
+        Read::Pages(list) => endpoints::read(&run, list).await,
         Read::Search(search) => search::read(&run, search).await,
         Read::Scroll => scroll::read(&run).await,
         Read::Windows(w) => windows::read(&run, w).await,

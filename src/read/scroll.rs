@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::group::{GroupRun, Parent};
-use super::page::{Keys, Page};
 use crate::error::{Error, Result};
+use crate::http::page::{Keys, Page};
 use crate::http::ApiRequest;
 
 /// The watermark unit of the scroll (an unsorted read: one unit).

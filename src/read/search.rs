@@ -16,7 +16,7 @@
 //! during the read are left to the next sync (the saved position never passes the
 //! sync's start), so the records a range holds can only leave it while it is walked,
 //! never join it, and its walk can be checked against its count
-//! ([`crate::paginate`]).
+//! ([`crate::walk`]).
 //!
 //! Ranges and Intercom's filters:
 //! - conversations and tickets compare to the second, and `>`/`<` are documented as
@@ -30,7 +30,7 @@
 //!   `[d1, d2)` asks `> anchor(d1 − 1)` and `< anchor(d2)`; the first range asks
 //!   `> lower − 1 day` (every record of the lower bound's day and after).
 //!
-//! The position (see [`super::progress`]) is the end of the finished ranges from the
+//! The position (see [`super::watermark`]) is the end of the finished ranges from the
 //! start: a range counts once its walk has ended and added up.
 
 use std::collections::VecDeque;
@@ -42,11 +42,11 @@ use tokio::sync::Notify;
 
 use super::cut::{self, Heard, Live, Shape, Teller};
 use super::group::{in_range, GroupRun};
-use super::page::Page;
 use crate::error::Result;
+use crate::http::page::Page;
 use crate::http::ApiRequest;
-use crate::paginate::{Distinct, Pages, Paging};
 use crate::streams::Search;
+use crate::walk::{Distinct, Pages, Paging};
 
 pub(super) const DAY: i64 = 86_400;
 pub(super) const PER_PAGE: u32 = 150;

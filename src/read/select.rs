@@ -15,7 +15,7 @@
 //! level: each kept field is copied as the raw text of its key and value, in the order
 //! Intercom sent them, and the others are skipped by their brackets and strings,
 //! unparsed; no tree of values is built. Only the writing is trimmed: keys, cursors,
-//! states and counts are read from the whole record before ([`super::page`]).
+//! states and counts are read from the whole record before ([`crate::http::page`]).
 
 use std::borrow::Cow;
 

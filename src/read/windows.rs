@@ -8,8 +8,8 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use super::group::GroupRun;
 use crate::error::Result;
 use crate::http::ApiRequest;
-use crate::paginate::{Pages, Paging};
 use crate::streams::Windowed;
+use crate::walk::{Pages, Paging};
 
 /// Windows read at once.
 const WINDOWS_IN_FLIGHT: usize = 4;

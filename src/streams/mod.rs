@@ -13,8 +13,8 @@ pub mod counts;
 use serde_json::Value;
 
 use crate::http::client::DEFAULT_VERSION;
-use crate::paginate::Paging;
 use crate::protocol::{AirbyteStream, SyncMode};
+use crate::walk::Paging;
 
 /// One stream.
 #[derive(Debug)]

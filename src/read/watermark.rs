@@ -3,7 +3,7 @@
 //! partitioned search, the windows of activity logs, or one unit for a walk), done in
 //! any order; the watermark is the end of the longest run of finished units from the
 //! start. A unit counts only once it is done, that is once its walk has ended and
-//! added up ([`crate::paginate`]): until then a page missing in its middle could not
+//! added up ([`crate::walk`]): until then a page missing in its middle could not
 //! be told from a page still to come, so nothing inside it is claimed. Resuming from
 //! the watermark (inclusive) loses nothing.
 
