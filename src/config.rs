@@ -165,10 +165,6 @@ pub struct Config {
     pub access_token: Secret,
     /// `start_date`: nothing older than this (epoch seconds) is replicated by incremental streams.
     pub start_date: i64,
-    /// `client_id`: OAuth bookkeeping only.
-    pub client_id: Option<Secret>,
-    /// `client_secret`: OAuth bookkeeping only.
-    pub client_secret: Option<Secret>,
     /// `lookback_window`: days re-read before a saved cursor.
     pub lookback_window_days: u32,
     /// `activity_logs_time_step`: days per activity-log request window (1..=91).
@@ -273,19 +269,17 @@ impl Config {
             Some(u) => check_base_url(u)?,
         };
 
-        // The client id is not a secret (it is in every OAuth URL): it is never masked.
-        // The client secret is, like the token (from 16 characters: see `redact`).
-        let client_id = opt_string(obj, "client_id")?.map(Secret::new);
-        let client_secret = opt_string(obj, "client_secret")?.map(Secret::new);
-        if let Some(s) = &client_secret {
-            crate::redact::register_secret(s.expose());
+        // `client_id` and `client_secret` are OAuth bookkeeping: checked to be strings,
+        // not kept. The client id is not a secret (it is in every OAuth URL): it is never
+        // masked. The client secret is, like the token (from 16 characters: see `redact`).
+        opt_string(obj, "client_id")?;
+        if let Some(s) = opt_string(obj, "client_secret")? {
+            crate::redact::register_secret(&s);
         }
 
         Ok(Config {
             access_token,
             start_date,
-            client_id,
-            client_secret,
             lookback_window_days,
             activity_logs_time_step_days,
             rate_limit_share_percent,

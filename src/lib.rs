@@ -50,25 +50,31 @@
 //! 9. `read`: the read pipeline.
 //! 10. `cli`, `commands`: the command line and the commands.
 
+// The documentation is for the crate's developers (`cargo doc --document-private-items`):
+// it links to the crate's own items.
+#![allow(rustdoc::private_intra_doc_links)]
+
+// What `main` uses is public; everything else is the crate's own, so that the compiler
+// reports what nothing uses.
 pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod cursor;
+pub(crate) mod commands;
+pub(crate) mod config;
+pub(crate) mod cursor;
 pub mod error;
-pub mod http;
+pub(crate) mod http;
 #[cfg(test)]
 mod layers;
 pub mod logging;
 pub mod output;
 #[cfg(test)]
 mod properties;
-pub mod protocol;
-pub mod read;
-pub mod redact;
-pub mod state;
-pub mod status;
-pub mod streams;
-pub mod walk;
+pub(crate) mod protocol;
+pub(crate) mod read;
+pub(crate) mod redact;
+pub(crate) mod state;
+pub(crate) mod status;
+pub(crate) mod streams;
+pub(crate) mod walk;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -79,9 +85,9 @@ use output::Output;
 use protocol::{ErrorTrace, Message};
 
 /// Exit code for success, and for a broken pipe (the reader left; nothing to report).
-pub const EXIT_OK: i32 = 0;
+const EXIT_OK: i32 = 0;
 /// Exit code for any failure reported with an ERROR trace.
-pub const EXIT_FAILURE: i32 = 1;
+const EXIT_FAILURE: i32 = 1;
 
 /// Exit code after SIGINT or SIGTERM: 128 + the signal number, as shells report it.
 fn exit_for_signal(signal: &str) -> i32 {

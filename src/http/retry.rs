@@ -22,9 +22,6 @@ use std::time::Duration;
 
 use crate::status::retriable_status;
 
-/// Intercom's rate-limit windows are 10 seconds long ([`crate::http::ratelimit`]).
-pub const WINDOW: Duration = Duration::from_secs(10);
-
 /// The longest wait for a window's reset that is believed: a window, plus a second
 /// because `X-RateLimit-Reset` is in whole seconds. A reset further ahead is bogus.
 pub const LONGEST_WINDOW_WAIT: Duration = Duration::from_secs(11);

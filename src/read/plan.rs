@@ -20,7 +20,6 @@ use crate::streams::{self, Read, StreamDef};
 #[derive(Debug, Clone)]
 pub struct Consumer {
     pub def: &'static StreamDef,
-    pub mode: SyncMode,
     /// The saved position from the input state (incremental reads).
     pub saved: Option<i64>,
     /// The position's bounds for an incremental read; `None` for a full refresh, which
@@ -269,7 +268,6 @@ fn consumer(
     };
     Ok(Consumer {
         def,
-        mode,
         saved,
         cursor,
         lower,

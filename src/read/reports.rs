@@ -43,10 +43,12 @@ pub const VERSION: &str = "2.14";
 pub const PREFIX: &str = "report_";
 
 /// The permissions a report stream needs, as the Developer Hub names them: the first
-/// for `get_datasets`, the second for the export jobs.
+/// for `get_datasets`, the second for the export jobs (for the test that holds the
+/// documentation to them).
+#[cfg(test)]
 pub const PERMISSIONS: [&str; 2] = ["Read reporting datasets", "Export reporting data"];
 
-/// [`PERMISSIONS`] as error messages quote a permission (`needs the "…" permission`).
+/// The two permissions as error messages quote a permission (`needs the "…" permission`).
 const PERMISSION: &str = "Read reporting datasets\" and \"Export reporting data";
 
 const DATASETS: &str = "/export/reporting_data/get_datasets";

@@ -159,6 +159,7 @@ impl Part {
 }
 
 /// `parts` ranges covering `[lower, now]` evenly (day-aligned for day-granular searches).
+#[cfg(test)]
 pub fn partition(lower: i64, now: i64, parts: u64, days: bool) -> Vec<Part> {
     partition_skewed(lower, now, parts, days, 1.0)
 }

@@ -43,7 +43,9 @@ pub mod permission {
     pub const ARTICLES: &str = "Read and list articles";
     pub const ACTIVITY_LOGS: &str = "Read admin activity logs";
 
-    /// Every permission a stream needs.
+    /// Every permission a stream needs (for the tests that hold the docs and `check`'s
+    /// probes to the declarations).
+    #[cfg(test)]
     pub const ALL: &[&str] = &[
         ADMINS,
         USERS_AND_COMPANIES,
@@ -893,6 +895,99 @@ mod tests {
                 assert_eq!(s.permission, parent.permission, "{}", s.name);
             }
         }
+    }
+
+    /// Where the permission table of `docs/intercom.md` (under "Prerequisites": `| Stream |
+    /// Permission |`) differs from the streams' declared permissions.
+    fn page_permission_errors(md: &str, declared: &[(&str, &str)]) -> Vec<String> {
+        let section = md
+            .split("\n## Prerequisites")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .unwrap_or_default();
+        let mut rows = section
+            .lines()
+            .skip_while(|l| {
+                let cells: Vec<String> = cells(l).iter().map(|c| c.to_lowercase()).collect();
+                cells != ["stream", "permission"]
+            })
+            .skip(2)
+            .take_while(|l| l.trim_start().starts_with('|'))
+            .peekable();
+        if rows.peek().is_none() {
+            return vec!["no table | Stream | Permission | under `Prerequisites`".into()];
+        }
+        let mut errors = vec![];
+        let mut documented: std::collections::BTreeMap<String, String> = Default::default();
+        for row in rows {
+            let row = cells(row);
+            let [stream, permission] = row.as_slice() else {
+                errors.push(format!("permission table: {row:?} is not two cells"));
+                continue;
+            };
+            if documented
+                .insert(stream.replace('`', ""), permission.clone())
+                .is_some()
+            {
+                errors.push(format!("permission table: {stream} twice"));
+            }
+        }
+        for (stream, permission) in declared {
+            match documented.remove(*stream) {
+                None => errors.push(format!("permission table: `{stream}` is missing")),
+                Some(p) if p != *permission => errors.push(format!(
+                    "permission table: `{stream}` needs \"{permission}\", the page says \"{p}\""
+                )),
+                Some(_) => {}
+            }
+        }
+        for stream in documented.keys() {
+            errors.push(format!(
+                "permission table: `{stream}` is not a declared stream"
+            ));
+        }
+        errors
+    }
+
+    /// A markdown table row's cells, trimmed.
+    fn cells(line: &str) -> Vec<String> {
+        let inner = line.trim();
+        let inner = inner.strip_prefix('|').unwrap_or(inner);
+        let inner = inner.strip_suffix('|').unwrap_or(inner);
+        inner.split('|').map(|c| c.trim().to_string()).collect()
+    }
+
+    /// The permission table of the connector's page is the stream declarations'
+    /// `permission`, one row per stream, and the report streams' row.
+    #[test]
+    fn the_page_permission_table_is_the_stream_declarations() {
+        const REPORTS_ROW: &str = "report_<dataset>";
+        let md = include_str!("../../docs/intercom.md");
+        let mut declared: Vec<(&str, &str)> =
+            STREAMS.iter().map(|s| (s.name, s.permission)).collect();
+        let reports = crate::read::reports::PERMISSIONS.join(" and ");
+        let errors = page_permission_errors(md, &[(REPORTS_ROW, reports.as_str())]);
+        assert_eq!(
+            errors.len(),
+            declared.len(),
+            "only the reports row is right: {errors:#?}"
+        );
+        declared.push((REPORTS_ROW, reports.as_str()));
+        let errors = page_permission_errors(md, &declared);
+        assert!(errors.is_empty(), "docs/intercom.md: {errors:#?}");
+        for (_, p) in &declared[..declared.len() - 1] {
+            assert!(permission::ALL.contains(p), "{p}");
+        }
+
+        // The check fails when the code says something else.
+        let mut changed = declared.clone();
+        changed[0].1 = permission::TICKETS;
+        changed.remove(changed.len() - 2);
+        changed.push(("notes", permission::USERS_AND_COMPANIES));
+        let errors = page_permission_errors(md, &changed);
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(errors[0].contains(&format!("`{}` needs \"Read tickets\"", declared[0].0)));
+        assert_eq!(page_permission_errors("# no table\n", &declared).len(), 1);
     }
 
     #[test]
