@@ -172,7 +172,7 @@ pub struct Config {
     /// `rate_limit_share`: percent of the app's rate limit to use (1..=100).
     pub rate_limit_share_percent: u32,
     /// `max_concurrency` (or `num_workers`): the most requests in flight at once
-    /// (1..=128); `None`: sized automatically (see [`Config::concurrency_cap`]).
+    /// (1..=128); `None`: sized automatically (see [`Config::max_in_flight`]).
     pub max_concurrency: Option<u32>,
     /// `api_rate_limit`: requests per minute never to pass.
     pub api_rate_limit: Option<u32>,
@@ -187,7 +187,7 @@ pub struct Config {
 impl Config {
     /// The most requests in flight: `max_concurrency` (or `num_workers`) when set, else
     /// [`crate::http::slots::AUTO_MAX`].
-    pub fn concurrency_cap(&self) -> usize {
+    pub fn max_in_flight(&self) -> usize {
         self.max_concurrency
             .map_or(crate::http::slots::AUTO_MAX, |v| v.max(1) as usize)
     }
@@ -463,7 +463,7 @@ mod tests {
         assert_eq!(c.activity_logs_time_step_days, 30);
         assert_eq!(c.rate_limit_share_percent, 90);
         assert_eq!(c.max_concurrency, None);
-        assert_eq!(c.concurrency_cap(), crate::http::slots::AUTO_MAX);
+        assert_eq!(c.max_in_flight(), crate::http::slots::AUTO_MAX);
         assert_eq!(c.api_rate_limit, None);
         assert_eq!(c.region, Region::Us);
         assert_eq!(c.base_url.as_str(), "https://api.intercom.io/");
@@ -481,7 +481,7 @@ mod tests {
         };
         let c = with(json!({"num_workers": 3, "api_rate_limit": 1200})).unwrap();
         assert_eq!(c.max_concurrency, Some(3));
-        assert_eq!(c.concurrency_cap(), 3);
+        assert_eq!(c.max_in_flight(), 3);
         assert_eq!(c.api_rate_limit, Some(1200));
         let c = with(json!({"num_workers": 5, "max_concurrency": 5})).unwrap();
         assert_eq!(c.max_concurrency, Some(5));

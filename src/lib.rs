@@ -21,6 +21,8 @@
 //! - [`streams`]: the stream table: one declaration per stream, parents named.
 //! - [`read`]: the read pipeline: the plan, concurrent groups in one budget, one reader per
 //!   root kind (endpoints, searches, the scroll, windows) and child fan-out.
+//! - [`settings`]: the tunables (`SOURCE_INTERCOM_*`), one table, and every bound on what
+//!   runs at once.
 //!
 //! [`run`] is what `main` calls: it turns a command's outcome into protocol messages
 //! and an exit code, and [`exit`] ends the process. SIGTERM and SIGINT are watched on a
@@ -38,7 +40,7 @@
 //! which checks `base_url` against the network policy; its transport (6) after it, as
 //! the client is built from the config.
 //!
-//! 1. `status`, `redact`: import nothing from the crate.
+//! 1. `status`, `redact`, `settings`: import nothing from the crate.
 //! 2. `protocol`, `error`: the Airbyte messages; the one error enum.
 //! 3. `output`, `logging`: stdout, and the LOG messages written to it.
 //! 4. `http::guard`, `http::slots`, `http::retry`, `http::ratelimit`: the network policy
@@ -71,6 +73,7 @@ mod properties;
 pub(crate) mod protocol;
 pub(crate) mod read;
 pub(crate) mod redact;
+pub(crate) mod settings;
 pub(crate) mod state;
 pub(crate) mod status;
 pub(crate) mod streams;

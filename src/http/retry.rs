@@ -20,6 +20,7 @@
 
 use std::time::Duration;
 
+use crate::settings::{self, Lookup};
 use crate::status::retriable_status;
 
 /// The longest wait for a window's reset that is believed: a window, plus a second
@@ -132,13 +133,21 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
+    /// Every tunable at its default (the environment is not read).
     fn default() -> Self {
+        RetryPolicy::from_lookup(&settings::defaults)
+    }
+}
+
+impl RetryPolicy {
+    /// The policy, with each tunable `lookup` gives ([`crate::settings`]).
+    pub(crate) fn from_lookup(lookup: Lookup<'_>) -> RetryPolicy {
         RetryPolicy {
-            max_error_retries: 5,
+            max_error_retries: settings::MAX_RETRIES.value(lookup) as u32,
             max_rate_limited_retries: 60,
-            backoff_base: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(60),
-            max_elapsed: Duration::from_secs(30 * 60),
+            backoff_base: Duration::from_millis(settings::BACKOFF_BASE_MS.value(lookup)),
+            backoff_max: Duration::from_millis(settings::BACKOFF_MAX_MS.value(lookup)),
+            max_elapsed: Duration::from_secs(settings::MAX_REQUEST_SECS.value(lookup)),
         }
     }
 }

@@ -164,7 +164,7 @@ async fn fetch_for(run: &GroupRun, index: usize, parents: Vec<Parent>) -> Result
             (parent, again_after_404(pause, get).await)
         }
     }))
-    .buffered(run.ctx.settings.concurrency.max(1));
+    .buffered(run.ctx.settings.max_in_flight.max(1));
     let mut missing = 0usize;
     while let Some((parent, res)) = answers.next().await {
         match res {

@@ -266,8 +266,8 @@ fn too_big(page: &Page, pages: u64) -> bool {
 /// The most ranges one search is split into: enough to keep every request slot busy
 /// several times over, few enough that a count that never shrinks can't multiply the
 /// requests without bound.
-pub fn max_ranges(concurrency: usize) -> usize {
-    concurrency.max(2) * 4
+pub fn max_ranges(max_in_flight: usize) -> usize {
+    max_in_flight.max(2) * 4
 }
 
 fn pages_of(total: u64) -> u64 {
@@ -362,7 +362,7 @@ fn pace(run: &GroupRun) -> (f64, f64) {
 /// to child requests (which take the slots), a few ranges with many children each.
 fn walkers(run: &GroupRun) -> usize {
     let (_, (target, _), _) = run.ctx.client.pace();
-    let concurrency = target.clamp(1, run.ctx.settings.concurrency.max(1));
+    let concurrency = target.clamp(1, run.ctx.settings.max_in_flight.max(1));
     if run.wants(|s| s.child().is_some()) {
         (concurrency / 16).max(1)
     } else {
@@ -402,7 +402,7 @@ async fn read_parts(
             next_unit += 1;
         }
     });
-    let cap = max_ranges(run.ctx.settings.concurrency) as i64;
+    let cap = max_ranges(run.ctx.settings.max_in_flight) as i64;
     let mut lives: Vec<Arc<Live>> = Vec::new();
     let wake = Arc::new(Notify::new());
     let mut cuts = 0u64;
