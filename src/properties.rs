@@ -19,7 +19,7 @@ use crate::read::plan::{configured_streams, groups, PlanInputs};
 use crate::read::select::{write_fields, Names, Selection};
 use crate::redact;
 use crate::state::InputState;
-use crate::streams::{find, Read, STREAMS};
+use crate::streams::{find, STREAMS};
 use crate::walk::{next_page_number, next_search_page, page_limit, Paging};
 
 const TOKEN: &str = "tok_property_secret_9f8e7d";
@@ -343,9 +343,8 @@ proptest! {
     fn any_malformed_body_is_refused_or_read_whole(body in page_body(), how in any::<u8>(), at in any::<usize>(),
                                                     byte in any::<u8>(), depth in 1usize..1200) {
         let bad = malformed(body, how, at, byte, depth);
-        let parts = match &find("conversation_parts").map(|s| &s.read) {
-            Some(Read::Children(c)) => c,
-            _ => return Err(TestCaseError::fail("conversation_parts is a child stream")),
+        let Some(parts) = find("conversation_parts").and_then(|s| s.child()) else {
+            return Err(TestCaseError::fail("conversation_parts is a child stream"));
         };
         for want in WANTS {
             // Never a panic; what is read is whole JSON objects with what was asked.
@@ -451,7 +450,7 @@ proptest! {
                 let mut consumers = 0;
                 for g in &planned {
                     for c in &g.consumers {
-                        prop_assert!(std::ptr::eq(c.def.root(), g.root), "{} under {}", c.def.name, g.root.name);
+                        prop_assert!(c.def.root().is_some_and(|r| std::ptr::eq(r.def, g.root)), "{} under {}", c.def.name, g.root.name);
                         let mode = configured.iter().find(|k| std::ptr::eq(k.def, c.def)).map(|k| k.mode);
                         prop_assert_eq!(c.cursor.is_some(), mode == Some(SyncMode::Incremental));
                         if let Some(cursor) = &c.cursor {

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{watch, Notify};
 
+use super::keep_max;
 use super::search::{Part, DAY, PER_PAGE, ZONE_MARGIN};
 
 /// What the right part's first page said: the oldest record's `updated_at` (`None`:
@@ -125,7 +126,7 @@ impl Live {
         let mut s = self.lock();
         s.pages_read += 1;
         if let Some(v) = max {
-            s.last = Some(s.last.map_or(v, |l| l.max(v)));
+            keep_max(&mut s.last, v);
         }
         drop(s);
         if self.cuttable {

@@ -1,4 +1,4 @@
-//! Roots read from GET endpoints ([`Read::Pages`](crate::streams::Read::Pages)): each
+//! Roots read from GET endpoints ([`Source::Pages`](crate::streams::Source::Pages)): each
 //! endpoint in turn, every page of it. Their records come in no useful order, so
 //! their streams keep their highest cursor only once every page is read and the walk
 //! adds up ([`crate::walk`]).

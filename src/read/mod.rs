@@ -47,9 +47,9 @@ use crate::http::Client;
 use crate::output::Output;
 use crate::protocol::{ErrorTrace, Message, StreamDescriptor, StreamStatus};
 use crate::settings::{self, Lookup, Tunable};
-use crate::streams::Read;
+use crate::streams::Source;
 use emit::Counter;
-use group::{Finished, GroupRun, Order};
+use group::{Finished, GroupRun};
 use plan::Group;
 
 /// The read's settings. Its tunables (each a `SOURCE_INTERCOM_*` variable) are declared
@@ -209,6 +209,18 @@ impl Ctx {
     }
 }
 
+/// Keep in `highest` the highest value it has been given: `value`, if it is the first or
+/// higher. The one form of the read's "keep the max" (cursors seen, positions reached).
+pub(crate) fn keep_max(highest: &mut Option<i64>, value: i64) {
+    *highest = Some(highest.map_or(value, |h| h.max(value)));
+}
+
+/// Keep in `lowest` the lowest value it has been given (the bounds' counterpart of
+/// [`keep_max`]).
+pub(crate) fn keep_min(lowest: &mut Option<i64>, value: i64) {
+    *lowest = Some(lowest.map_or(value, |l| l.min(value)));
+}
+
 /// With no `Date` from Intercom, positions stay this far behind the sync's start.
 pub const CLOCK_MARGIN_SECS: i64 = 600;
 
@@ -292,11 +304,7 @@ async fn run_group(ctx: Arc<Ctx>, group: Group) -> Result<Finished> {
             .emit(&Message::stream_status(name, StreamStatus::Running))?;
         log_resume(&ctx, c);
     }
-    let order = match group.root.read {
-        Read::Search(_) | Read::Windows(_) => Order::Sorted,
-        _ => Order::Unsorted,
-    };
-    let run = GroupRun::new(ctx.clone(), group, order);
+    let run = GroupRun::new(ctx.clone(), group);
     {
         let shared = run.lock();
         let mut running = ctx.running();
@@ -308,15 +316,11 @@ async fn run_group(ctx: Arc<Ctx>, group: Group) -> Result<Finished> {
             });
         }
     }
-    let result = match &run.group.root.read {
-        Read::Pages(list) => endpoints::read(&run, list).await,
-        Read::Search(search) => search::read(&run, search).await,
-        Read::Scroll => scroll::read(&run).await,
-        Read::Windows(w) => windows::read(&run, w).await,
-        Read::Subset { .. } | Read::Children(_) => Err(Error::Internal(format!(
-            "{} is not a root source",
-            run.group.root.name
-        ))),
+    let result = match run.group.source {
+        Source::Pages(list) => endpoints::read(&run, list).await,
+        Source::Search(search) => search::read(&run, search).await,
+        Source::Scroll => scroll::read(&run).await,
+        Source::Windows(w) => windows::read(&run, w).await,
     };
     if let Err(e) = result {
         run.fail_all(e)?;

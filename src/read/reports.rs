@@ -27,7 +27,7 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use super::emit::Emitter;
-use super::{report_stream_failure, Ctx, Running};
+use super::{keep_max, report_stream_failure, Ctx, Running};
 use crate::error::{Error, Result};
 use crate::http::client::{path_segment, Expect};
 use crate::http::{ApiRequest, Client};
@@ -473,7 +473,7 @@ async fn read(ctx: &Ctx, r: &ReportStream, em: &mut Emitter) -> Result<()> {
     while let (Some(id), Some(job)) = (ready.next().await, order.next()) {
         job.download(&id?, em).await?;
         if r.mode == SyncMode::Incremental {
-            position = Some(position.map_or(job.to, |p| p.max(job.to)));
+            keep_max(&mut position, job.to);
             em.checkpoint_if_moved(json!({ d.time.as_str(): position }))?;
         }
     }

@@ -1,4 +1,4 @@
-//! Search roots ([`Read::Search`](crate::streams::Read::Search)): contacts,
+//! Search roots ([`Source::Search`](crate::streams::Source::Search)): contacts,
 //! conversations, tickets, sorted by `updated_at` ascending.
 //!
 //! A small search is one chain of pages. A large one (its first page is full, links
@@ -42,6 +42,7 @@ use tokio::sync::Notify;
 
 use super::cut::{self, Heard, Live, Shape, Teller};
 use super::group::{in_range, GroupRun};
+use super::{keep_max, keep_min};
 use crate::error::Result;
 use crate::http::page::Page;
 use crate::http::ApiRequest;
@@ -527,8 +528,8 @@ fn bounds_in(page: &Page, range: (i64, Option<i64>)) -> (Option<i64>, Option<i64
         if v < range.0 {
             below += 1;
         } else if range.1.map_or(true, |b| v < b) {
-            lo = Some(lo.map_or(v, |l| l.min(v)));
-            hi = Some(hi.map_or(v, |h| h.max(v)));
+            keep_min(&mut lo, v);
+            keep_max(&mut hi, v);
         }
     }
     (lo, hi, below)

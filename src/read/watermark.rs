@@ -7,6 +7,8 @@
 //! be told from a page still to come, so nothing inside it is claimed. Resuming from
 //! the watermark (inclusive) loses nothing.
 
+use super::keep_max;
+
 /// One unit of a read.
 #[derive(Debug, Clone, PartialEq)]
 struct Unit {
@@ -73,7 +75,7 @@ impl Watermark {
     /// Unit `start` has emitted a record with cursor `value`.
     pub fn seen(&mut self, start: i64, value: i64) {
         if let Some(u) = self.units.iter_mut().find(|u| u.start == start) {
-            u.max_seen = Some(u.max_seen.map_or(value, |m| m.max(value)));
+            keep_max(&mut u.max_seen, value);
         }
     }
 

@@ -1,4 +1,4 @@
-//! Roots read in `created_at` windows ([`Read::Windows`](crate::streams::Read::Windows),
+//! Roots read in `created_at` windows ([`Source::Windows`](crate::streams::Source::Windows),
 //! activity logs): `activity_logs_time_step` days each, both ends inclusive, several
 //! at once. A window's pages come in no useful order, so the position advances
 //! window by window: past every window finished with all the windows before it.
