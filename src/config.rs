@@ -165,10 +165,6 @@ pub struct Config {
     pub access_token: Secret,
     /// `start_date`: nothing older than this (epoch seconds) is replicated by incremental streams.
     pub start_date: i64,
-    /// `client_id`: OAuth bookkeeping only.
-    pub client_id: Option<Secret>,
-    /// `client_secret`: OAuth bookkeeping only.
-    pub client_secret: Option<Secret>,
     /// `lookback_window`: days re-read before a saved cursor.
     pub lookback_window_days: u32,
     /// `activity_logs_time_step`: days per activity-log request window (1..=91).
@@ -176,7 +172,7 @@ pub struct Config {
     /// `rate_limit_share`: percent of the app's rate limit to use (1..=100).
     pub rate_limit_share_percent: u32,
     /// `max_concurrency` (or `num_workers`): the most requests in flight at once
-    /// (1..=128); `None`: sized automatically (see [`Config::concurrency_cap`]).
+    /// (1..=128); `None`: sized automatically (see [`Config::max_in_flight`]).
     pub max_concurrency: Option<u32>,
     /// `api_rate_limit`: requests per minute never to pass.
     pub api_rate_limit: Option<u32>,
@@ -191,7 +187,7 @@ pub struct Config {
 impl Config {
     /// The most requests in flight: `max_concurrency` (or `num_workers`) when set, else
     /// [`crate::http::slots::AUTO_MAX`].
-    pub fn concurrency_cap(&self) -> usize {
+    pub fn max_in_flight(&self) -> usize {
         self.max_concurrency
             .map_or(crate::http::slots::AUTO_MAX, |v| v.max(1) as usize)
     }
@@ -273,19 +269,17 @@ impl Config {
             Some(u) => check_base_url(u)?,
         };
 
-        // The client id is not a secret (it is in every OAuth URL): it is never masked.
-        // The client secret is, like the token (from 16 characters: see `redact`).
-        let client_id = opt_string(obj, "client_id")?.map(Secret::new);
-        let client_secret = opt_string(obj, "client_secret")?.map(Secret::new);
-        if let Some(s) = &client_secret {
-            crate::redact::register_secret(s.expose());
+        // `client_id` and `client_secret` are OAuth bookkeeping: checked to be strings,
+        // not kept. The client id is not a secret (it is in every OAuth URL): it is never
+        // masked. The client secret is, like the token (from 16 characters: see `redact`).
+        opt_string(obj, "client_id")?;
+        if let Some(s) = opt_string(obj, "client_secret")? {
+            crate::redact::register_secret(&s);
         }
 
         Ok(Config {
             access_token,
             start_date,
-            client_id,
-            client_secret,
             lookback_window_days,
             activity_logs_time_step_days,
             rate_limit_share_percent,
@@ -469,7 +463,7 @@ mod tests {
         assert_eq!(c.activity_logs_time_step_days, 30);
         assert_eq!(c.rate_limit_share_percent, 90);
         assert_eq!(c.max_concurrency, None);
-        assert_eq!(c.concurrency_cap(), crate::http::slots::AUTO_MAX);
+        assert_eq!(c.max_in_flight(), crate::http::slots::AUTO_MAX);
         assert_eq!(c.api_rate_limit, None);
         assert_eq!(c.region, Region::Us);
         assert_eq!(c.base_url.as_str(), "https://api.intercom.io/");
@@ -487,7 +481,7 @@ mod tests {
         };
         let c = with(json!({"num_workers": 3, "api_rate_limit": 1200})).unwrap();
         assert_eq!(c.max_concurrency, Some(3));
-        assert_eq!(c.concurrency_cap(), 3);
+        assert_eq!(c.max_in_flight(), 3);
         assert_eq!(c.api_rate_limit, Some(1200));
         let c = with(json!({"num_workers": 5, "max_concurrency": 5})).unwrap();
         assert_eq!(c.max_concurrency, Some(5));

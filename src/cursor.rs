@@ -96,11 +96,6 @@ pub fn epoch_seconds(v: &Value) -> Result<i64, BadTimestamp> {
     }
 }
 
-/// A timestamp as epoch seconds, if it is one (see [`epoch_seconds`]).
-pub fn parse_timestamp(v: &Value) -> Option<i64> {
-    epoch_seconds(v).ok()
-}
-
 /// Read a stream's saved cursor from its state blob.
 ///
 /// Looks, in order, at `blob[parent][field]` (child streams keep their parent's cursor
@@ -155,8 +150,6 @@ pub struct Cursor {
     ceiling: i64,
     /// Seconds the state stays behind the sync's start.
     lag: i64,
-    /// Highest cursor value seen among emitted records.
-    max_seen: Option<i64>,
 }
 
 impl Cursor {
@@ -184,28 +177,12 @@ impl Cursor {
             floor,
             ceiling: now.saturating_sub(lag.max(0)),
             lag: lag.max(0),
-            max_seen: None,
         }
     }
 
     /// The inclusive lower bound to read from.
     pub fn lower(&self) -> i64 {
         self.lower
-    }
-
-    /// Whether a record with this cursor value belongs to this read.
-    pub fn accepts(&self, value: i64) -> bool {
-        value >= self.lower
-    }
-
-    /// Note an emitted record's cursor value.
-    pub fn observe(&mut self, value: i64) {
-        self.max_seen = Some(self.max_seen.map_or(value, |m| m.max(value)));
-    }
-
-    /// The position to save now: everything below it has been emitted.
-    pub fn position(&self) -> i64 {
-        self.position_at(self.max_seen.unwrap_or(self.floor))
     }
 
     /// The position to save when every record below `watermark` has been emitted:
@@ -237,20 +214,15 @@ mod tests {
 
     #[test]
     fn timestamps_in_every_saved_form() {
-        assert_eq!(parse_timestamp(&json!(1676462031)), Some(1676462031));
-        assert_eq!(parse_timestamp(&json!(1676462031.0)), Some(1676462031));
-        assert_eq!(parse_timestamp(&json!("1676286387")), Some(1676286387));
-        assert_eq!(parse_timestamp(&json!(" 1676286387.0 ")), Some(1676286387));
-        assert_eq!(
-            parse_timestamp(&json!("2023-02-13T10:00:00Z")),
-            Some(1676282400)
-        );
-        assert_eq!(parse_timestamp(&json!(-5)), Some(-5));
-        assert_eq!(
-            parse_timestamp(&json!(MAX_EPOCH_SECONDS)),
-            Some(MAX_EPOCH_SECONDS)
-        );
-        assert_eq!(parse_timestamp(&json!("soon")), None);
+        let parse = |v: Value| epoch_seconds(&v).ok();
+        assert_eq!(parse(json!(1676462031)), Some(1676462031));
+        assert_eq!(parse(json!(1676462031.0)), Some(1676462031));
+        assert_eq!(parse(json!("1676286387")), Some(1676286387));
+        assert_eq!(parse(json!(" 1676286387.0 ")), Some(1676286387));
+        assert_eq!(parse(json!("2023-02-13T10:00:00Z")), Some(1676282400));
+        assert_eq!(parse(json!(-5)), Some(-5));
+        assert_eq!(parse(json!(MAX_EPOCH_SECONDS)), Some(MAX_EPOCH_SECONDS));
+        assert_eq!(parse(json!("soon")), None);
     }
 
     #[test]
@@ -331,10 +303,10 @@ mod tests {
     #[test]
     fn bounds_and_positions() {
         let now = 2_000_000_000;
-        // First sync: from start_date.
+        // First sync: from start_date, and nothing read yet saves start_date.
         let c = Cursor::new(None, 1000, 0, now, 0);
         assert_eq!(c.lower(), 1000);
-        assert_eq!(c.position(), 1000);
+        assert_eq!(c.position_at(i64::MIN), 1000);
         // Lookback applies once, not below start_date.
         let c = Cursor::new(Some(1_000_000), 0, 2, now, 0);
         assert_eq!(c.lower(), 1_000_000 - 2 * 86_400);
@@ -343,22 +315,19 @@ mod tests {
             50_000
         );
         // Never backwards, never past now - lag.
-        let mut c = Cursor::new(Some(5000), 0, 1, now, 3600);
-        c.observe(4000);
-        assert_eq!(c.position(), 5000);
-        c.observe(now - 10);
-        assert_eq!(c.position(), now - 3600);
+        let c = Cursor::new(Some(5000), 0, 1, now, 3600);
+        assert_eq!(c.position_at(4000), 5000);
+        assert_eq!(c.position_at(now - 10), now - 3600);
         // Negative and huge lookbacks saturate; a negative position clamps to start_date.
         let c = Cursor::new(Some(i64::MIN + 5), 1000, 36_500, now, 0);
         assert_eq!(c.lower(), 1000);
-        assert_eq!(c.position(), 1000);
+        assert_eq!(c.position_at(i64::MIN), 1000);
         let c = Cursor::new(Some(-86_400 * 365), 1000, 1, i64::MIN, i64::MAX);
-        assert_eq!(c.position(), 1000);
-        // A future saved state is kept.
-        let mut c = Cursor::new(Some(7_626_086_649), 0, 0, now, 0);
-        c.observe(now);
-        assert_eq!(c.position(), 7_626_086_649);
-        assert!(!c.accepts(now));
+        assert_eq!(c.position_at(i64::MIN), 1000);
+        // A future saved state is kept, and nothing older is read.
+        let c = Cursor::new(Some(7_626_086_649), 0, 0, now, 0);
+        assert_eq!(c.position_at(now), 7_626_086_649);
+        assert!(now < c.lower());
     }
 
     #[test]

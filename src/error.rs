@@ -6,42 +6,40 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::http::retry::retriable_status;
 use crate::protocol::FailureType;
+use crate::status::retriable_status;
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Intercom's error body: `{"type":"error.list","errors":[{"code":..,"message":..}]}`.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct ApiErrorBody {
+pub(crate) struct ApiErrorBody {
     #[serde(default)]
-    pub request_id: Option<String>,
-    #[serde(default)]
-    pub errors: Vec<ApiErrorItem>,
+    pub(crate) errors: Vec<ApiErrorItem>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct ApiErrorItem {
+pub(crate) struct ApiErrorItem {
     #[serde(default)]
-    pub code: Option<String>,
+    pub(crate) code: Option<String>,
     #[serde(default)]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
 }
 
 impl ApiErrorBody {
     /// Parse an error body; anything that isn't Intercom's envelope gives an empty body.
-    pub fn parse(bytes: &[u8]) -> ApiErrorBody {
+    pub(crate) fn parse(bytes: &[u8]) -> ApiErrorBody {
         serde_json::from_slice(bytes).unwrap_or_default()
     }
 
     /// The first error's code, if any.
-    pub fn code(&self) -> Option<&str> {
+    pub(crate) fn code(&self) -> Option<&str> {
         self.errors.first().and_then(|e| e.code.as_deref())
     }
 
     /// "code: message; code: message", or "" when the body said nothing. Server text:
     /// cleaned, bounded and with credentials masked ([`crate::redact::server_text`]).
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let joined = self
             .errors
             .iter()
@@ -260,7 +258,7 @@ fn detail_suffix(detail: &str) -> String {
 
 impl Error {
     /// The Airbyte failure type of this error.
-    pub fn failure_type(&self) -> FailureType {
+    pub(crate) fn failure_type(&self) -> FailureType {
         match self {
             Error::InputFile { .. }
             | Error::InputInvalid { .. }
@@ -293,7 +291,7 @@ impl Error {
     }
 
     /// Whether sending the same request again could succeed.
-    pub fn is_retriable(&self) -> bool {
+    pub(crate) fn is_retriable(&self) -> bool {
         match self {
             Error::Api { status, .. } => retriable_status(*status),
             Error::Transport { .. } | Error::Decode { .. } => true,
@@ -302,7 +300,7 @@ impl Error {
     }
 
     /// The error under any [`Error::GaveUp`] wrapping.
-    pub fn root(&self) -> &Error {
+    pub(crate) fn root(&self) -> &Error {
         match self {
             Error::GaveUp { source, .. } => source.root(),
             other => other,
@@ -310,12 +308,12 @@ impl Error {
     }
 
     /// Whether Intercom answered 404 (the object is gone, or the path is wrong).
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self.root(), Error::Api { status: 404, .. })
     }
 
     /// Intercom's error code (`errors[0].code`), for answers that carried one.
-    pub fn api_code(&self) -> Option<&str> {
+    pub(crate) fn api_code(&self) -> Option<&str> {
         match self.root() {
             Error::Api { code, .. } => code.as_deref(),
             _ => None,
@@ -323,12 +321,12 @@ impl Error {
     }
 
     /// Whether Intercom said another client holds the workspace's one companies scroll.
-    pub fn is_scroll_busy(&self) -> bool {
+    pub(crate) fn is_scroll_busy(&self) -> bool {
         self.api_code() == Some("scroll_exists")
     }
 
     /// Whether this error makes every other stream fail too, so the sync should stop.
-    pub fn is_fatal_for_sync(&self) -> bool {
+    pub(crate) fn is_fatal_for_sync(&self) -> bool {
         matches!(
             self,
             Error::Unauthorized { .. }
@@ -340,7 +338,7 @@ impl Error {
 
     /// This error, if Intercom refused an endpoint for want of a permission, saying which
     /// stream needs it and which permission that is (the first stream to say wins).
-    pub fn needing(self, stream: &'static str, permission: &'static str) -> Error {
+    pub(crate) fn needing(self, stream: &'static str, permission: &'static str) -> Error {
         match self {
             Error::NotPermitted {
                 endpoint,
@@ -367,12 +365,12 @@ impl Error {
     }
 
     /// Whether Intercom refused an endpoint for want of a permission (or plan).
-    pub fn is_not_permitted(&self) -> bool {
+    pub(crate) fn is_not_permitted(&self) -> bool {
         matches!(self.root(), Error::NotPermitted { .. })
     }
 
     /// Map a stdout write error: a closed pipe is not a failure worth reporting.
-    pub fn from_output(e: std::io::Error) -> Error {
+    pub(crate) fn from_output(e: std::io::Error) -> Error {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             Error::BrokenPipe
         } else {

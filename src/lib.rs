@@ -10,37 +10,74 @@
 //! - [`logging`]: a tracing layer that renders events as Airbyte LOG messages.
 //! - [`config`]: raw config JSON to a validated [`config::Config`]; the token is a [`config::Secret`].
 //! - [`error`]: the one error enum with `failure_type()` and `is_retriable()`.
-//! - [`http`]: the Intercom client (auth, version header, region), rate budget, retry decision,
-//!   network policy.
-//! - [`paginate`]: pagination kinds and the page walker.
+//! - [`status`]: which HTTP statuses are worth sending again (for the error enum and the
+//!   retry decision alike).
+//! - [`http`]: the Intercom client (auth, version header, region), one answer of a list
+//!   ([`http::page`]), rate budget, retry decision, network policy.
+//! - [`walk`]: pagination kinds, and a list endpoint walked page by page to its end,
+//!   checked to add up.
 //! - [`cursor`]: incremental positions: saved-state shapes, inclusive lower bounds, checkpoint values.
 //! - [`state`]: input state in all the forms orchestrators send.
 //! - [`streams`]: the stream table: one declaration per stream, parents named.
 //! - [`read`]: the read pipeline: the plan, concurrent groups in one budget, one reader per
 //!   root kind (endpoints, searches, the scroll, windows) and child fan-out.
+//! - [`settings`]: the tunables (`SOURCE_INTERCOM_*`), one table, and every bound on what
+//!   runs at once.
 //!
 //! [`run`] is what `main` calls: it turns a command's outcome into protocol messages
 //! and an exit code, and [`exit`] ends the process. SIGTERM and SIGINT are watched on a
 //! thread of their own ([`watch_signals`]), so that a stop is seen and ends the process
 //! within seconds even when every other thread is blocked writing to a stdout nobody
 //! reads.
+//!
+//! # Layers
+//!
+//! Imports point one way, down this list: a module uses only modules of its own layer
+//! and of the layers before it, never one of a later layer. A unit test (`layers`) reads
+//! this list and every source file, and fails on an import that runs back up. Tests
+//! (`mod tests`, `properties`) may use any layer; this file, the crate's root, sits on
+//! top of them all. [`http`] spans two layers: its rules (4) come before the config,
+//! which checks `base_url` against the network policy; its transport (6) after it, as
+//! the client is built from the config.
+//!
+//! 1. `status`, `redact`, `settings`: import nothing from the crate.
+//! 2. `protocol`, `error`: the Airbyte messages; the one error enum.
+//! 3. `output`, `logging`: stdout, and the LOG messages written to it.
+//! 4. `http::guard`, `http::slots`, `http::retry`, `http::ratelimit`: the network policy
+//!    and the pacing of requests, rules that need no config.
+//! 5. `config`, `cursor`, `state`: the inputs (config, positions, input state), checked.
+//! 6. `http`: the transport: requests, the client, one answer's records ([`http::page`]).
+//! 7. `walk`: a list endpoint walked to its end.
+//! 8. `streams`: the stream table.
+//! 9. `read`: the read pipeline.
+//! 10. `cli`, `commands`: the command line and the commands.
 
+// The documentation is for the crate's developers (`cargo doc --document-private-items`):
+// it links to the crate's own items.
+#![allow(rustdoc::private_intra_doc_links)]
+
+// What `main` uses is public; everything else is the crate's own, so that the compiler
+// reports what nothing uses.
 pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod cursor;
+pub(crate) mod commands;
+pub(crate) mod config;
+pub(crate) mod cursor;
 pub mod error;
-pub mod http;
+pub(crate) mod http;
+#[cfg(test)]
+mod layers;
 pub mod logging;
 pub mod output;
-pub mod paginate;
 #[cfg(test)]
 mod properties;
-pub mod protocol;
-pub mod read;
-pub mod redact;
-pub mod state;
-pub mod streams;
+pub(crate) mod protocol;
+pub(crate) mod read;
+pub(crate) mod redact;
+pub(crate) mod settings;
+pub(crate) mod state;
+pub(crate) mod status;
+pub(crate) mod streams;
+pub(crate) mod walk;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -51,9 +88,9 @@ use output::Output;
 use protocol::{ErrorTrace, Message};
 
 /// Exit code for success, and for a broken pipe (the reader left; nothing to report).
-pub const EXIT_OK: i32 = 0;
+const EXIT_OK: i32 = 0;
 /// Exit code for any failure reported with an ERROR trace.
-pub const EXIT_FAILURE: i32 = 1;
+const EXIT_FAILURE: i32 = 1;
 
 /// Exit code after SIGINT or SIGTERM: 128 + the signal number, as shells report it.
 fn exit_for_signal(signal: &str) -> i32 {

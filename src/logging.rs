@@ -14,12 +14,12 @@ use crate::output::Output;
 use crate::protocol::{LogLevel, Message};
 
 /// Renders events as LOG messages.
-pub struct AirbyteLogLayer {
+pub(crate) struct AirbyteLogLayer {
     output: Output,
 }
 
 impl AirbyteLogLayer {
-    pub fn new(output: Output) -> Self {
+    pub(crate) fn new(output: Output) -> Self {
         AirbyteLogLayer { output }
     }
 }
@@ -71,7 +71,7 @@ impl<S: Subscriber> Layer<S> for AirbyteLogLayer {
 }
 
 /// The filter directive for a `LOG_LEVEL` value; `None` if the value isn't a level.
-pub fn filter_directive(log_level: Option<&str>) -> Option<String> {
+pub(crate) fn filter_directive(log_level: Option<&str>) -> Option<String> {
     let level = match log_level.map(|s| s.trim().to_ascii_lowercase()) {
         None => "info".to_string(),
         Some(s) if s.is_empty() => "info".to_string(),

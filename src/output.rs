@@ -1,9 +1,10 @@
-//! The only owner of stdout. Every Airbyte message goes through [`Output::emit`], which
-//! serialises it to one line, masks secrets and credentials in its string values unless
-//! it is a RECORD ([`crate::redact::mask_json_line`]; records are the customer's data
-//! and pass through byte for byte), and writes that line whole under a lock, so lines
-//! from concurrent streams and from the logging layer never interleave and none is ever
-//! cut. The writer is buffered and flushed after checkpoints (STATE, TRACE, status
+//! The only owner of stdout. Every Airbyte message but a RECORD goes through
+//! [`Output::emit`], which serialises it to one line, masks secrets and credentials in
+//! its string values ([`crate::redact::mask_json_line`]), and writes that line whole
+//! under a lock; RECORD lines, the customer's data, are built by the read and pass
+//! through byte for byte ([`Output::write_lines`]), under the same lock. So lines from
+//! concurrent streams and from the logging layer never interleave and none is ever cut.
+//! The writer is buffered and flushed after checkpoints (STATE, TRACE, status
 //! messages), after WARN and ERROR logs, and at exit.
 //!
 //! The run's last line (a signal's or a panic's ERROR trace) is written by
@@ -46,7 +47,7 @@ impl Output {
     }
 
     /// Any writer (tests use an in-memory buffer).
-    pub fn to_writer(w: impl Write + Send + 'static) -> Output {
+    pub(crate) fn to_writer(w: impl Write + Send + 'static) -> Output {
         Output {
             inner: Arc::new(Mutex::new(Inner {
                 sink: Box::new(w),
@@ -57,21 +58,20 @@ impl Output {
     }
 
     /// Write one message as one line; flush if it is a checkpoint.
-    pub fn emit(&self, message: &Message) -> Result<()> {
+    pub(crate) fn emit(&self, message: &Message) -> Result<()> {
         let line = Self::masked_line(message)?;
         self.write_line(&line, message.should_flush())
     }
 
-    /// A message as one line, `\n` included. Records are the customer's data and pass
-    /// through untouched; every other message may hold text from a server answer, and
-    /// its string values are masked (never its keys, numbers or envelope).
+    /// A message as one line, `\n` included. Any of these messages may hold text from a
+    /// server answer, and its string values are masked (never its keys, numbers or
+    /// envelope). RECORD lines, the customer's data, are built elsewhere and written
+    /// untouched ([`Output::write_lines`]).
     fn masked_line(message: &Message) -> Result<Vec<u8>> {
         let mut line = serde_json::to_vec(message)
             .map_err(|e| Error::Internal(format!("could not serialise a message: {e}")))?;
-        if !matches!(message, Message::Record { .. }) {
-            if let Some(masked) = crate::redact::mask_json_line(&line) {
-                line = masked;
-            }
+        if let Some(masked) = crate::redact::mask_json_line(&line) {
+            line = masked;
         }
         line.push(b'\n');
         Ok(line)
@@ -80,7 +80,7 @@ impl Output {
     /// Write whole RECORD lines built elsewhere (see [`crate::read::emit`]): each line
     /// ends with `\n`, and all of them are written under one lock, unchanged (records
     /// are never masked).
-    pub fn write_lines(&self, lines: &[u8]) -> Result<()> {
+    pub(crate) fn write_lines(&self, lines: &[u8]) -> Result<()> {
         debug_assert!(lines.ends_with(b"\n"));
         self.write_line(lines, false)
     }
@@ -88,20 +88,12 @@ impl Output {
     /// Write this message as the run's last line and close the writer: once the line is
     /// written and flushed, every later write fails as if the reader had gone. For an
     /// interrupted run, whose streams may still be writing on other threads until the
-    /// process exits: the lock waits for a line being written to end, and after the last
-    /// line no other can start, so the exit can cut none.
-    pub fn emit_last(&self, message: &Message) -> Result<()> {
-        let line = Self::masked_line(message)?;
-        self.closing.store(true, Ordering::SeqCst);
-        self.lock().write_last(&line)
-    }
-
-    /// Write this message as the last line, as [`Output::emit_last`] does, without
-    /// waiting forever: a panic while this very thread holds the writer must not
-    /// deadlock, so it waits at most two seconds for the writer (time for another
-    /// thread's line to end) and gives up after that. The write itself may still block
-    /// (see [`Output::emit_last_within`]).
-    pub fn try_emit_now(&self, message: &Message) -> bool {
+    /// process exits: a line being written ends first, and after the last line no other
+    /// can start, so the exit can cut none. It never waits forever: a panic while this
+    /// very thread holds the writer must not deadlock, so it waits at most two seconds
+    /// for the writer (time for another thread's line to end) and gives up after that.
+    /// The write itself may still block (see [`Output::emit_last_within`]).
+    pub(crate) fn try_emit_now(&self, message: &Message) -> bool {
         let Ok(line) = Self::masked_line(message) else {
             return false;
         };
@@ -128,7 +120,7 @@ impl Output {
     /// line itself may not get out, and the caller (about to exit) must not wait for
     /// that. Returns whether the line was written and flushed in time. A caller that
     /// exits after a timeout may leave a line cut where the blocked write stopped.
-    pub fn emit_last_within(&self, message: &Message, timeout: Duration) -> bool {
+    pub(crate) fn emit_last_within(&self, message: &Message, timeout: Duration) -> bool {
         self.closing.store(true, Ordering::SeqCst);
         let (done, wait) = std::sync::mpsc::channel();
         let output = self.clone();
@@ -193,17 +185,19 @@ impl Inner {
 }
 
 /// An in-memory sink for tests: collects everything written.
+#[cfg(test)]
 #[derive(Clone, Default)]
-pub struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
 
+#[cfg(test)]
 impl Captured {
     /// Everything written so far, as text.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
     }
 
     /// The messages written so far, parsed.
-    pub fn messages(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn messages(&self) -> Vec<serde_json::Value> {
         let bytes = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
         String::from_utf8_lossy(&bytes)
             .lines()
@@ -212,6 +206,7 @@ impl Captured {
     }
 }
 
+#[cfg(test)]
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0
@@ -278,8 +273,10 @@ mod tests {
                 );
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
-            out.emit_last(&Message::log(LogLevel::Error, "last"))
-                .unwrap();
+            assert!(out.emit_last_within(
+                &Message::log(LogLevel::Error, "last"),
+                std::time::Duration::from_secs(60)
+            ));
         });
         assert!(matches!(
             out.emit(&Message::log(LogLevel::Info, "after")),

@@ -10,17 +10,17 @@ use crate::config::Config;
 use crate::cursor::{epoch_seconds, saved_position, Cursor, MAX_EPOCH_SECONDS};
 use crate::error::Error;
 use crate::http::client::{decode, status_error, Expect};
+use crate::http::page::{Page, Want};
 use crate::http::retry::{classify, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
 use crate::http::ApiRequest;
-use crate::paginate::{next_page_number, next_search_page, page_limit, Paging};
 use crate::protocol::{ConfiguredCatalog, SyncMode};
 use crate::read::children::Answer;
-use crate::read::page::{Page, Want};
 use crate::read::plan::{configured_streams, groups, PlanInputs};
 use crate::read::select::{write_fields, Names, Selection};
 use crate::redact;
 use crate::state::InputState;
-use crate::streams::{find, Read, STREAMS};
+use crate::streams::{find, STREAMS};
+use crate::walk::{next_page_number, next_search_page, page_limit, Paging};
 
 const TOKEN: &str = "tok_property_secret_9f8e7d";
 
@@ -312,7 +312,7 @@ proptest! {
             text = text.replacen("\"role\"", "\"r\\u006fle\"", 1);
         }
         let names = ["id", "updated_at", "role", "statistics", "pages", "missing"];
-        let fields = crate::read::page::raw_fields(&text, &names).map_err(TestCaseError::fail)?;
+        let fields = crate::http::page::raw_fields(&text, &names).map_err(TestCaseError::fail)?;
         // A parser downstream: the last of repeated keys wins.
         let parsed: Map<String, Value> = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
         for (i, n) in names.iter().enumerate() {
@@ -335,22 +335,21 @@ proptest! {
             depth = depth.max(3); // the repeated `updated_at`: [[1]]
         }
         let b = text.as_bytes();
-        prop_assert!(crate::read::page::too_deep(b, depth).is_none());
-        prop_assert!(crate::read::page::too_deep(b, depth - 1).is_some());
+        prop_assert!(crate::http::page::too_deep(b, depth).is_none());
+        prop_assert!(crate::http::page::too_deep(b, depth - 1).is_some());
     }
 
     #[test]
     fn any_malformed_body_is_refused_or_read_whole(body in page_body(), how in any::<u8>(), at in any::<usize>(),
                                                     byte in any::<u8>(), depth in 1usize..1200) {
         let bad = malformed(body, how, at, byte, depth);
-        let parts = match &find("conversation_parts").map(|s| &s.read) {
-            Some(Read::Children(c)) => c,
-            _ => return Err(TestCaseError::fail("conversation_parts is a child stream")),
+        let Some(parts) = find("conversation_parts").and_then(|s| s.child()) else {
+            return Err(TestCaseError::fail("conversation_parts is a child stream"));
         };
         for want in WANTS {
             // Never a panic; what is read is whole JSON objects with what was asked.
             if let Ok(p) = Page::parse(bytes::Bytes::from(bad.clone()), &["data"], want) {
-                prop_assert!(crate::read::page::too_deep(p.text().as_bytes(), crate::read::page::MAX_DEPTH).is_none());
+                prop_assert!(crate::http::page::too_deep(p.text().as_bytes(), crate::http::page::MAX_DEPTH).is_none());
                 for (r, k) in p.records() {
                     // Whole JSON (checked without serde_json's own depth limit, below ours).
                     prop_assert!(r.starts_with('{') && serde_json::from_str::<&serde_json::value::RawValue>(r).is_ok(), "{}", r);
@@ -416,11 +415,10 @@ proptest! {
     fn cursor_arithmetic_never_overflows(saved in any::<Option<i64>>(), start in any::<i64>(),
                                          lookback in 0u32..=36_500, now in any::<i64>(), lag in any::<i64>(),
                                          seen in any::<i64>()) {
-        let mut c = Cursor::new(saved, start, lookback, now, lag);
+        let c = Cursor::new(saved, start, lookback, now, lag);
         prop_assert!(c.lower() >= start);
-        prop_assert!(c.position() >= start);
-        c.observe(seen);
-        prop_assert!(c.position() >= start);
+        prop_assert!(c.position_at(i64::MIN) >= start);
+        prop_assert!(c.position_at(seen) >= start);
     }
 
     /// Catalogs of the connector's streams, half of them with one entry made wrong, are
@@ -452,8 +450,9 @@ proptest! {
                 let mut consumers = 0;
                 for g in &planned {
                     for c in &g.consumers {
-                        prop_assert!(std::ptr::eq(c.def.root(), g.root), "{} under {}", c.def.name, g.root.name);
-                        prop_assert_eq!(c.cursor.is_some(), c.mode == SyncMode::Incremental);
+                        prop_assert!(c.def.root().is_some_and(|r| std::ptr::eq(r.def, g.root)), "{} under {}", c.def.name, g.root.name);
+                        let mode = configured.iter().find(|k| std::ptr::eq(k.def, c.def)).map(|k| k.mode);
+                        prop_assert_eq!(c.cursor.is_some(), mode == Some(SyncMode::Incremental));
                         if let Some(cursor) = &c.cursor {
                             prop_assert_eq!(c.lower, Some(cursor.lower()));
                             prop_assert!(cursor.lower() >= config.start_date);
@@ -551,7 +550,7 @@ proptest! {
         let post = ApiRequest::post("/contacts/search", json!({"query": {}, "pagination": {"per_page": 150}}));
         let _ = next_search_page(&post, &v);
         for paging in [Paging::None, Paging::PageNumber { per_page: 150 }, Paging::SearchCursor { per_page: 150 }] {
-            prop_assert!(page_limit(&v, paging) <= crate::paginate::MAX_PAGES);
+            prop_assert!(page_limit(&v, paging) <= crate::walk::MAX_PAGES);
         }
     }
 

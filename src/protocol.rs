@@ -21,8 +21,6 @@ pub enum Message {
     },
     #[serde(rename = "CATALOG")]
     Catalog { catalog: Catalog },
-    #[serde(rename = "RECORD")]
-    Record { record: Record },
     #[serde(rename = "STATE")]
     State { state: StateMessage },
     #[serde(rename = "LOG")]
@@ -74,15 +72,6 @@ pub enum SyncMode {
     Incremental,
 }
 
-/// A RECORD payload.
-#[derive(Debug, Clone, Serialize)]
-pub struct Record {
-    pub stream: String,
-    pub data: Value,
-    /// Epoch milliseconds (an integer, unlike TRACE's `emitted_at`).
-    pub emitted_at: i64,
-}
-
 /// A STATE payload. This source only emits per-stream (`STREAM`) state.
 #[derive(Debug, Clone, Serialize)]
 pub struct StateMessage {
@@ -129,7 +118,6 @@ pub struct Log {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum LogLevel {
-    Fatal,
     Error,
     Warn,
     Info,
@@ -181,6 +169,8 @@ pub struct ErrorTrace {
 }
 
 /// Who has to act on a failure: the user (config), nobody but a retry (transient), or us (system).
+// The variants are named as the protocol writes them (`config_error`, ...).
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureType {
@@ -336,11 +326,7 @@ impl Message {
     /// anything a human or the platform waits for (traces, warnings and errors).
     pub fn should_flush(&self) -> bool {
         match self {
-            Message::Record { .. } => false,
-            Message::Log { log } => matches!(
-                log.level,
-                LogLevel::Fatal | LogLevel::Error | LogLevel::Warn
-            ),
+            Message::Log { log } => matches!(log.level, LogLevel::Error | LogLevel::Warn),
             _ => true,
         }
     }

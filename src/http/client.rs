@@ -54,13 +54,14 @@ use serde_json::Value;
 use url::Url;
 
 use super::guard;
+use super::page::{not_json, Page, Want};
 use super::ratelimit::{RateBudget, Snapshot};
 use super::retry::{classify, is_scheduled, Attempts, Decision, Outcome, RateInfo, RetryPolicy};
 use super::slots::{self, Slots};
 use crate::config::Config;
 use crate::error::{ApiErrorBody, Error, Result};
-use crate::read::page::{not_json, Page, Want};
 use crate::redact;
+use crate::settings::{self, Lookup};
 
 pub use super::request::{path_segment, ApiRequest, Expect, DEFAULT_VERSION};
 
@@ -72,8 +73,8 @@ const ERROR_BODY_CAP: usize = 64 * 1024;
 /// zeros); Intercom's largest such answers are a few tens of KB.
 pub const VALUE_BODY_CAP: u64 = 1024 * 1024;
 
-/// Tunables. Defaults suit the real API; tests shorten the waits through the
-/// `SOURCE_INTERCOM_*` environment variables read by [`HttpSettings::from_env`].
+/// The client's settings. Its tunables (each a `SOURCE_INTERCOM_*` variable) are
+/// declared in [`crate::settings`], and filled from there by [`HttpSettings::from_env`].
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub retry: RetryPolicy,
@@ -91,8 +92,8 @@ pub struct HttpSettings {
     /// budget plus a slot's share, see [`HttpSettings::body_cap`]).
     pub max_body_bytes: u64,
     /// The most requests in flight at once, across all streams: `max_concurrency` (or
-    /// `num_workers`) when set, else [`slots::AUTO_MAX`]. The number in flight is sized
-    /// below it from the answers ([`slots`]).
+    /// `num_workers`) when set, else [`slots::AUTO_MAX`] ([`Config::max_in_flight`]).
+    /// The number in flight is sized below it from the answers ([`slots`]).
     pub max_in_flight: usize,
     /// The byte budget of answers being read and parsed, across all requests (see the
     /// module docs).
@@ -100,75 +101,43 @@ pub struct HttpSettings {
 }
 
 impl Default for HttpSettings {
+    /// Every tunable at its default (the environment is not read).
     fn default() -> Self {
-        HttpSettings {
-            retry: RetryPolicy::default(),
-            timeout: Duration::from_secs(120),
-            connect_timeout: Duration::from_secs(15),
-            requests_per_minute: 10_000,
-            share_percent: crate::config::RATE_LIMIT_SHARE.default.unwrap_or(90) as u32,
-            ceiling_per_minute: None,
-            max_body_bytes: 32 * 1024 * 1024,
-            max_in_flight: slots::AUTO_MAX,
-            memory_bytes: 128 * 1024 * 1024,
-        }
+        HttpSettings::from_lookup(&settings::defaults)
     }
 }
 
-/// A number from the environment, if set to one.
-pub fn env_number(key: &str) -> Option<u64> {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-}
+const MIB: u64 = 1024 * 1024;
 
 impl HttpSettings {
-    /// Defaults, overridden by `SOURCE_INTERCOM_REQUESTS_PER_MINUTE`,
-    /// `SOURCE_INTERCOM_MAX_RETRIES`, `SOURCE_INTERCOM_BACKOFF_BASE_MS`,
-    /// `SOURCE_INTERCOM_BACKOFF_MAX_MS`, `SOURCE_INTERCOM_TIMEOUT_MS`,
-    /// `SOURCE_INTERCOM_MAX_REQUEST_SECS`, `SOURCE_INTERCOM_MAX_BODY_MB` and
-    /// `SOURCE_INTERCOM_MEMORY_MB` where set to a number.
+    /// The defaults, with the tunables the environment sets ([`crate::settings`]).
     pub fn from_env() -> HttpSettings {
-        HttpSettings::default().with_env()
+        HttpSettings::from_lookup(&settings::env)
     }
 
-    /// These settings for a config: its share of the rate limit, its ceiling and its
-    /// cap on requests in flight, then the environment's overrides.
+    /// These settings for a config: the environment's tunables, with the config's share
+    /// of the rate limit, its ceiling and its cap on requests in flight.
     pub fn for_config(config: &Config) -> HttpSettings {
-        let mut s = HttpSettings::default().with_env();
+        let mut s = HttpSettings::from_env();
         s.share_percent = config.rate_limit_share_percent;
         s.ceiling_per_minute = config.api_rate_limit;
-        s.max_in_flight = config.concurrency_cap();
+        s.max_in_flight = config.max_in_flight();
         s
     }
 
-    fn with_env(mut self) -> HttpSettings {
-        let s = &mut self;
-        if let Some(v) = env_number("SOURCE_INTERCOM_REQUESTS_PER_MINUTE") {
-            s.requests_per_minute = v.clamp(1, u32::MAX as u64) as u32;
+    /// The defaults, with each tunable `lookup` gives.
+    pub(crate) fn from_lookup(lookup: Lookup<'_>) -> HttpSettings {
+        HttpSettings {
+            retry: RetryPolicy::from_lookup(lookup),
+            timeout: Duration::from_millis(settings::TIMEOUT_MS.value(lookup)),
+            connect_timeout: Duration::from_secs(15),
+            requests_per_minute: settings::REQUESTS_PER_MINUTE.value(lookup) as u32,
+            share_percent: crate::config::RATE_LIMIT_SHARE.default.unwrap_or(90) as u32,
+            ceiling_per_minute: None,
+            max_body_bytes: settings::MAX_BODY_MB.value(lookup).saturating_mul(MIB),
+            max_in_flight: slots::AUTO_MAX,
+            memory_bytes: settings::MEMORY_MB.value(lookup).saturating_mul(MIB),
         }
-        if let Some(v) = env_number("SOURCE_INTERCOM_MAX_RETRIES") {
-            s.retry.max_error_retries = v.min(100) as u32;
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_BACKOFF_BASE_MS") {
-            s.retry.backoff_base = Duration::from_millis(v);
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_BACKOFF_MAX_MS") {
-            s.retry.backoff_max = Duration::from_millis(v);
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_TIMEOUT_MS") {
-            s.timeout = Duration::from_millis(v.max(1));
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_MAX_REQUEST_SECS") {
-            s.retry.max_elapsed = Duration::from_secs(v.max(1));
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_MAX_BODY_MB") {
-            s.max_body_bytes = v.clamp(1, 64 * 1024).saturating_mul(1024 * 1024);
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_MEMORY_MB") {
-            s.memory_bytes = v.clamp(8, 64 * 1024).saturating_mul(1024 * 1024);
-        }
-        self
     }
 
     /// What a request slot may hold without taking the large-answer turn: half the

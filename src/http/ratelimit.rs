@@ -231,19 +231,18 @@ impl RateBudget {
 
     /// Wait for a turn, for at most `left`. `now` gives the time on Intercom's clock
     /// (its windows' resets are on that clock); `on_wait(wait, reset_ms)` is told before
-    /// each wait (to show the user why nothing moves). Returns the time waited;
-    /// `Err(wait)` when the wait needed is longer than what is left (nothing more is
-    /// waited then).
+    /// each wait (to show the user why nothing moves). `Err(wait)` when the wait needed
+    /// is longer than what is left (nothing more is waited then).
     pub async fn acquire(
         &self,
         now: impl Fn() -> i64,
         left: Duration,
         mut on_wait: impl FnMut(Duration, i64),
-    ) -> Result<Duration, Duration> {
+    ) -> Result<(), Duration> {
         let mut waited = Duration::ZERO;
         loop {
             match self.turn(now()) {
-                Turn::Go => return Ok(waited),
+                Turn::Go => return Ok(()),
                 Turn::Hold(hold) => {
                     let total = waited.saturating_add(hold);
                     if total > left {
@@ -504,15 +503,17 @@ mod tests {
         let b = RateBudget::new(100, None, 10_000);
         b.observe(info(1, 0, RESET), RESET * 1000 - 20);
         let clock = std::sync::atomic::AtomicI64::new(RESET * 1000 - 20);
-        let waited = b
+        let started = std::time::Instant::now();
+        let turn = b
             .acquire(
                 // The clock reads the reset once the wait is over.
                 || clock.swap(RESET * 1000, std::sync::atomic::Ordering::Relaxed),
                 Duration::from_secs(1),
-                |_, reset| told = reset == RESET * 1000,
+                |wait, reset| told = wait == Duration::from_millis(20) && reset == RESET * 1000,
             )
             .await;
-        assert_eq!(waited, Ok(Duration::from_millis(20)));
+        assert_eq!(turn, Ok(()));
         assert!(told);
+        assert!(started.elapsed() >= Duration::from_millis(20));
     }
 }

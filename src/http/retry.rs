@@ -20,8 +20,8 @@
 
 use std::time::Duration;
 
-/// Intercom's rate-limit windows are 10 seconds long ([`crate::http::ratelimit`]).
-pub const WINDOW: Duration = Duration::from_secs(10);
+use crate::settings::{self, Lookup};
+use crate::status::retriable_status;
 
 /// The longest wait for a window's reset that is believed: a window, plus a second
 /// because `X-RateLimit-Reset` is in whole seconds. A reset further ahead is bogus.
@@ -105,11 +105,6 @@ impl Outcome {
     }
 }
 
-/// The statuses worth sending again: 408, 429 and every 5xx.
-pub fn retriable_status(status: u16) -> bool {
-    status == 408 || status == 429 || (500..600).contains(&status)
-}
-
 /// The attempts made so far for one request, and the time it has taken.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Attempts {
@@ -138,13 +133,21 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
+    /// Every tunable at its default (the environment is not read).
     fn default() -> Self {
+        RetryPolicy::from_lookup(&settings::defaults)
+    }
+}
+
+impl RetryPolicy {
+    /// The policy, with each tunable `lookup` gives ([`crate::settings`]).
+    pub(crate) fn from_lookup(lookup: Lookup<'_>) -> RetryPolicy {
         RetryPolicy {
-            max_error_retries: 5,
+            max_error_retries: settings::MAX_RETRIES.value(lookup) as u32,
             max_rate_limited_retries: 60,
-            backoff_base: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(60),
-            max_elapsed: Duration::from_secs(30 * 60),
+            backoff_base: Duration::from_millis(settings::BACKOFF_BASE_MS.value(lookup)),
+            backoff_max: Duration::from_millis(settings::BACKOFF_MAX_MS.value(lookup)),
+            max_elapsed: Duration::from_secs(settings::MAX_REQUEST_SECS.value(lookup)),
         }
     }
 }
@@ -475,15 +478,5 @@ mod tests {
         assert_eq!(backoff(&p, u32::MAX, 0.5), Duration::from_secs(30));
         assert_eq!(backoff(&p, 2, f64::NAN), Duration::from_secs(4));
         assert_eq!(backoff(&p, 2, -3.0), Duration::ZERO);
-    }
-
-    #[test]
-    fn retriable_statuses() {
-        for s in [408, 429, 500, 502, 503, 504, 599] {
-            assert!(retriable_status(s), "{s}");
-        }
-        for s in [200, 301, 302, 400, 401, 403, 404, 410, 422, 600] {
-            assert!(!retriable_status(s), "{s}");
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! Child streams ([`Read::Children`](crate::streams::Read::Children)): one request
+//! Child streams ([`Derived::Children`](crate::streams::Derived::Children)): one request
 //! per parent record a page listed, many in flight (each holds a slot of the client's
 //! limit), answers handled in the parents' order. Each answer's rows become records,
 //! with the parent's id and cursor added.
@@ -17,9 +17,9 @@ use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 use super::group::{GroupRun, Parent};
-use super::page::{raw_fields, timestamp_field, whole_number, Page, Want};
 use crate::error::{Error, Result};
 use crate::http::client::path_segment;
+use crate::http::page::{raw_fields, timestamp_field, whole_number, Page, Want};
 use crate::http::ApiRequest;
 use crate::streams::Child;
 
@@ -142,7 +142,7 @@ async fn fetch_for(run: &GroupRun, index: usize, parents: Vec<Parent>) -> Result
             }
             Err(message) => {
                 let e = Error::Decode {
-                    endpoint: run.group.root.list_endpoint(),
+                    endpoint: run.group.source.list_endpoint(),
                     message,
                 };
                 return run.fail(index, e);
@@ -164,7 +164,7 @@ async fn fetch_for(run: &GroupRun, index: usize, parents: Vec<Parent>) -> Result
             (parent, again_after_404(pause, get).await)
         }
     }))
-    .buffered(run.ctx.settings.concurrency.max(1));
+    .buffered(run.ctx.settings.max_in_flight.max(1));
     let mut missing = 0usize;
     while let Some((parent, res)) = answers.next().await {
         match res {
@@ -231,9 +231,7 @@ fn emit_rows(
     if truncated {
         sink.truncated += 1;
     }
-    if let Some(v) = parent.cursor {
-        sink.max_seen = Some(sink.max_seen.map_or(v, |m| m.max(v)));
-    }
+    sink.observe(parent.cursor);
     Ok(())
 }
 
@@ -244,14 +242,11 @@ fn singular(what: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::streams::{find, Read};
+    use crate::streams::find;
     use serde_json::json;
 
     fn parts_child() -> &'static Child {
-        match &find("conversation_parts").unwrap().read {
-            Read::Children(c) => c,
-            _ => unreachable!(),
-        }
+        find("conversation_parts").unwrap().child().unwrap()
     }
 
     fn parse(body: &'static [u8]) -> std::result::Result<Answer, String> {

@@ -18,7 +18,7 @@
 //! page has come, the left walk holds any page that may reach the right part (a record
 //! at or after the earliest instant its first day can start).
 //!
-//! The left walk then adds up like any other ([`crate::paginate`]): the distinct
+//! The left walk then adds up like any other ([`crate::walk`]): the distinct
 //! records it read before `r0`, plus the records the right part's first page counts,
 //! must make the count its own first page reported. Records that left the range during
 //! the walk (an update moved them past the sync's start) can make it short: the left
@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{watch, Notify};
 
+use super::keep_max;
 use super::search::{Part, DAY, PER_PAGE, ZONE_MARGIN};
 
 /// What the right part's first page said: the oldest record's `updated_at` (`None`:
@@ -125,7 +126,7 @@ impl Live {
         let mut s = self.lock();
         s.pages_read += 1;
         if let Some(v) = max {
-            s.last = Some(s.last.map_or(v, |l| l.max(v)));
+            keep_max(&mut s.last, v);
         }
         drop(s);
         if self.cuttable {

@@ -79,11 +79,6 @@ impl Emitter {
         self
     }
 
-    /// The stream this emitter writes for.
-    pub fn stream(&self) -> &'static str {
-        self.stream
-    }
-
     /// The live count of records written (for progress logs).
     pub fn counter(&self) -> Arc<Counter> {
         self.total.clone()

@@ -22,14 +22,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 
 use super::emit::Emitter;
-use super::page::{Keys, Want};
 use super::plan::{Consumer, Group};
-use super::progress::Watermark;
-use super::Ctx;
+use super::watermark::Watermark;
+use super::{keep_max, Ctx};
 use crate::cursor::state_blob;
 use crate::error::{Error, Result};
+use crate::http::page::{Keys, Want};
 use crate::protocol::Message;
-use crate::streams::{Child, Read};
+use crate::streams::{Child, Derived, Read, Source};
 
 /// A parent record a child stream fetches for.
 #[derive(Debug, Clone)]
@@ -58,9 +58,9 @@ impl Sink {
         self.failed.is_none()
     }
 
-    fn observe(&mut self, value: Option<i64>) {
+    pub(super) fn observe(&mut self, value: Option<i64>) {
         if let Some(v) = value {
-            self.max_seen = Some(self.max_seen.map_or(v, |m| m.max(v)));
+            keep_max(&mut self.max_seen, v);
         }
     }
 
@@ -87,10 +87,7 @@ impl Sink {
 
     /// The child declaration, if this consumer is a child stream.
     pub fn child(&self) -> Option<&'static Child> {
-        match &self.consumer.def.read {
-            Read::Children(c) => Some(c),
-            _ => None,
-        }
+        self.consumer.def.child()
     }
 }
 
@@ -110,6 +107,16 @@ pub enum Order {
     Sorted,
 }
 
+impl Order {
+    /// The order a source's records come in.
+    pub fn of(source: &Source) -> Order {
+        match source {
+            Source::Search(_) | Source::Windows(_) => Order::Sorted,
+            Source::Pages(_) | Source::Scroll => Order::Unsorted,
+        }
+    }
+}
+
 /// How a finished group went: the streams that failed (each already reported).
 #[derive(Debug, Default)]
 pub struct Finished {
@@ -120,8 +127,9 @@ pub struct Finished {
 pub struct GroupRun {
     pub ctx: Arc<Ctx>,
     pub group: Group,
-    /// Whether states can follow the watermark during the read.
-    pub sorted: bool,
+    /// The order the root's records come in: whether states can follow the watermark
+    /// during the read.
+    pub order: Order,
     shared: Mutex<Shared>,
 }
 
@@ -133,7 +141,7 @@ pub struct Taken {
 }
 
 impl GroupRun {
-    pub fn new(ctx: Arc<Ctx>, group: Group, order: Order) -> GroupRun {
+    pub fn new(ctx: Arc<Ctx>, group: Group) -> GroupRun {
         let sinks = group
             .consumers
             .iter()
@@ -153,9 +161,9 @@ impl GroupRun {
                 sinks,
                 watermark: Watermark::new(lower),
             }),
+            order: Order::of(group.source),
             ctx,
             group,
-            sorted: order == Order::Sorted,
         }
     }
 
@@ -209,7 +217,7 @@ impl GroupRun {
     /// when a consumer positions or filters by it (or the read is sorted by it), and
     /// the field a subset filters on. A record without them fails its page.
     pub fn want(&self) -> Want {
-        want_for(&self.group, self.sorted)
+        want_for(&self.group, self.order)
     }
 
     /// Hand a page of root records to the consumers. Returns, per child consumer, the
@@ -235,15 +243,15 @@ impl GroupRun {
                     continue;
                 }
                 match &sink.consumer.def.read {
-                    Read::Subset { value, .. } => {
+                    Read::Derived(Derived::Subset { value, .. }) => {
                         if k.class_is(value) {
                             sink.emitter.raw(r)?;
                             sink.observe(cursor);
                         }
                     }
-                    Read::Children(child) => {
+                    Read::Derived(Derived::Children(child)) => {
                         let parent = parent_of(k, child).ok_or_else(|| Error::Decode {
-                            endpoint: self.group.root.list_endpoint(),
+                            endpoint: self.group.source.list_endpoint(),
                             message: format!("one of the {} has no `id`", child.what),
                         })?;
                         match taken.parents.iter_mut().find(|(j, _)| *j == i) {
@@ -251,14 +259,14 @@ impl GroupRun {
                             None => taken.parents.push((i, vec![parent])),
                         }
                     }
-                    _ => {
+                    Read::Root(_) => {
                         sink.emitter.raw(r)?;
                         sink.observe(cursor);
                     }
                 }
             }
             if let Some(v) = cursor {
-                taken.max = Some(taken.max.map_or(v, |m| m.max(v)));
+                keep_max(&mut taken.max, v);
             }
         }
         Ok(taken)
@@ -290,7 +298,7 @@ impl GroupRun {
 
     /// For sorted reads: save every incremental consumer's position at the watermark.
     pub fn checkpoint(&self) -> Result<()> {
-        if !self.sorted {
+        if self.order == Order::Unsorted {
             return Ok(());
         }
         let mut shared = self.lock();
@@ -366,7 +374,7 @@ impl GroupRun {
     pub fn finish(self) -> Result<Finished> {
         let mut shared = self.shared.into_inner().unwrap_or_else(|p| p.into_inner());
         let complete = shared.watermark.complete();
-        let w = (self.sorted && complete).then(|| shared.watermark.position());
+        let w = (self.order == Order::Sorted && complete).then(|| shared.watermark.position());
         let start = clock_start(&self.ctx, &shared.sinks);
         let mut finished = Finished::default();
         for s in shared.sinks.iter_mut() {
@@ -415,15 +423,15 @@ fn summarize_children(s: &Sink, child: &Child) {
 }
 
 /// What the root's reader of `group` reads of every record (see [`GroupRun::want`]);
-/// `sorted`: the read is sorted by the cursor.
-pub fn want_for(group: &Group, sorted: bool) -> Want {
-    let needs_cursor = sorted
+/// `order`: the order the root's records come in.
+pub fn want_for(group: &Group, order: Order) -> Want {
+    let needs_cursor = order == Order::Sorted
         || group
             .consumers
             .iter()
             .any(|c| c.cursor.is_some() || c.lower.is_some());
     let class = group.consumers.iter().find_map(|c| match &c.def.read {
-        Read::Subset { field, .. } => Some(*field),
+        Read::Derived(Derived::Subset { field, .. }) => Some(*field),
         _ => None,
     });
     Want {
@@ -495,8 +503,8 @@ fn clone_error(e: &Error) -> Error {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::http::page::Page;
     use crate::protocol::ConfiguredCatalog;
-    use crate::read::page::Page;
     use crate::read::plan::{configured_streams, groups, PlanInputs};
     use crate::state::InputState;
     use crate::streams::STREAMS;
@@ -527,10 +535,9 @@ mod tests {
         let plan = groups(&configured_streams(&catalog).unwrap(), &inputs).unwrap();
         for g in &plan {
             let root = g.root;
-            let sorted = matches!(root.read, Read::Search(_) | Read::Windows(_));
-            let want = want_for(g, sorted);
+            let want = want_for(g, Order::of(g.source));
             assert!(
-                want.names().len() <= crate::read::page::MAX_WANTED,
+                want.names().len() <= crate::http::page::MAX_WANTED,
                 "{}",
                 root.name
             );
@@ -548,16 +555,16 @@ mod tests {
             }
             for c in &g.consumers {
                 match &c.def.read {
-                    Read::Subset {
+                    Read::Derived(Derived::Subset {
                         parent,
                         field,
                         value,
-                    } => {
+                    }) => {
                         assert_eq!(*parent, root.name);
                         assert_eq!(want.class, Some(*field), "{}", c.def.name);
                         record[*field] = json!(value);
                     }
-                    Read::Children(child) => {
+                    Read::Derived(Derived::Children(child)) => {
                         assert_eq!(
                             root.primary_key,
                             ["id"],
@@ -585,7 +592,7 @@ mod tests {
                     _ => {}
                 }
             }
-            if matches!(root.read, Read::Search(_) | Read::Scroll) {
+            if matches!(g.source, Source::Search(_) | Source::Scroll) {
                 assert_eq!(
                     root.primary_key,
                     ["id"],
@@ -607,7 +614,7 @@ mod tests {
                 assert_eq!(k.id.as_deref(), Some("key-id"), "{}", root.name);
             }
             for c in &g.consumers {
-                if let Read::Children(child) = &c.def.read {
+                if let Some(child) = c.def.child() {
                     let parent = parent_of(k, child).unwrap();
                     for (row, from) in child.from_parent {
                         let got = &parent.fields.iter().find(|(f, _)| f == row).unwrap().1;
@@ -619,7 +626,7 @@ mod tests {
                         assert_eq!(got, &want, "{}: {row}", c.def.name);
                     }
                 }
-                if let Read::Subset { field, .. } = &c.def.read {
+                if let Read::Derived(Derived::Subset { field, .. }) = &c.def.read {
                     assert_eq!(
                         k.class.as_deref(),
                         record[*field].as_str(),

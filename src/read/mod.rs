@@ -5,16 +5,17 @@
 //! - The groups run as concurrent tasks (at most [`ReadSettings::max_groups`] at once);
 //!   every request of every stream takes a slot of the client's one limit on requests
 //!   in flight and a turn of its one rate budget ([`crate::http`]).
-//! - Each root kind has its reader: [`pages`] (endpoints), [`search`] (partitioned
-//!   searches), [`scroll`] (the companies scroll, one at a time), [`windows`]
+//! - Each root kind has its reader: [`endpoints`] (GET endpoints), [`search`]
+//!   (partitioned searches), [`scroll`] (the companies scroll, one at a time), [`windows`]
 //!   (activity logs); [`children`] fetches child rows for the parents a page lists.
 //! - [`group`] routes a page's records to the group's streams and keeps their states;
-//!   [`progress`] computes the watermark a state may claim; [`emit`] writes records as
-//!   the bytes Intercom sent ([`page`], which checks each answer whole and reads what the
-//!   pipeline needs of each record), or, when the catalog selects some of a stream's
-//!   columns, only those fields, cut from those bytes as they are written ([`select`]).
+//!   [`watermark`] computes the position a state may claim; [`emit`] writes records as
+//!   the bytes Intercom sent ([`crate::http::page`], which checks each answer whole and
+//!   reads what the pipeline needs of each record), or, when the catalog selects some of
+//!   a stream's columns, only those fields, cut from those bytes as they are written
+//!   ([`select`]).
 //! - Completeness: a walk ends only when Intercom says so and the numbers add up
-//!   ([`crate::paginate`]); a searched stream's position stays the search index lag
+//!   ([`crate::walk`]); a searched stream's position stays the search index lag
 //!   behind the sync's start; no position passes the sync's start on Intercom's clock
 //!   ([`Ctx::start_on_intercom_clock`]); a child that answers 404 is asked again once.
 //! - A failure that dooms the sync (a rejected token, stdout gone) stops every group
@@ -23,16 +24,15 @@
 pub mod children;
 pub mod cut;
 pub mod emit;
+pub mod endpoints;
 pub mod group;
-pub mod page;
-pub mod pages;
 pub mod plan;
-pub mod progress;
 pub mod relations;
 pub mod reports;
 pub mod scroll;
 pub mod search;
 pub mod select;
+pub mod watermark;
 pub mod windows;
 
 use std::sync::atomic::Ordering;
@@ -43,21 +43,22 @@ use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::http::client::env_number;
 use crate::http::Client;
 use crate::output::Output;
 use crate::protocol::{ErrorTrace, Message, StreamDescriptor, StreamStatus};
-use crate::streams::Read;
+use crate::settings::{self, Lookup, Tunable};
+use crate::streams::Source;
 use emit::Counter;
-use group::{Finished, GroupRun, Order};
+use group::{Finished, GroupRun};
 use plan::Group;
 
-/// Tunables of a read. Defaults suit the real API; tests shorten waits through the
-/// `SOURCE_INTERCOM_*` environment variables read by [`ReadSettings::for_config`].
+/// The read's settings. Its tunables (each a `SOURCE_INTERCOM_*` variable) are declared
+/// in [`crate::settings`], and filled from there by [`ReadSettings::for_config`].
 #[derive(Debug, Clone)]
 pub struct ReadSettings {
-    /// Requests in flight at once (also bounds child fan-out and search partitions).
-    pub concurrency: usize,
+    /// The most requests in flight at once ([`Config::max_in_flight`]), which also bounds
+    /// child fan-out and search ranges.
+    pub max_in_flight: usize,
     /// Groups (root sources with their streams) read at once.
     pub max_groups: usize,
     /// Seconds a searched stream's position stays behind the sync's start (Intercom's
@@ -77,83 +78,51 @@ pub struct ReadSettings {
     pub pages_per_partition: u64,
     /// How often each running stream logs its progress.
     pub progress_every: Duration,
-    /// Days of one reporting export window (`SOURCE_INTERCOM_REPORT_WINDOW_DAYS`).
+    /// Days of one reporting export window.
     pub report_window_days: u32,
-    /// Days of reporting data the workspace keeps (`SOURCE_INTERCOM_REPORT_RETENTION_DAYS`,
-    /// Intercom's 2 years by default): exports start no earlier.
+    /// Days of reporting data the workspace keeps (Intercom's 2 years by default):
+    /// exports start no earlier.
     pub report_retention_days: u32,
     /// The pause after an export job's first status poll (sent right after it is
-    /// enqueued); it doubles up to `report_poll_max` (`SOURCE_INTERCOM_REPORT_POLL_MS`,
-    /// `SOURCE_INTERCOM_REPORT_POLL_MAX_MS`).
+    /// enqueued); it doubles up to `report_poll_max`.
     pub report_poll_first: Duration,
     pub report_poll_max: Duration,
-    /// The longest an export job is waited for (`SOURCE_INTERCOM_REPORT_JOB_MAX_SECS`).
+    /// The longest an export job is waited for.
     pub report_job_max_wait: Duration,
 }
 
 impl ReadSettings {
-    /// Settings for a config (its concurrency and index lag), with the environment's
-    /// overrides: `SOURCE_INTERCOM_SEARCH_INDEX_LAG_SECS`, `SOURCE_INTERCOM_CHILD_404_PAUSE_MS`,
-    /// `SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS`,
-    /// `SOURCE_INTERCOM_SCROLL_BUSY_MAX_MS`, `SOURCE_INTERCOM_SERIAL_PAGES`,
-    /// `SOURCE_INTERCOM_PAGES_PER_PARTITION`, `SOURCE_INTERCOM_PROGRESS_SECS`, and the
-    /// reporting exports' `SOURCE_INTERCOM_REPORT_*`.
+    /// Settings for a config (its cap on requests in flight and its index lag), with the
+    /// tunables the environment sets ([`crate::settings`]).
     pub fn for_config(config: &Config) -> ReadSettings {
-        let concurrency = config.concurrency_cap();
-        let mut s = ReadSettings {
-            concurrency,
+        ReadSettings::from_lookup(config, &settings::env)
+    }
+
+    /// Settings for a config, with each tunable `lookup` gives.
+    pub(crate) fn from_lookup(config: &Config, lookup: Lookup<'_>) -> ReadSettings {
+        let millis = |t: &Tunable| Duration::from_millis(t.value(lookup));
+        let secs = |t: &Tunable| Duration::from_secs(t.value(lookup));
+        ReadSettings {
+            max_in_flight: config.max_in_flight(),
             max_groups: 8,
-            search_index_lag_secs: i64::from(config.search_index_lag_minutes) * 60,
-            child_404_pause: Duration::from_secs(2),
-            scroll_busy_wait: Duration::from_secs(60),
-            scroll_busy_max: Duration::from_secs(600),
+            search_index_lag_secs: settings::SEARCH_INDEX_LAG_SECS
+                .given(lookup)
+                .map_or(i64::from(config.search_index_lag_minutes) * 60, |v| {
+                    v as i64
+                }),
+            child_404_pause: millis(&settings::CHILD_404_PAUSE_MS),
+            scroll_busy_wait: millis(&settings::SCROLL_BUSY_WAIT_MS),
+            scroll_busy_max: millis(&settings::SCROLL_BUSY_MAX_MS),
             scroll_max_restarts: 5,
-            serial_pages: 4,
-            pages_per_partition: 8,
-            progress_every: Duration::from_secs(60),
-            report_window_days: 30,
-            report_retention_days: 730,
-            report_poll_first: Duration::from_secs(1),
-            report_poll_max: Duration::from_secs(30),
-            report_job_max_wait: Duration::from_secs(3600),
-        };
-        if let Some(v) = env_number("SOURCE_INTERCOM_SEARCH_INDEX_LAG_SECS") {
-            s.search_index_lag_secs = v.min(86_400 * 7) as i64;
+            serial_pages: settings::SERIAL_PAGES.value(lookup),
+            pages_per_partition: settings::PAGES_PER_PARTITION.value(lookup),
+            progress_every: secs(&settings::PROGRESS_SECS),
+            report_window_days: settings::REPORT_WINDOW_DAYS.value(lookup) as u32,
+            report_retention_days: settings::REPORT_RETENTION_DAYS.value(lookup) as u32,
+            report_poll_first: millis(&settings::REPORT_POLL_MS),
+            report_poll_max: millis(&settings::REPORT_POLL_MAX_MS),
+            report_job_max_wait: secs(&settings::REPORT_JOB_MAX_SECS),
         }
-        if let Some(v) = env_number("SOURCE_INTERCOM_CHILD_404_PAUSE_MS") {
-            s.child_404_pause = Duration::from_millis(v.min(600_000));
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_SCROLL_BUSY_WAIT_MS") {
-            s.scroll_busy_wait = Duration::from_millis(v);
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_SCROLL_BUSY_MAX_MS") {
-            s.scroll_busy_max = Duration::from_millis(v);
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_SERIAL_PAGES") {
-            s.serial_pages = v;
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_PAGES_PER_PARTITION") {
-            s.pages_per_partition = v.max(1);
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_PROGRESS_SECS") {
-            s.progress_every = Duration::from_secs(v.max(1));
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_WINDOW_DAYS") {
-            s.report_window_days = v.clamp(1, 366) as u32;
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_RETENTION_DAYS") {
-            s.report_retention_days = v.clamp(2, 3660) as u32;
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_POLL_MS") {
-            s.report_poll_first = Duration::from_millis(v.clamp(1, 600_000));
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_POLL_MAX_MS") {
-            s.report_poll_max = Duration::from_millis(v.clamp(1, 3_600_000));
-        }
-        if let Some(v) = env_number("SOURCE_INTERCOM_REPORT_JOB_MAX_SECS") {
-            s.report_job_max_wait = Duration::from_secs(v.clamp(1, 86_400));
-        }
-        s
     }
 }
 
@@ -240,6 +209,18 @@ impl Ctx {
     }
 }
 
+/// Keep in `highest` the highest value it has been given: `value`, if it is the first or
+/// higher. The one form of the read's "keep the max" (cursors seen, positions reached).
+pub(crate) fn keep_max(highest: &mut Option<i64>, value: i64) {
+    *highest = Some(highest.map_or(value, |h| h.max(value)));
+}
+
+/// Keep in `lowest` the lowest value it has been given (the bounds' counterpart of
+/// [`keep_max`]).
+pub(crate) fn keep_min(lowest: &mut Option<i64>, value: i64) {
+    *lowest = Some(lowest.map_or(value, |l| l.min(value)));
+}
+
 /// With no `Date` from Intercom, positions stay this far behind the sync's start.
 pub const CLOCK_MARGIN_SECS: i64 = 600;
 
@@ -323,11 +304,7 @@ async fn run_group(ctx: Arc<Ctx>, group: Group) -> Result<Finished> {
             .emit(&Message::stream_status(name, StreamStatus::Running))?;
         log_resume(&ctx, c);
     }
-    let order = match group.root.read {
-        Read::Search(_) | Read::Windows(_) => Order::Sorted,
-        _ => Order::Unsorted,
-    };
-    let run = GroupRun::new(ctx.clone(), group, order);
+    let run = GroupRun::new(ctx.clone(), group);
     {
         let shared = run.lock();
         let mut running = ctx.running();
@@ -339,15 +316,11 @@ async fn run_group(ctx: Arc<Ctx>, group: Group) -> Result<Finished> {
             });
         }
     }
-    let result = match &run.group.root.read {
-        Read::Pages(endpoints) => pages::read(&run, endpoints).await,
-        Read::Search(search) => search::read(&run, search).await,
-        Read::Scroll => scroll::read(&run).await,
-        Read::Windows(w) => windows::read(&run, w).await,
-        Read::Subset { .. } | Read::Children(_) => Err(Error::Internal(format!(
-            "{} is not a root source",
-            run.group.root.name
-        ))),
+    let result = match run.group.source {
+        Source::Pages(list) => endpoints::read(&run, list).await,
+        Source::Search(search) => search::read(&run, search).await,
+        Source::Scroll => scroll::read(&run).await,
+        Source::Windows(w) => windows::read(&run, w).await,
     };
     if let Err(e) = result {
         run.fail_all(e)?;

@@ -8,19 +8,19 @@
 
 use std::collections::HashSet;
 
+use super::keep_min;
 use super::select::Selection;
 use crate::config::Config;
 use crate::cursor::{saved_position, Cursor};
 use crate::error::{Error, Result};
 use crate::protocol::{ConfiguredCatalog, SyncMode};
 use crate::state::InputState;
-use crate::streams::{self, Read, StreamDef};
+use crate::streams::{self, Derived, Read, Root, Source, StreamDef};
 
 /// A selected stream, as this run reads it.
 #[derive(Debug, Clone)]
 pub struct Consumer {
     pub def: &'static StreamDef,
-    pub mode: SyncMode,
     /// The saved position from the input state (incremental reads).
     pub saved: Option<i64>,
     /// The position's bounds for an incremental read; `None` for a full refresh, which
@@ -62,6 +62,8 @@ impl Consumer {
 #[derive(Debug, Clone)]
 pub struct Group {
     pub root: &'static StreamDef,
+    /// The root's source, read once for every consumer.
+    pub source: &'static Source,
     pub consumers: Vec<Consumer>,
 }
 
@@ -72,7 +74,7 @@ impl Group {
         let mut lower: Option<i64> = None;
         for c in &self.consumers {
             let l = c.lower?;
-            lower = Some(lower.map_or(l, |m| m.min(l)));
+            keep_min(&mut lower, l);
         }
         lower
     }
@@ -83,9 +85,11 @@ impl Group {
         let mut filter = None;
         for c in &self.consumers {
             match (&c.def.read, filter) {
-                (Read::Subset { field, value, .. }, None) => filter = Some((*field, *value)),
-                (Read::Subset { field, value, .. }, Some((f, v))) if *field == f && *value == v => {
+                (Read::Derived(Derived::Subset { field, value, .. }), None) => {
+                    filter = Some((*field, *value))
                 }
+                (Read::Derived(Derived::Subset { field, value, .. }), Some((f, v)))
+                    if *field == f && *value == v => {}
                 _ => return None,
             }
         }
@@ -206,12 +210,13 @@ pub fn groups(selected: &[Configured], inputs: &PlanInputs<'_>) -> Result<Vec<Gr
     ordered.sort_by_key(|c| streams::STREAMS.iter().position(|s| std::ptr::eq(s, c.def)));
     for c in ordered {
         let def = c.def;
-        let consumer = consumer(def, c.mode, c.columns.clone(), inputs)?;
-        let root = def.root();
-        match groups.iter_mut().find(|g| std::ptr::eq(g.root, root)) {
+        let root = root_of(def)?;
+        let consumer = consumer(def, root.source, c.mode, c.columns.clone(), inputs)?;
+        match groups.iter_mut().find(|g| std::ptr::eq(g.root, root.def)) {
             Some(g) => g.consumers.push(consumer),
             None => groups.push(Group {
-                root,
+                root: root.def,
+                source: root.source,
                 consumers: vec![consumer],
             }),
         }
@@ -224,8 +229,20 @@ pub fn groups(selected: &[Configured], inputs: &PlanInputs<'_>) -> Result<Vec<Gr
     Ok(groups)
 }
 
+/// The root a stream is read from, with its source.
+fn root_of(def: &'static StreamDef) -> Result<Root> {
+    def.root().ok_or_else(|| {
+        Error::Internal(format!(
+            "stream {} is read from no root source (the stream table names a parent it doesn't have)",
+            def.name
+        ))
+    })
+}
+
+/// How `def` reads, its root's records coming from `source`.
 fn consumer(
     def: &'static StreamDef,
+    source: &Source,
     mode: SyncMode,
     columns: Selection,
     inputs: &PlanInputs<'_>,
@@ -240,8 +257,8 @@ fn consumer(
         )?,
         _ => None,
     };
-    let lag = match &def.root().read {
-        Read::Search(s) if s.index_lag => inputs.index_lag_secs,
+    let lag = match source {
+        Source::Search(s) if s.index_lag => inputs.index_lag_secs,
         _ => 0,
     };
     let cursor = match (mode, def.cursor) {
@@ -269,7 +286,6 @@ fn consumer(
     };
     Ok(Consumer {
         def,
-        mode,
         saved,
         cursor,
         lower,

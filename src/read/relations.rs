@@ -7,7 +7,7 @@
 //!
 //! The lists are read within the same rate budget and requests in flight as every
 //! other request (several records' lists at once). A list read adds up like any walk
-//! ([`crate::paginate`]). A record whose list endpoint answers 404 twice (deleted
+//! ([`crate::walk`]). A record whose list endpoint answers 404 twice (deleted
 //! between the search and the fetch) is emitted as the search returned it, with a
 //! warning naming it; any other failure fails the stream, never a short list.
 
@@ -19,12 +19,12 @@ use serde_json::{json, Value};
 
 use super::children::again_after_404;
 use super::group::GroupRun;
-use super::page::{Page, Want};
 use crate::error::{Error, Result};
 use crate::http::client::path_segment;
+use crate::http::page::{Page, Want};
 use crate::http::ApiRequest;
-use crate::paginate::{Pages, Paging};
 use crate::streams::Relation;
+use crate::walk::{Pages, Paging};
 
 /// Records of one page whose lists are read at once.
 const AT_ONCE: usize = 8;

@@ -27,7 +27,7 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use super::emit::Emitter;
-use super::{report_stream_failure, Ctx, Running};
+use super::{keep_max, report_stream_failure, Ctx, Running};
 use crate::error::{Error, Result};
 use crate::http::client::{path_segment, Expect};
 use crate::http::{ApiRequest, Client};
@@ -43,10 +43,12 @@ pub const VERSION: &str = "2.14";
 pub const PREFIX: &str = "report_";
 
 /// The permissions a report stream needs, as the Developer Hub names them: the first
-/// for `get_datasets`, the second for the export jobs.
+/// for `get_datasets`, the second for the export jobs (for the test that holds the
+/// documentation to them).
+#[cfg(test)]
 pub const PERMISSIONS: [&str; 2] = ["Read reporting datasets", "Export reporting data"];
 
-/// [`PERMISSIONS`] as error messages quote a permission (`needs the "…" permission`).
+/// The two permissions as error messages quote a permission (`needs the "…" permission`).
 const PERMISSION: &str = "Read reporting datasets\" and \"Export reporting data";
 
 const DATASETS: &str = "/export/reporting_data/get_datasets";
@@ -483,7 +485,7 @@ async fn read(ctx: &Ctx, r: &ReportStream, em: &mut Emitter) -> Result<()> {
     while let (Some(id), Some(job)) = (ready.next().await, order.next()) {
         job.download(&id?, em).await?;
         if r.mode == SyncMode::Incremental {
-            position = Some(position.map_or(job.to, |p| p.max(job.to)));
+            keep_max(&mut position, job.to);
             em.checkpoint_if_moved(json!({ d.time.as_str(): position }))?;
         }
     }

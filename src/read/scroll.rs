@@ -1,4 +1,4 @@
-//! The companies scroll ([`Read::Scroll`](crate::streams::Read::Scroll)): Intercom
+//! The companies scroll ([`Source::Scroll`](crate::streams::Source::Scroll)): Intercom
 //! allows one scroll per workspace at a time, pages expire a minute after the last
 //! call, and a scroll cannot be resumed. So the scroll is read in full, one page after
 //! another, before any child request (company segments) is sent; companies it returns
@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::group::{GroupRun, Parent};
-use super::page::{Keys, Page};
 use crate::error::{Error, Result};
+use crate::http::page::{Keys, Page};
 use crate::http::ApiRequest;
 
 /// The watermark unit of the scroll (an unsorted read: one unit).

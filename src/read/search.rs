@@ -1,4 +1,4 @@
-//! Search roots ([`Read::Search`](crate::streams::Read::Search)): contacts,
+//! Search roots ([`Source::Search`](crate::streams::Source::Search)): contacts,
 //! conversations, tickets, sorted by `updated_at` ascending.
 //!
 //! A small search is one chain of pages. A large one (its first page is full, links
@@ -16,7 +16,7 @@
 //! during the read are left to the next sync (the saved position never passes the
 //! sync's start), so the records a range holds can only leave it while it is walked,
 //! never join it, and its walk can be checked against its count
-//! ([`crate::paginate`]).
+//! ([`crate::walk`]).
 //!
 //! Ranges and Intercom's filters:
 //! - conversations and tickets compare to the second, and `>`/`<` are documented as
@@ -30,7 +30,7 @@
 //!   `[d1, d2)` asks `> anchor(d1 − 1)` and `< anchor(d2)`; the first range asks
 //!   `> lower − 1 day` (every record of the lower bound's day and after).
 //!
-//! The position (see [`super::progress`]) is the end of the finished ranges from the
+//! The position (see [`super::watermark`]) is the end of the finished ranges from the
 //! start: a range counts once its walk has ended and added up.
 
 use std::collections::VecDeque;
@@ -42,11 +42,12 @@ use tokio::sync::Notify;
 
 use super::cut::{self, Heard, Live, Shape, Teller};
 use super::group::{in_range, GroupRun};
-use super::page::Page;
+use super::{keep_max, keep_min};
 use crate::error::Result;
+use crate::http::page::Page;
 use crate::http::ApiRequest;
-use crate::paginate::{Distinct, Pages, Paging};
 use crate::streams::Search;
+use crate::walk::{Distinct, Pages, Paging};
 
 pub(super) const DAY: i64 = 86_400;
 pub(super) const PER_PAGE: u32 = 150;
@@ -159,6 +160,7 @@ impl Part {
 }
 
 /// `parts` ranges covering `[lower, now]` evenly (day-aligned for day-granular searches).
+#[cfg(test)]
 pub fn partition(lower: i64, now: i64, parts: u64, days: bool) -> Vec<Part> {
     partition_skewed(lower, now, parts, days, 1.0)
 }
@@ -265,8 +267,8 @@ fn too_big(page: &Page, pages: u64) -> bool {
 /// The most ranges one search is split into: enough to keep every request slot busy
 /// several times over, few enough that a count that never shrinks can't multiply the
 /// requests without bound.
-pub fn max_ranges(concurrency: usize) -> usize {
-    concurrency.max(2) * 4
+pub fn max_ranges(max_in_flight: usize) -> usize {
+    max_in_flight.max(2) * 4
 }
 
 fn pages_of(total: u64) -> u64 {
@@ -361,7 +363,7 @@ fn pace(run: &GroupRun) -> (f64, f64) {
 /// to child requests (which take the slots), a few ranges with many children each.
 fn walkers(run: &GroupRun) -> usize {
     let (_, (target, _), _) = run.ctx.client.pace();
-    let concurrency = target.clamp(1, run.ctx.settings.concurrency.max(1));
+    let concurrency = target.clamp(1, run.ctx.settings.max_in_flight.max(1));
     if run.wants(|s| s.child().is_some()) {
         (concurrency / 16).max(1)
     } else {
@@ -401,7 +403,7 @@ async fn read_parts(
             next_unit += 1;
         }
     });
-    let cap = max_ranges(run.ctx.settings.concurrency) as i64;
+    let cap = max_ranges(run.ctx.settings.max_in_flight) as i64;
     let mut lives: Vec<Arc<Live>> = Vec::new();
     let wake = Arc::new(Notify::new());
     let mut cuts = 0u64;
@@ -526,8 +528,8 @@ fn bounds_in(page: &Page, range: (i64, Option<i64>)) -> (Option<i64>, Option<i64
         if v < range.0 {
             below += 1;
         } else if range.1.map_or(true, |b| v < b) {
-            lo = Some(lo.map_or(v, |l| l.min(v)));
-            hi = Some(hi.map_or(v, |h| h.max(v)));
+            keep_min(&mut lo, v);
+            keep_max(&mut hi, v);
         }
     }
     (lo, hi, below)

@@ -1,4 +1,4 @@
-//! Roots read in `created_at` windows ([`Read::Windows`](crate::streams::Read::Windows),
+//! Roots read in `created_at` windows ([`Source::Windows`](crate::streams::Source::Windows),
 //! activity logs): `activity_logs_time_step` days each, both ends inclusive, several
 //! at once. A window's pages come in no useful order, so the position advances
 //! window by window: past every window finished with all the windows before it.
@@ -8,8 +8,8 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use super::group::GroupRun;
 use crate::error::Result;
 use crate::http::ApiRequest;
-use crate::paginate::{Pages, Paging};
 use crate::streams::Windowed;
+use crate::walk::{Pages, Paging};
 
 /// Windows read at once.
 const WINDOWS_IN_FLIGHT: usize = 4;

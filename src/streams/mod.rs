@@ -2,10 +2,11 @@
 //!
 //! `discover` maps over [`STREAMS`]; `read` looks streams up by name with [`find`] and
 //! plans them with [`crate::read`]. A declaration names its schema file, primary key,
-//! cursor, and how its records are read ([`Read`]): from endpoints with a paging kind,
-//! from a search, from the companies scroll, in time windows, or from another stream,
-//! its **parent**: a subset of the parent's records ([`Read::Subset`], leads and users
-//! of contacts) or one request per parent record ([`Read::Children`], conversation
+//! cursor, and how its records are read ([`Read`]): a **root** has a [`Source`] of its
+//! own (endpoints with a paging kind, a search, the companies scroll, time windows); a
+//! **derived** stream is read from another stream, its **parent**, which is a root
+//! ([`Derived`]): a subset of the parent's records ([`Derived::Subset`], leads and users
+//! of contacts) or one request per parent record ([`Derived::Children`], conversation
 //! parts and company segments). A parent is read once for all the streams it feeds.
 
 pub mod counts;
@@ -13,8 +14,8 @@ pub mod counts;
 use serde_json::Value;
 
 use crate::http::client::DEFAULT_VERSION;
-use crate::paginate::Paging;
 use crate::protocol::{AirbyteStream, SyncMode};
+use crate::walk::Paging;
 
 /// One stream.
 #[derive(Debug)]
@@ -43,7 +44,9 @@ pub mod permission {
     pub const ARTICLES: &str = "Read and list articles";
     pub const ACTIVITY_LOGS: &str = "Read admin activity logs";
 
-    /// Every permission a stream needs.
+    /// Every permission a stream needs (for the tests that hold the docs and `check`'s
+    /// probes to the declarations).
+    #[cfg(test)]
     pub const ALL: &[&str] = &[
         ADMINS,
         USERS_AND_COMPANIES,
@@ -59,6 +62,15 @@ pub mod permission {
 /// How a stream's records are read.
 #[derive(Debug)]
 pub enum Read {
+    /// A root: from a source of its own.
+    Root(Source),
+    /// From the records of its parent, a root.
+    Derived(Derived),
+}
+
+/// A root's source of records.
+#[derive(Debug)]
+pub enum Source {
     /// GET each endpoint in turn, every page of each. With a cursor, incremental reads
     /// filter client-side and save the highest cursor once the stream is read in full.
     Pages(&'static [Endpoint]),
@@ -70,6 +82,11 @@ pub enum Read {
     Scroll,
     /// An endpoint read in windows of `activity_logs_time_step` days of `created_at`.
     Windows(Windowed),
+}
+
+/// A stream read from the records of its parent.
+#[derive(Debug)]
+pub enum Derived {
     /// The records of `parent` whose `field` is `value`. Read from the parent's source
     /// (with the filter sent to Intercom when the parent itself isn't selected).
     Subset {
@@ -282,7 +299,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: None,
         permission: permission::ADMINS,
-        read: Read::Pages(&[get("/admins", &["admins"])]),
+        read: Read::Root(Source::Pages(&[get("/admins", &["admins"])])),
     },
     StreamDef {
         name: "teams",
@@ -291,7 +308,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["name"],
         cursor: None,
         permission: permission::ADMINS,
-        read: Read::Pages(&[get("/teams", &["teams"])]),
+        read: Read::Root(Source::Pages(&[get("/teams", &["teams"])])),
     },
     StreamDef {
         name: "tags",
@@ -299,7 +316,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["name"],
         cursor: None,
         permission: permission::TAGS,
-        read: Read::Pages(&[get("/tags", &["data"])]),
+        read: Read::Root(Source::Pages(&[get("/tags", &["data"])])),
     },
     StreamDef {
         name: "segments",
@@ -307,10 +324,10 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: Some("updated_at"),
         permission: permission::USERS_AND_COMPANIES,
-        read: Read::Pages(&[Endpoint {
+        read: Read::Root(Source::Pages(&[Endpoint {
             query: &[("include_count", "true")],
             ..get("/segments", &["segments"])
-        }]),
+        }])),
     },
     StreamDef {
         name: "company_attributes",
@@ -318,7 +335,9 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: ATTRIBUTE_KEY,
         cursor: None,
         permission: permission::USERS_AND_COMPANIES,
-        read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[1])),
+        read: Read::Root(Source::Pages(std::slice::from_ref(
+            &DATA_ATTRIBUTES_BY_MODEL[1],
+        ))),
     },
     StreamDef {
         name: "contact_attributes",
@@ -326,7 +345,9 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: ATTRIBUTE_KEY,
         cursor: None,
         permission: permission::USERS_AND_COMPANIES,
-        read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[0])),
+        read: Read::Root(Source::Pages(std::slice::from_ref(
+            &DATA_ATTRIBUTES_BY_MODEL[0],
+        ))),
     },
     StreamDef {
         name: "conversation_attributes",
@@ -334,7 +355,9 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: ATTRIBUTE_KEY,
         cursor: None,
         permission: permission::CONVERSATIONS,
-        read: Read::Pages(std::slice::from_ref(&DATA_ATTRIBUTES_BY_MODEL[2])),
+        read: Read::Root(Source::Pages(std::slice::from_ref(
+            &DATA_ATTRIBUTES_BY_MODEL[2],
+        ))),
     },
     StreamDef {
         name: "data_attributes",
@@ -343,7 +366,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["model", "full_name"],
         cursor: None,
         permission: permission::USERS_AND_COMPANIES,
-        read: Read::Pages(DATA_ATTRIBUTES_BY_MODEL),
+        read: Read::Root(Source::Pages(DATA_ATTRIBUTES_BY_MODEL)),
     },
     StreamDef {
         name: "subscription_types",
@@ -351,7 +374,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: None,
         permission: permission::USERS_AND_COMPANIES,
-        read: Read::Pages(&[get("/subscription_types", &["data"])]),
+        read: Read::Root(Source::Pages(&[get("/subscription_types", &["data"])])),
     },
     StreamDef {
         name: "help_centers",
@@ -359,10 +382,10 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: None,
         permission: permission::ARTICLES,
-        read: Read::Pages(&[Endpoint {
+        read: Read::Root(Source::Pages(&[Endpoint {
             paging: PAGE_150,
             ..get("/help_center/help_centers", &["data"])
-        }]),
+        }])),
     },
     StreamDef {
         name: "help_center_collections",
@@ -370,10 +393,10 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: Some("updated_at"),
         permission: permission::ARTICLES,
-        read: Read::Pages(&[Endpoint {
+        read: Read::Root(Source::Pages(&[Endpoint {
             paging: PAGE_150,
             ..get("/help_center/collections", &["data"])
-        }]),
+        }])),
     },
     StreamDef {
         name: "articles",
@@ -381,10 +404,10 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: Some("updated_at"),
         permission: permission::ARTICLES,
-        read: Read::Pages(&[Endpoint {
+        read: Read::Root(Source::Pages(&[Endpoint {
             paging: PAGE_150,
             ..get("/articles", &["data"])
-        }]),
+        }])),
     },
     StreamDef {
         name: "contacts",
@@ -392,7 +415,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: Some("updated_at"),
         permission: permission::USERS_AND_COMPANIES,
-        read: Read::Search(CONTACT_SEARCH),
+        read: Read::Root(Source::Search(CONTACT_SEARCH)),
     },
     StreamDef {
         name: "leads",
@@ -400,11 +423,11 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: Some("updated_at"),
         permission: permission::USERS_AND_COMPANIES,
-        read: Read::Subset {
+        read: Read::Derived(Derived::Subset {
             parent: "contacts",
             field: "role",
             value: "lead",
-        },
+        }),
     },
     StreamDef {
         name: "users",
@@ -412,11 +435,11 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: Some("updated_at"),
         permission: permission::USERS_AND_COMPANIES,
-        read: Read::Subset {
+        read: Read::Derived(Derived::Subset {
             parent: "contacts",
             field: "role",
             value: "user",
-        },
+        }),
     },
     StreamDef {
         name: "companies",
@@ -424,7 +447,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: Some("updated_at"),
         permission: permission::USERS_AND_COMPANIES,
-        read: Read::Scroll,
+        read: Read::Root(Source::Scroll),
     },
     StreamDef {
         name: "company_segments",
@@ -435,7 +458,7 @@ pub static STREAMS: &[StreamDef] = &[
         // The position is the parent company's updated_at, which every row carries.
         cursor: Some("company_updated_at"),
         permission: permission::USERS_AND_COMPANIES,
-        read: Read::Children(Child {
+        read: Read::Derived(Derived::Children(Child {
             parent: "companies",
             path: ("/companies", "/segments"),
             rows: &["data"],
@@ -444,7 +467,7 @@ pub static STREAMS: &[StreamDef] = &[
             from_answer: &[],
             counts_parts: false,
             what: "companies",
-        }),
+        })),
     },
     StreamDef {
         name: "conversations",
@@ -452,7 +475,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: Some("updated_at"),
         permission: permission::CONVERSATIONS,
-        read: Read::Search(CONVERSATION_SEARCH),
+        read: Read::Root(Source::Search(CONVERSATION_SEARCH)),
     },
     StreamDef {
         name: "conversation_parts",
@@ -462,7 +485,7 @@ pub static STREAMS: &[StreamDef] = &[
         // a changed conversation's parts are all read again.
         cursor: Some("conversation_updated_at"),
         permission: permission::CONVERSATIONS,
-        read: Read::Children(Child {
+        read: Read::Derived(Derived::Children(Child {
             parent: "conversations",
             path: ("/conversations", ""),
             rows: &["conversation_parts", "conversation_parts"],
@@ -475,7 +498,7 @@ pub static STREAMS: &[StreamDef] = &[
             ],
             counts_parts: true,
             what: "conversations",
-        }),
+        })),
     },
     StreamDef {
         name: "tickets",
@@ -483,11 +506,11 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: Some("updated_at"),
         permission: permission::TICKETS,
-        read: Read::Search(Search {
+        read: Read::Root(Source::Search(Search {
             path: "/tickets/search",
             records: &["tickets"],
             ..CONVERSATION_SEARCH
-        }),
+        })),
     },
     StreamDef {
         name: "activity_logs",
@@ -495,13 +518,13 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: Some("created_at"),
         permission: permission::ACTIVITY_LOGS,
-        read: Read::Windows(Windowed {
+        read: Read::Root(Source::Windows(Windowed {
             path: "/admins/activity_logs",
             records: &["activity_logs"],
             after_param: "created_at_after",
             before_param: "created_at_before",
             per_page: 150,
-        }),
+        })),
     },
     StreamDef {
         name: "deleted_conversations",
@@ -510,12 +533,12 @@ pub static STREAMS: &[StreamDef] = &[
         cursor: Some("deleted_at"),
         permission: permission::CONVERSATIONS,
         // New in API 2.16; at most 60 per page.
-        read: Read::Pages(&[Endpoint {
+        read: Read::Root(Source::Pages(&[Endpoint {
             query: &[("order", "asc")],
             version: "2.16",
             paging: Paging::PageNumber { per_page: 60 },
             ..get("/conversations/deleted", &["conversations"])
-        }]),
+        }])),
     },
     StreamDef {
         name: "counts",
@@ -523,7 +546,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["name"],
         cursor: None,
         permission: permission::COUNTS,
-        read: Read::Pages(&[counts(&[], counts::app_totals)]),
+        read: Read::Root(Source::Pages(&[counts(&[], counts::app_totals)])),
     },
     StreamDef {
         name: "conversation_counts",
@@ -531,10 +554,10 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["name"],
         cursor: None,
         permission: permission::COUNTS,
-        read: Read::Pages(&[counts(
+        read: Read::Root(Source::Pages(&[counts(
             &[("type", "conversation")],
             counts::conversation_totals,
-        )]),
+        )])),
     },
     StreamDef {
         name: "admin_conversation_counts",
@@ -542,10 +565,10 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["id"],
         cursor: None,
         permission: permission::COUNTS,
-        read: Read::Pages(&[counts(
+        read: Read::Root(Source::Pages(&[counts(
             &[("type", "conversation"), ("count", "admin")],
             counts::admin_conversations,
-        )]),
+        )])),
     },
     StreamDef {
         name: "user_segment_tag_counts",
@@ -553,7 +576,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["count_type", "name"],
         cursor: None,
         permission: permission::COUNTS,
-        read: Read::Pages(&[
+        read: Read::Root(Source::Pages(&[
             counts(
                 &[("type", "user"), ("count", "segment")],
                 counts::user_segments_tags,
@@ -562,7 +585,7 @@ pub static STREAMS: &[StreamDef] = &[
                 &[("type", "user"), ("count", "tag")],
                 counts::user_segments_tags,
             ),
-        ]),
+        ])),
     },
     StreamDef {
         name: "company_user_segment_tag_counts",
@@ -570,7 +593,7 @@ pub static STREAMS: &[StreamDef] = &[
         primary_key: &["count_type", "key"],
         cursor: None,
         permission: permission::COUNTS,
-        read: Read::Pages(&[
+        read: Read::Root(Source::Pages(&[
             Endpoint {
                 paging: PAGE_150,
                 ..counts(
@@ -586,7 +609,7 @@ pub static STREAMS: &[StreamDef] = &[
                 &[("type", "company"), ("count", "tag")],
                 counts::company_users_segments_tags,
             ),
-        ]),
+        ])),
     },
 ];
 
@@ -595,43 +618,76 @@ pub fn find(name: &str) -> Option<&'static StreamDef> {
     STREAMS.iter().find(|s| s.name == name)
 }
 
+/// A root stream, and its source.
+#[derive(Debug, Clone, Copy)]
+pub struct Root {
+    pub def: &'static StreamDef,
+    pub source: &'static Source,
+}
+
+impl Source {
+    /// The request that lists the records, for messages.
+    pub fn list_endpoint(&self) -> String {
+        match self {
+            Source::Pages(eps) => eps
+                .first()
+                .map_or_else(String::new, |e| format!("GET {}", e.path)),
+            Source::Search(s) => format!("POST {}", s.path),
+            Source::Scroll => "GET /companies/scroll".to_string(),
+            Source::Windows(w) => format!("GET {}", w.path),
+        }
+    }
+}
+
+impl Derived {
+    /// The stream this one is read from.
+    pub fn parent(&self) -> &'static str {
+        match self {
+            Derived::Subset { parent, .. } => parent,
+            Derived::Children(c) => c.parent,
+        }
+    }
+}
+
 impl StreamDef {
     /// The stream this one is read from, if any.
     pub fn parent(&self) -> Option<&'static str> {
         match &self.read {
-            Read::Subset { parent, .. } => Some(parent),
-            Read::Children(c) => Some(c.parent),
+            Read::Root(_) => None,
+            Read::Derived(d) => Some(d.parent()),
+        }
+    }
+
+    /// The root this stream is read from, with its source: itself, or its parent. `None`
+    /// only for a stream whose parent is missing from the table, or is not a root (the
+    /// table's test rules both out).
+    pub fn root(&'static self) -> Option<Root> {
+        match &self.read {
+            Read::Root(source) => Some(Root { def: self, source }),
+            Read::Derived(d) => {
+                let parent = find(d.parent())?;
+                match &parent.read {
+                    Read::Root(source) => Some(Root {
+                        def: parent,
+                        source,
+                    }),
+                    Read::Derived(_) => None,
+                }
+            }
+        }
+    }
+
+    /// The child declaration, if this is a child stream.
+    pub fn child(&self) -> Option<&Child> {
+        match &self.read {
+            Read::Derived(Derived::Children(c)) => Some(c),
             _ => None,
-        }
-    }
-
-    /// The stream whose source this one is read from: itself, or its parent's root.
-    pub fn root(&'static self) -> &'static StreamDef {
-        match self.parent().and_then(find) {
-            Some(p) => p.root(),
-            None => self,
-        }
-    }
-
-    /// The request that lists this stream's root records, for messages.
-    pub fn list_endpoint(&'static self) -> String {
-        match &self.root().read {
-            Read::Pages(eps) => eps
-                .first()
-                .map_or_else(String::new, |e| format!("GET {}", e.path)),
-            Read::Search(s) => format!("POST {}", s.path),
-            Read::Scroll => "GET /companies/scroll".to_string(),
-            Read::Windows(w) => format!("GET {}", w.path),
-            Read::Subset { .. } | Read::Children(_) => String::new(),
         }
     }
 
     /// The parent whose cursor a child stream's state nests (official shape).
     pub fn state_parent(&self) -> Option<&'static str> {
-        match &self.read {
-            Read::Children(c) => Some(c.parent),
-            _ => None,
-        }
+        self.child().map(|c| c.parent)
     }
 
     /// The key a saved state holds the position under: the cursor field, except for child
@@ -646,12 +702,9 @@ impl StreamDef {
     /// Whether Intercom filters by the cursor (so `start_date` bounds even a full refresh).
     pub fn server_filtered(&self) -> bool {
         match &self.read {
-            Read::Search(_) | Read::Windows(_) => true,
-            Read::Subset { .. } | Read::Children(_) => self
-                .parent()
-                .and_then(find)
-                .is_some_and(|p| p.server_filtered()),
-            Read::Pages(_) | Read::Scroll => false,
+            Read::Root(Source::Search(_) | Source::Windows(_)) => true,
+            Read::Derived(d) => find(d.parent()).is_some_and(|p| p.server_filtered()),
+            Read::Root(Source::Pages(_) | Source::Scroll) => false,
         }
     }
 
@@ -661,8 +714,8 @@ impl StreamDef {
     /// companies scroll can't be resumed, and unpaged lists have nothing to resume.
     pub fn resumable_full_refresh(&self) -> bool {
         match &self.read {
-            Read::Search(_) | Read::Windows(_) => true,
-            Read::Pages(eps) => matches!(
+            Read::Root(Source::Search(_) | Source::Windows(_)) => true,
+            Read::Root(Source::Pages(eps)) => matches!(
                 eps,
                 [Endpoint {
                     paging: Paging::PageNumber { .. },
@@ -670,11 +723,8 @@ impl StreamDef {
                     ..
                 }]
             ),
-            Read::Scroll => false,
-            Read::Subset { .. } | Read::Children(_) => self
-                .parent()
-                .and_then(find)
-                .is_some_and(|p| p.resumable_full_refresh()),
+            Read::Root(Source::Scroll) => false,
+            Read::Derived(d) => find(d.parent()).is_some_and(|p| p.resumable_full_refresh()),
         }
     }
 
@@ -684,7 +734,7 @@ impl StreamDef {
     pub fn always_selected(&self) -> Vec<&'static str> {
         let mut fields: Vec<&'static str> = self.primary_key.to_vec();
         fields.extend(self.cursor);
-        if let Read::Children(c) = &self.read {
+        if let Some(c) = self.child() {
             fields.extend(c.row_key);
             fields.extend(
                 c.from_parent
@@ -740,6 +790,11 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
+    fn root(s: &'static StreamDef) -> Root {
+        s.root()
+            .unwrap_or_else(|| panic!("{}: no root source", s.name))
+    }
+
     const FORBIDDEN: &[&str] = &[
         "$ref",
         "allOf",
@@ -794,7 +849,7 @@ mod tests {
             let mut problems = vec![];
             walk(&schema, s.name, &mut problems);
             assert!(problems.is_empty(), "{problems:?}");
-            if let Read::Pages(eps) = &s.read {
+            if let Read::Root(Source::Pages(eps)) = &s.read {
                 assert!(!eps.is_empty(), "{} reads nothing", s.name);
             }
             if s.state_parent().is_some() || s.server_filtered() {
@@ -815,11 +870,11 @@ mod tests {
                     "{}: parent {p} cursor",
                     s.name
                 );
-                assert!(std::ptr::eq(s.root(), parent), "{}", s.name);
+                assert!(std::ptr::eq(root(s).def, parent), "{}", s.name);
             } else {
-                assert!(std::ptr::eq(s.root(), s), "{}", s.name);
+                assert!(std::ptr::eq(root(s).def, s), "{}", s.name);
             }
-            if let Read::Children(c) = &s.read {
+            if let Some(c) = s.child() {
                 let from: Vec<&str> = c
                     .from_parent
                     .iter()
@@ -893,6 +948,99 @@ mod tests {
                 assert_eq!(s.permission, parent.permission, "{}", s.name);
             }
         }
+    }
+
+    /// Where the permission table of `docs/intercom.md` (under "Prerequisites": `| Stream |
+    /// Permission |`) differs from the streams' declared permissions.
+    fn page_permission_errors(md: &str, declared: &[(&str, &str)]) -> Vec<String> {
+        let section = md
+            .split("\n## Prerequisites")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .unwrap_or_default();
+        let mut rows = section
+            .lines()
+            .skip_while(|l| {
+                let cells: Vec<String> = cells(l).iter().map(|c| c.to_lowercase()).collect();
+                cells != ["stream", "permission"]
+            })
+            .skip(2)
+            .take_while(|l| l.trim_start().starts_with('|'))
+            .peekable();
+        if rows.peek().is_none() {
+            return vec!["no table | Stream | Permission | under `Prerequisites`".into()];
+        }
+        let mut errors = vec![];
+        let mut documented: std::collections::BTreeMap<String, String> = Default::default();
+        for row in rows {
+            let row = cells(row);
+            let [stream, permission] = row.as_slice() else {
+                errors.push(format!("permission table: {row:?} is not two cells"));
+                continue;
+            };
+            if documented
+                .insert(stream.replace('`', ""), permission.clone())
+                .is_some()
+            {
+                errors.push(format!("permission table: {stream} twice"));
+            }
+        }
+        for (stream, permission) in declared {
+            match documented.remove(*stream) {
+                None => errors.push(format!("permission table: `{stream}` is missing")),
+                Some(p) if p != *permission => errors.push(format!(
+                    "permission table: `{stream}` needs \"{permission}\", the page says \"{p}\""
+                )),
+                Some(_) => {}
+            }
+        }
+        for stream in documented.keys() {
+            errors.push(format!(
+                "permission table: `{stream}` is not a declared stream"
+            ));
+        }
+        errors
+    }
+
+    /// A markdown table row's cells, trimmed.
+    fn cells(line: &str) -> Vec<String> {
+        let inner = line.trim();
+        let inner = inner.strip_prefix('|').unwrap_or(inner);
+        let inner = inner.strip_suffix('|').unwrap_or(inner);
+        inner.split('|').map(|c| c.trim().to_string()).collect()
+    }
+
+    /// The permission table of the connector's page is the stream declarations'
+    /// `permission`, one row per stream, and the report streams' row.
+    #[test]
+    fn the_page_permission_table_is_the_stream_declarations() {
+        const REPORTS_ROW: &str = "report_<dataset>";
+        let md = include_str!("../../docs/intercom.md");
+        let mut declared: Vec<(&str, &str)> =
+            STREAMS.iter().map(|s| (s.name, s.permission)).collect();
+        let reports = crate::read::reports::PERMISSIONS.join(" and ");
+        let errors = page_permission_errors(md, &[(REPORTS_ROW, reports.as_str())]);
+        assert_eq!(
+            errors.len(),
+            declared.len(),
+            "only the reports row is right: {errors:#?}"
+        );
+        declared.push((REPORTS_ROW, reports.as_str()));
+        let errors = page_permission_errors(md, &declared);
+        assert!(errors.is_empty(), "docs/intercom.md: {errors:#?}");
+        for (_, p) in &declared[..declared.len() - 1] {
+            assert!(permission::ALL.contains(p), "{p}");
+        }
+
+        // The check fails when the code says something else.
+        let mut changed = declared.clone();
+        changed[0].1 = permission::TICKETS;
+        changed.remove(changed.len() - 2);
+        changed.push(("notes", permission::USERS_AND_COMPANIES));
+        let errors = page_permission_errors(md, &changed);
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(errors[0].contains(&format!("`{}` needs \"Read tickets\"", declared[0].0)));
+        assert_eq!(page_permission_errors("# no table\n", &declared).len(), 1);
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! partitioned search, the windows of activity logs, or one unit for a walk), done in
 //! any order; the watermark is the end of the longest run of finished units from the
 //! start. A unit counts only once it is done, that is once its walk has ended and
-//! added up ([`crate::paginate`]): until then a page missing in its middle could not
+//! added up ([`crate::walk`]): until then a page missing in its middle could not
 //! be told from a page still to come, so nothing inside it is claimed. Resuming from
 //! the watermark (inclusive) loses nothing.
+
+use super::keep_max;
 
 /// One unit of a read.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +75,7 @@ impl Watermark {
     /// Unit `start` has emitted a record with cursor `value`.
     pub fn seen(&mut self, start: i64, value: i64) {
         if let Some(u) = self.units.iter_mut().find(|u| u.start == start) {
-            u.max_seen = Some(u.max_seen.map_or(value, |m| m.max(value)));
+            keep_max(&mut u.max_seen, value);
         }
     }
 

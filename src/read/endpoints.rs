@@ -1,14 +1,14 @@
-//! Roots read from GET endpoints ([`Read::Pages`](crate::streams::Read::Pages)): each
+//! Roots read from GET endpoints ([`Source::Pages`](crate::streams::Source::Pages)): each
 //! endpoint in turn, every page of it. Their records come in no useful order, so
 //! their streams keep their highest cursor only once every page is read and the walk
-//! adds up ([`crate::paginate`]).
+//! adds up ([`crate::walk`]).
 
 use super::group::GroupRun;
 use crate::error::{Error, Result};
 use crate::http::client::Expect;
 use crate::http::ApiRequest;
-use crate::paginate::{Pages, Paging};
 use crate::streams::{Endpoint, Extract};
+use crate::walk::{Pages, Paging};
 
 /// The watermark unit of an unsorted read (there is only one).
 const UNIT: i64 = i64::MIN;

@@ -1,4 +1,6 @@
-//! Pagination kinds, and [`Pages`], which walks one endpoint page by page.
+//! A list endpoint walked to its end: the pagination kinds ([`Paging`]), and [`Pages`],
+//! which walks one endpoint page by page (each answer a [`Page`]) and checks that the
+//! walk added up.
 //!
 //! A page is fetched only when the previous one has been handed on, so memory stays
 //! at one page whatever the stream's size.
@@ -33,8 +35,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::http::client::Expect;
+use crate::http::page::{Keys, Page, Want};
 use crate::http::{ApiRequest, Client};
-use crate::read::page::{Keys, Page, Want};
 
 /// Upper bound on pages for one endpoint walk: far above any real workspace
 /// (15 million records at 150 per page), low enough to stop a runaway loop.
