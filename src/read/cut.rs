@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{watch, Notify};
 
 use super::keep_max;
-use super::search::{Part, DAY, PER_PAGE, ZONE_MARGIN};
+use super::part::{Part, DAY, PER_PAGE, ZONE_MARGIN};
 
 /// What the right part's first page said: the oldest record's `updated_at` (`None`:
 /// the part is empty), and its records (`None`: the answer did not count them).

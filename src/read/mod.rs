@@ -26,6 +26,7 @@ pub mod cut;
 pub mod emit;
 pub mod endpoints;
 pub mod group;
+pub mod part;
 pub mod plan;
 pub mod relations;
 pub mod reports;
