@@ -436,6 +436,9 @@ impl Fake {
         // One contact in 5,000 has more than 10 tags, companies or notes (the fake's
         // own default, 2%, is for tests): the connector reads their whole lists.
         cmd.args(["--contacts-with-long-lists", LONG_LIST_SHARE]);
+        // Reporting export jobs are complete at their first status poll: how long a job
+        // takes is Intercom's time, not the connector's (README, "Reporting datasets").
+        cmd.args(["--report-job-polls", "0"]);
         for (k, v) in &sc.fake {
             cmd.arg(format!("--{k}")).arg(v.to_string());
         }
@@ -495,7 +498,7 @@ fn write_config(work: &Path, base_url: &str) -> PathBuf {
     path
 }
 
-/// The stream names of `discover` (which sends no request).
+/// The stream names of `discover` (which asks the fake for its reporting datasets).
 fn discover_streams(conn: &Path, config: &Path) -> Vec<String> {
     let out = Command::new(conn)
         .arg("discover")
@@ -962,8 +965,19 @@ fn run_startup(bin_dir: &Path, out_dir: &Path, runs: usize) -> Vec<J> {
     let work = out_dir.join("work").join("e");
     fs::create_dir_all(&work).unwrap_or_else(|e| die(&e.to_string()));
     let conn = bin_dir.join("source-intercom");
-    // discover validates the config and sends no request, so it needs no server.
-    let config = write_config(&work, "http://127.0.0.1:9");
+    // discover validates the config and asks for the reporting datasets: one request,
+    // to a fake workspace with the fake's defaults.
+    let defaults = Scenario {
+        name: "e",
+        title: "spec and discover",
+        streams: None,
+        fake: Vec::new(),
+        env: Vec::new(),
+        pin: false,
+        half_columns: None,
+    };
+    let fake = Fake::start(bin_dir, &work, &defaults, None);
+    let config = write_config(&work, &fake.url);
     let mut results = Vec::new();
     for (name, args) in [
         ("spec", vec!["spec".to_string()]),
@@ -1022,6 +1036,7 @@ fn run_startup(bin_dir: &Path, out_dir: &Path, runs: usize) -> Vec<J> {
             ("targets", targets_json(&targets)),
         ]));
     }
+    fake.stop();
     results
 }
 

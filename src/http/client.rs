@@ -442,13 +442,12 @@ impl Client {
         decode: impl Fn(Answer) -> std::result::Result<T, String>,
     ) -> Result<T> {
         let url = self.url_for(req);
-        let policy = if req.retry_errors {
-            self.inner.retry.clone()
-        } else {
-            RetryPolicy {
-                max_error_retries: 0,
+        let policy = match req.error_retries {
+            None => self.inner.retry.clone(),
+            Some(n) => RetryPolicy {
+                max_error_retries: n.min(self.inner.retry.max_error_retries),
                 ..self.inner.retry.clone()
-            }
+            },
         };
         let stats = req.stream.map(|s| self.stats(s));
         let started = Instant::now();

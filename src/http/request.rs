@@ -65,9 +65,11 @@ pub struct ApiRequest {
     pub body: Option<Value>,
     /// `Intercom-Version` for this call.
     pub version: &'static str,
-    /// Retry 5xx answers, bad bodies and transport errors. Off where the caller must react
-    /// to them itself (a companies scroll that fails mid-way has to restart, not repeat a call).
-    pub retry_errors: bool,
+    /// At most this many retries of 5xx answers, bad bodies and transport errors, below
+    /// the client's own limit (`None`: the client's). 0 where the caller must react to
+    /// them itself (a companies scroll that fails mid-way has to restart, not repeat a
+    /// call); 1 where the answer is optional (discover's reporting datasets).
+    pub error_retries: Option<u32>,
     /// What the answer must hold.
     pub expect: Expect,
     /// The stream this request reads for (named when it waits on the rate limit).
@@ -84,7 +86,7 @@ impl ApiRequest {
             query: Vec::new(),
             body: None,
             version: DEFAULT_VERSION,
-            retry_errors: true,
+            error_retries: None,
             expect: Expect::Object,
             stream: None,
             accept: None,
@@ -99,8 +101,13 @@ impl ApiRequest {
         }
     }
 
-    pub fn no_error_retries(mut self) -> ApiRequest {
-        self.retry_errors = false;
+    pub fn no_error_retries(self) -> ApiRequest {
+        self.error_retries(0)
+    }
+
+    /// At most `n` retries of errors (never more than the client's limit).
+    pub fn error_retries(mut self, n: u32) -> ApiRequest {
+        self.error_retries = Some(n);
         self
     }
 

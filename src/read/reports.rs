@@ -228,14 +228,18 @@ pub fn parse_datasets(v: &Value) -> Vec<Dataset> {
     out
 }
 
-/// `GET /export/reporting_data/get_datasets`.
+/// `GET /export/reporting_data/get_datasets`: for a stream's read with the client's
+/// retries; for discover (no stream), which lists the other streams without it, with
+/// one retry of an error, so that an unreachable or failing API delays it by one
+/// backoff at most.
 pub async fn datasets(client: &Client, stream: Option<&'static str>) -> Result<Vec<Dataset>> {
     let mut req = ApiRequest::get(DATASETS)
         .version(VERSION)
         .expect(Expect::List(&["data"]));
-    if let Some(s) = stream {
-        req = req.for_stream(s);
-    }
+    req = match stream {
+        Some(s) => req.for_stream(s),
+        None => req.error_retries(1),
+    };
     Ok(parse_datasets(&client.json(&req).await?))
 }
 
@@ -265,7 +269,7 @@ pub async fn discover(client: &Client) -> Vec<AirbyteStream> {
                 Error::NotPermitted { .. } | Error::Unauthorized { .. } => format!(
                     "the access token's app lacks the permissions \"{PERMISSION}\" (Developer Hub > your app > Configure > Authentication) or the workspace's plan lacks reporting exports"
                 ),
-                _ => "the request failed".to_string(),
+                _ => "the request failed; refresh the source schema once Intercom answers to list them".to_string(),
             };
             tracing::warn!(
                 "no report_* streams are listed: {why} ({e}); the other streams are listed as usual"

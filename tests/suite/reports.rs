@@ -693,3 +693,40 @@ fn a_killed_read_resumes_at_the_window_in_progress() {
         }
     }
 }
+
+#[test]
+fn discover_asks_for_the_datasets_twice_at_most_when_they_fail() {
+    let env = Env::start();
+    env.fake.inject_fault(Fault {
+        method: "GET".into(),
+        path: "/export/reporting_data/get_datasets".into(),
+        status: 503,
+        times: 100,
+        ..Default::default()
+    });
+    let run = discover(&env);
+    assert!(report_streams(&run).is_empty());
+    assert_eq!(
+        run.of_type("CATALOG")[0]["catalog"]["streams"]
+            .as_array()
+            .unwrap()
+            .len(),
+        all_stream_names().len()
+    );
+    assert_eq!(
+        env.fake.count("GET", "/export/reporting_data/get_datasets"),
+        2,
+        "one retry"
+    );
+    assert!(
+        run.logs()
+            .iter()
+            .any(|l| l.contains("no report_* streams are listed")
+                && l.contains("refresh the source schema")),
+        "{:?}",
+        run.logs()
+    );
+    // Once Intercom answers, they are listed.
+    env.fake.clear_faults();
+    assert_eq!(report_streams(&discover(&env)).len(), 3);
+}
