@@ -143,6 +143,9 @@ pub struct Ctx {
     /// The sync's start on Intercom's clock, fixed at the first position that needed
     /// it (see [`Ctx::start_on_intercom_clock`]).
     clock_start: std::sync::OnceLock<i64>,
+    /// The workspace's pending reporting export jobs, across the sync's report streams
+    /// ([`reports::PENDING_JOBS`]).
+    pub report_jobs: tokio::sync::Semaphore,
 }
 
 struct Running {
@@ -168,6 +171,7 @@ impl Ctx {
             running: Mutex::new(Vec::new()),
             clock_noted: std::sync::Once::new(),
             clock_start: std::sync::OnceLock::new(),
+            report_jobs: tokio::sync::Semaphore::new(reports::PENDING_JOBS),
         }
     }
 

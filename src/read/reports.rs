@@ -28,6 +28,7 @@ use serde_json::{json, Map, Value};
 
 use super::emit::Emitter;
 use super::{keep_max, report_stream_failure, Ctx, Running};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::http::client::{path_segment, Expect};
 use crate::http::{ApiRequest, Client};
@@ -435,12 +436,8 @@ async fn read(ctx: &Ctx, r: &ReportStream, em: &mut Emitter) -> Result<()> {
     };
     let app_id = app_id(ctx, r.name).await;
     let cfg = &ctx.config;
-    let lower = match saved {
-        Some(s) => s
-            .saturating_sub(i64::from(cfg.lookback_window_days).saturating_mul(86_400))
-            .max(cfg.start_date),
-        None => cfg.start_date,
-    };
+    // The lower bound every incremental stream reads from (start_date, lookback).
+    let lower = Cursor::new(saved, cfg.start_date, cfg.lookback_window_days, ctx.now, 0).lower();
     if let Some(s) = saved {
         tracing::info!("stream {}: resuming from {} = {s}", r.name, d.time);
     }
@@ -521,17 +518,11 @@ async fn app_id(ctx: &Ctx, stream: &'static str) -> Option<String> {
     }
 }
 
+/// Intercom's limit on a workspace's pending reporting export jobs: a job holds one of
+/// [`Ctx::report_jobs`] from its enqueueing until it is complete (or has failed twice).
+pub(crate) const PENDING_JOBS: usize = 5;
+
 /// One export window.
-/// Intercom's limit on a workspace's pending reporting export jobs.
-const PENDING_JOBS: usize = 5;
-
-/// The pending jobs of this sync, across its report streams: a job holds one from its
-/// enqueueing until it is complete (or has failed twice).
-fn pending_jobs() -> &'static tokio::sync::Semaphore {
-    static PENDING: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PENDING.get_or_init(|| tokio::sync::Semaphore::new(PENDING_JOBS))
-}
-
 struct Job<'a> {
     ctx: &'a Ctx,
     stream: &'static str,
@@ -565,7 +556,7 @@ impl Job<'_> {
     /// Enqueue and wait until the job is complete: its id. A failed job is enqueued
     /// again once. Holds one of the workspace's pending jobs meanwhile.
     async fn ready(&self) -> Result<String> {
-        let _pending = pending_jobs().acquire().await.map_err(|_| {
+        let _pending = self.ctx.report_jobs.acquire().await.map_err(|_| {
             self.fail(
                 "the limit on pending export jobs was closed".into(),
                 FailureType::SystemError,
@@ -612,7 +603,7 @@ impl Job<'_> {
             if matches!(e.root(), Error::Api { status: 429, .. }) {
                 self.fail(
                     format!(
-                        "Intercom's limit of pending reporting export jobs per workspace (5) stayed reached while {} waited to enqueue {}; other exports of this workspace may be running ({e})",
+                        "Intercom's limit of pending reporting export jobs per workspace ({PENDING_JOBS}) stayed reached while {} waited to enqueue {}; other exports of this workspace may be running ({e})",
                         ENQUEUE,
                         self.window()
                     ),
