@@ -416,7 +416,7 @@ pub fn windows(lower: i64, end: i64, days: u32) -> Vec<(i64, i64)> {
     out
 }
 
-async fn read(ctx: &Ctx, r: &ReportStream, em: &mut Emitter) -> Result<()> {
+async fn read(ctx: &Arc<Ctx>, r: &ReportStream, em: &mut Emitter) -> Result<()> {
     let all = datasets(&ctx.client, Some(r.name)).await?;
     let Some(d) = all.iter().find(|d| d.id == r.dataset) else {
         let known: Vec<&str> = all.iter().map(|d| d.id.as_str()).collect();
@@ -427,14 +427,18 @@ async fn read(ctx: &Ctx, r: &ReportStream, em: &mut Emitter) -> Result<()> {
             known.join(", ")
         )));
     };
-    let attrs = d.selected(r.name, r.columns.as_deref());
+    let attrs: Arc<[Attribute]> = d
+        .selected(r.name, r.columns.as_deref())
+        .into_iter()
+        .cloned()
+        .collect();
     let saved = match r.mode {
         SyncMode::Incremental => {
             crate::cursor::saved_position(r.name, r.state.as_ref(), &d.time, None)?
         }
         SyncMode::FullRefresh => None,
     };
-    let app_id = app_id(ctx, r.name).await;
+    let app_id: Option<Arc<str>> = app_id(ctx, r.name).await.map(Arc::from);
     let cfg = &ctx.config;
     // The lower bound every incremental stream reads from (start_date, lookback).
     let lower = Cursor::new(saved, cfg.start_date, cfg.lookback_window_days, ctx.now, 0).lower();
@@ -459,29 +463,25 @@ async fn read(ctx: &Ctx, r: &ReportStream, em: &mut Emitter) -> Result<()> {
         attrs.len()
     );
     let mut position = saved;
-    // Up to Intercom's limit of pending jobs are exported at once (shared by every
-    // report stream of the sync); their files are emitted in the windows' order.
-    let jobs: Vec<Job<'_>> = all_windows
+    let dataset = Arc::new(d.clone());
+    let jobs: Vec<Job> = all_windows
         .into_iter()
         .map(|(from, to)| Job {
-            ctx,
+            ctx: ctx.clone(),
             stream: r.name,
-            dataset: d,
-            attrs: &attrs,
+            dataset: dataset.clone(),
+            attrs: attrs.clone(),
             from,
             to,
-            app_id: app_id.as_deref(),
+            app_id: app_id.clone(),
         })
         .collect();
-    // Boxed and collected first: no closure over the jobs lives across an await (which
-    // keeps the read task `Send`).
-    type Ready<'j> =
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<String>> + Send + 'j>>;
-    let mut futures: Vec<Ready<'_>> = Vec::with_capacity(jobs.len());
-    for job in &jobs {
-        futures.push(Box::pin(job.ready()));
-    }
-    let mut ready = futures::stream::iter(futures).buffered(PENDING_JOBS);
+    // Up to Intercom's limit of pending jobs are exported at once (shared by every
+    // report stream of the sync, `Ctx::report_jobs`); their files are emitted in the
+    // windows' order. Each job runs on a task of its own: its polls go on, and free the
+    // request slots they hold, while this stream writes another job's file.
+    let mut ready =
+        futures::stream::iter(jobs.iter().cloned().map(Spawned::of)).buffered(PENDING_JOBS);
     let mut order = jobs.iter();
     while let (Some(id), Some(job)) = (ready.next().await, order.next()) {
         job.download(&id?, em).await?;
@@ -523,14 +523,48 @@ async fn app_id(ctx: &Ctx, stream: &'static str) -> Option<String> {
 pub(crate) const PENDING_JOBS: usize = 5;
 
 /// One export window.
-struct Job<'a> {
-    ctx: &'a Ctx,
+#[derive(Clone)]
+struct Job {
+    ctx: Arc<Ctx>,
     stream: &'static str,
-    dataset: &'a Dataset,
-    attrs: &'a [&'a Attribute],
+    dataset: Arc<Dataset>,
+    attrs: Arc<[Attribute]>,
     from: i64,
     to: i64,
-    app_id: Option<&'a str>,
+    app_id: Option<Arc<str>>,
+}
+
+/// A job's [`Job::ready`] on a task of its own, aborted when dropped (a stream that
+/// stops leaves none running).
+struct Spawned(tokio::task::JoinHandle<Result<String>>);
+
+impl Spawned {
+    fn of(job: Job) -> Spawned {
+        Spawned(tokio::spawn(async move { job.ready().await }))
+    }
+}
+
+impl std::future::Future for Spawned {
+    type Output = Result<String>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<String>> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| {
+            joined.unwrap_or_else(|e| {
+                Err(Error::Internal(format!(
+                    "an export job's task stopped: {e}"
+                )))
+            })
+        })
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A status poll's answer must say the status.
@@ -541,7 +575,7 @@ fn has_status(v: &Value) -> std::result::Result<Vec<Value>, String> {
     }
 }
 
-impl Job<'_> {
+impl Job {
     fn window(&self) -> String {
         format!("the window [{}, {})", self.from, self.to)
     }
@@ -645,8 +679,8 @@ impl Job<'_> {
         let mut req = ApiRequest::get(format!("{prefix}{seg}"))
             .version(VERSION)
             .for_stream(self.stream);
-        if let Some(app) = self.app_id {
-            req = req.query("app_id", app);
+        if let Some(app) = &self.app_id {
+            req = req.query("app_id", app.as_ref());
         }
         Ok(req.query("job_identifier", job))
     }
@@ -697,7 +731,8 @@ impl Job<'_> {
         let mut restarts = 0u32;
         loop {
             let resp = self.ctx.client.open(&req).await?;
-            let e = match read_file(resp, self.dataset, self.attrs, emitted, em).await {
+            let file = read_file(resp, &self.dataset, &self.attrs, emitted, em).await;
+            let e = match file {
                 Ok(rows) => {
                     tracing::debug!("stream {}: {rows} rows in {}", self.stream, self.window());
                     return Ok(());
@@ -788,23 +823,21 @@ impl FileError {
 /// the error and how many of the file's rows are emitted by now (`skip` included).
 async fn read_file(
     mut resp: reqwest::Response,
-    d: &Dataset,
-    attrs: &[&Attribute],
+    d: &Arc<Dataset>,
+    attrs: &Arc<[Attribute]>,
     skip: u64,
     em: &mut Emitter,
 ) -> std::result::Result<u64, (FileError, u64)> {
     let (chunk_tx, chunk_rx) =
         tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(CHUNKS_QUEUED);
     let (row_tx, mut row_rx) = tokio::sync::mpsc::channel::<Value>(ROWS_QUEUED);
-    let dataset = d.clone();
-    let attributes: Vec<Attribute> = attrs.iter().map(|a| (*a).clone()).collect();
+    let (dataset, attributes) = (d.clone(), attrs.clone());
     let parser = tokio::task::spawn_blocking(move || {
-        let picked: Vec<&Attribute> = attributes.iter().collect();
         let input = ChunkReader {
             rx: chunk_rx,
             at: bytes::Bytes::new(),
         };
-        parse_rows(input, &dataset, &picked, |row, v| {
+        parse_rows(input, &dataset, &attributes, |row, v| {
             if row > skip && row_tx.blocking_send(v).is_err() {
                 // The reader stopped (it failed to emit): stop too.
                 return Err(FileError::Read("the rows were not taken".into()));
@@ -890,7 +923,7 @@ impl std::io::Read for ChunkReader {
 fn parse_rows(
     mut input: impl std::io::Read,
     d: &Dataset,
-    attrs: &[&Attribute],
+    attrs: &[Attribute],
     mut sink: impl FnMut(u64, Value) -> std::result::Result<(), FileError>,
 ) -> std::result::Result<u64, FileError> {
     use std::io::Read as _;
@@ -1054,7 +1087,7 @@ mod tests {
 
     fn emit(body: &[u8]) -> (std::result::Result<u64, FileError>, Vec<Value>) {
         let d = dataset();
-        let attrs: Vec<&Attribute> = d.attributes.iter().collect();
+        let attrs = d.attributes.clone();
         let mut data = Vec::new();
         let r = parse_rows(body, &d, &attrs, |_, v| {
             data.push(v);
@@ -1073,7 +1106,7 @@ mod tests {
         gz.write_all(csv.as_bytes()).unwrap();
         let gz = gz.finish().unwrap();
         let d = dataset();
-        let attrs: Vec<&Attribute> = d.attributes.iter().collect();
+        let attrs = d.attributes.clone();
         for body in [csv.as_bytes(), &gz[..]] {
             for size in [1, 7, 4096] {
                 let chunks: Vec<&[u8]> = body.chunks(size).collect();

@@ -730,3 +730,39 @@ fn discover_asks_for_the_datasets_twice_at_most_when_they_fail() {
     env.fake.clear_faults();
     assert_eq!(report_streams(&discover(&env)).len(), 3);
 }
+
+#[test]
+fn report_streams_read_at_once_through_one_request_slot_all_finish() {
+    // Two requests in flight at most, answers of 100 ms, jobs that take a poll, and
+    // three report streams of many windows. When a stream's jobs were driven only while
+    // the stream waited for its next job (not while it downloaded a file), a job could
+    // hold a request slot mid-poll that every stream's download then waited for: the
+    // read hung (2 runs in 6, and once in CI's standard tests). Each job now runs on a
+    // task of its own.
+    let env = Env::with(FakeConfig {
+        latency_ms: 100,
+        report_job_polls: 1,
+        ..FakeConfig::default()
+    });
+    let names: Vec<String> = DATASETS.iter().map(|d| format!("report_{d}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let cat = catalog(&env, &names, "full_refresh");
+    let cfg = env.config_with(json!({
+        "start_date": "2025-06-01T00:00:00Z",
+        "max_concurrency": 2
+    }));
+    let mut vars = FAST.to_vec();
+    vars.push(("SOURCE_INTERCOM_REPORT_WINDOW_DAYS", "30"));
+    let run = env.read(&cfg, &cat, None, &vars);
+    assert_eq!(run.code, 0, "{:?}", run.error_traces());
+    for d in DATASETS {
+        let stream = format!("report_{d}");
+        let bodies = windows(&env, d);
+        assert!(bodies.len() > 10, "{d}: {}", bodies.len());
+        assert_eq!(
+            got_rows(&run, &stream),
+            expected_rows(&env, d, time_attr(d), &bodies),
+            "{d}"
+        );
+    }
+}
